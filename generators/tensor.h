@@ -1,0 +1,87 @@
+// Tensor: the dense host value that flows between generator, executions, oracles and corpus.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <expected>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fuzzer/check.h"
+
+namespace onnx {
+class TensorProto;
+}
+
+namespace onnxfuzz {
+
+// Element types, numbered as onnx::TensorProto::DataType so they convert by cast.
+enum class DType : int32_t {
+  kFloat = 1,
+  kUint8 = 2,
+  kInt8 = 3,
+  kInt32 = 6,
+  kInt64 = 7,
+  kBool = 9,
+  kDouble = 11,
+};
+
+size_t dtype_size(DType dtype);
+std::string_view dtype_name(DType dtype);
+// False for element types that onnxfuzz cannot hold (strings, float16, ...).
+bool dtype_supported(int32_t onnx_elem_type);
+
+using Shape = std::vector<int64_t>;
+int64_t shape_numel(const Shape& shape);
+std::string shape_string(const Shape& shape);
+
+struct Tensor {
+  DType dtype = DType::kFloat;
+  Shape shape;
+  std::vector<std::byte> bytes;  // row-major, dtype_size(dtype) * numel() bytes
+
+  static Tensor zeros(DType dtype, Shape shape);
+  static Tensor of_floats(Shape shape, std::span<const float> values);
+  static Tensor of_int64s(Shape shape, std::span<const int64_t> values);
+  static Tensor of_bools(Shape shape, std::span<const bool> values);
+
+  int64_t numel() const { return shape_numel(shape); }
+  size_t rank() const { return shape.size(); }
+
+  template <class T>
+  std::span<T> values() {
+    ONNXFUZZ_CHECK(sizeof(T) == dtype_size(dtype), "Tensor::values: element size mismatch");
+    return {reinterpret_cast<T*>(bytes.data()), bytes.size() / sizeof(T)};
+  }
+  template <class T>
+  std::span<const T> values() const {
+    ONNXFUZZ_CHECK(sizeof(T) == dtype_size(dtype), "Tensor::values: element size mismatch");
+    return {reinterpret_cast<const T*>(bytes.data()), bytes.size() / sizeof(T)};
+  }
+  // Element i converted to double, for any dtype (used by oracles and printing).
+  double as_double(int64_t i) const;
+
+  bool operator==(const Tensor&) const = default;
+};
+
+// Ordered by name so that iteration, and everything derived from it, is deterministic.
+using TensorMap = std::map<std::string, Tensor>;
+
+// Conversion to and from ONNX TensorProto. Reading accepts raw_data and the typed fields;
+// writing always uses raw_data (what the backend test files and ORT's test runner use).
+std::expected<Tensor, std::string> tensor_from_proto(const onnx::TensorProto& proto);
+onnx::TensorProto tensor_to_proto(const Tensor& tensor, const std::string& name);
+
+// Read/write a serialized TensorProto file (input_0.pb, output_0.pb ...). Reading returns
+// the tensor and its stored name.
+std::expected<std::pair<std::string, Tensor>, std::string> read_tensor_file(
+    const std::string& path);
+
+// Short human-readable rendering: dtype, shape and the first few values.
+std::string tensor_summary(const Tensor& tensor, int max_values = 8);
+
+}  // namespace onnxfuzz

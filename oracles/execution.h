@@ -1,0 +1,63 @@
+// Execution: one way of running a model (our reference, ORT in a worker process, ...).
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <expected>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "generators/tensor.h"
+
+namespace onnxfuzz {
+
+// How one run ended. Only kOk carries outputs.
+enum class RunStatus {
+  kOk,       // outputs produced
+  kError,    // the execution refused or failed cleanly, with a message
+  kCrash,    // the worker process died (signal, abnormal exit, memory limit)
+  kTimeout,  // the worker exceeded its time limit and was killed
+};
+std::string_view run_status_name(RunStatus status);
+
+struct RunResult {
+  RunStatus status = RunStatus::kOk;
+  std::string message;                    // error text, signal name, ...
+  TensorMap outputs;                      // by graph output name
+  std::vector<std::string> output_order;  // graph output names in graph order
+  double seconds = 0;                     // wall time of this run
+};
+
+// The model as both proto (for in-process executions) and bytes (for workers).
+struct ModelUnderTest {
+  onnx::ModelProto proto;
+  std::string bytes;
+
+  static ModelUnderTest from_proto(onnx::ModelProto proto);
+};
+
+struct ExecutionOptions {
+  double timeout_seconds = 10;    // per model, for worker executions
+  int64_t memory_limit_mb = 4096; // resident memory cap of a worker process
+};
+
+class Execution {
+ public:
+  virtual ~Execution() = default;
+  // Stable short name used on the command line and in verdicts: "ref", "ort", "ort-noopt".
+  virtual const std::string& name() const = 0;
+  // Version string recorded in case.json, e.g. "onnxruntime 1.23.2".
+  virtual std::string version() = 0;
+  // Never throws: every failure of the model or backend comes back as a RunResult.
+  virtual RunResult run(const ModelUnderTest& model, const TensorMap& inputs) = 0;
+};
+
+// Known names: "ref", "ort", "ort-noopt", and the test-only "planted". Unknown names are an
+// error value naming the known ones.
+std::expected<std::unique_ptr<Execution>, std::string> make_execution(
+    std::string_view name, const ExecutionOptions& options);
+std::vector<std::string> known_execution_names();
+
+}  // namespace onnxfuzz
