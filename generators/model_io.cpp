@@ -1,0 +1,120 @@
+// Model loading, deterministic serialization and validation through the ONNX C++ library.
+#include "generators/model_io.h"
+
+#include <fmt/format.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <onnx/checker.h>
+#include <onnx/defs/parser.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace onnxfuzz {
+
+std::expected<onnx::ModelProto, std::string> parse_model(const std::string& bytes) {
+  if (bytes.empty()) return std::unexpected(std::string("empty model (0 bytes)"));
+  onnx::ModelProto model;
+  if (!model.ParseFromString(bytes)) {
+    return std::unexpected(std::string("not a valid ONNX model (corrupt or truncated protobuf)"));
+  }
+  if (!model.has_graph()) return std::unexpected(std::string("not an ONNX model: it has no graph"));
+  return model;
+}
+
+std::expected<onnx::ModelProto, std::string> load_model(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return std::unexpected(fmt::format("{}: no such file", path));
+  }
+  if (std::filesystem::is_directory(path, ec)) {
+    return std::unexpected(fmt::format("{}: is a directory, expected a .onnx file", path));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::unexpected(fmt::format("{}: cannot open for reading", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  auto model = parse_model(buffer.str());
+  if (!model) return std::unexpected(fmt::format("{}: {}", path, model.error()));
+  return model;
+}
+
+std::string serialize_model(const onnx::ModelProto& model) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream raw(&bytes);
+  {
+    google::protobuf::io::CodedOutputStream coded(&raw);
+    coded.SetSerializationDeterministic(true);
+    model.SerializeToCodedStream(&coded);
+  }
+  return bytes;
+}
+
+std::expected<onnx::ModelProto, std::string> parse_model_text(const std::string& text) {
+  onnx::ModelProto model;
+  onnx::OnnxParser parser(text.c_str());
+  auto status = parser.Parse(model);
+  if (!status.IsOK()) return std::unexpected(status.ErrorMessage());
+  return model;
+}
+
+std::expected<onnx::ModelProto, std::string> validate_model(const onnx::ModelProto& model) {
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    return std::unexpected(fmt::format("checker: {}", e.what()));
+  }
+  onnx::ModelProto inferred = model;
+  try {
+    onnx::ShapeInferenceOptions options(/*check_type=*/true, /*strict_mode=*/1,
+                                        /*data_prop=*/false);
+    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(), options);
+  } catch (const std::exception& e) {
+    return std::unexpected(fmt::format("shape inference: {}", e.what()));
+  }
+  return inferred;
+}
+
+std::expected<ValueType, std::string> value_type_of(const onnx::ValueInfoProto& info) {
+  if (!info.type().has_tensor_type()) {
+    return std::unexpected(fmt::format("value '{}' is not a tensor", info.name()));
+  }
+  const auto& tensor_type = info.type().tensor_type();
+  if (!dtype_supported(tensor_type.elem_type())) {
+    return std::unexpected(fmt::format("value '{}' has unsupported element type {}", info.name(),
+                                       tensor_type.elem_type()));
+  }
+  ValueType out;
+  out.dtype = static_cast<DType>(tensor_type.elem_type());
+  if (!tensor_type.has_shape()) {
+    return std::unexpected(fmt::format("value '{}' has no shape", info.name()));
+  }
+  for (const auto& dim : tensor_type.shape().dim()) {
+    if (!dim.has_dim_value() || dim.dim_value() < 0) {
+      return std::unexpected(fmt::format("value '{}' has a symbolic or unknown dim", info.name()));
+    }
+    out.shape.push_back(dim.dim_value());
+  }
+  return out;
+}
+
+std::vector<const onnx::ValueInfoProto*> runtime_inputs(const onnx::GraphProto& graph) {
+  std::set<std::string> initializers;
+  for (const auto& init : graph.initializer()) initializers.insert(init.name());
+  std::vector<const onnx::ValueInfoProto*> out;
+  for (const auto& input : graph.input()) {
+    if (!initializers.count(input.name())) out.push_back(&input);
+  }
+  return out;
+}
+
+std::vector<std::string> op_sequence(const onnx::GraphProto& graph) {
+  std::vector<std::string> ops;
+  for (const auto& node : graph.node()) ops.push_back(node.op_type());
+  return ops;
+}
+
+}  // namespace onnxfuzz
