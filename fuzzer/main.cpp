@@ -1,0 +1,2 @@
+// onnxfuzz command-line entry point (being written).
+int main() { return 2; }

@@ -1,0 +1,2 @@
+// Planted-fault worker (being written).
+int main() { return 2; }
