@@ -1,0 +1,80 @@
+// Case store: findings as ONNX test-case directories, written atomically, read back for replay.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "generators/tensor.h"
+#include "oracles/oracle.h"
+
+namespace onnxfuzz {
+
+// The metadata of one finding, stored as case.json.
+struct CaseRecord {
+  std::string id;
+  VerdictKind kind = VerdictKind::kNumeric;
+  std::string execution;                // the execution that misbehaved
+  std::vector<std::string> executions;  // executions to replay with, baseline first
+  std::vector<std::string> ops;         // minimized model's op types, topological order
+  std::string message;                  // normalized failure message
+  std::string signature;                // dedup key (see finding_signature)
+  std::string evidence;
+  std::optional<uint64_t> seed;         // generator seed, when the model was generated
+  int nodes_before = 0;
+  int nodes_after = 0;
+  std::string tool_version;
+  std::map<std::string, std::string> versions;  // execution name -> backend version
+  Tolerance tolerance;                  // float32 tolerance the verdict was judged with
+  std::string minimize_log;             // accepted reduction steps, one per line
+};
+
+// A test-case directory in the ONNX backend-test layout.
+struct TestCase {
+  std::string dir;
+  onnx::ModelProto model;
+  std::optional<onnx::ModelProto> original;
+  std::vector<TensorMap> inputs;    // per test_data_set_N, keyed by input name
+  std::vector<TensorMap> expected;  // per test_data_set_N, keyed by output name
+  std::optional<CaseRecord> record;  // when case.json exists
+};
+
+// Dedup key: crash/hang/rejection by normalized message (as crash triage does), shape and
+// numeric by the minimized op sequence (misbehaving models share operator sequences).
+std::string finding_signature(const Verdict& verdict, const std::vector<std::string>& ops);
+// Directory name: <kind>-<execution>-<16 hex digits of the signature hash>.
+std::string case_id(const CaseRecord& record);
+
+// Writes OUT/cases/<id>/ atomically (temporary directory + rename). Returns the final path,
+// or an error value. If the case already exists, nothing is written and the existing path
+// is returned with `*existed` set.
+std::expected<std::string, std::string> write_case(const std::string& out_dir,
+                                                   const CaseRecord& record,
+                                                   const onnx::ModelProto& model,
+                                                   const onnx::ModelProto& original,
+                                                   const TensorMap& inputs,
+                                                   const TensorMap& expected_outputs,
+                                                   bool* existed);
+
+// Reads a test-case directory (model.onnx + test_data_set_*/), case.json optional.
+std::expected<TestCase, std::string> read_test_case(const std::string& dir);
+bool is_test_case_dir(const std::string& path);
+
+// Lists case directories under each path: a case dir itself, a dir of cases, or OUT (with
+// cases/). Temporary and hidden directories are skipped. Sorted.
+std::expected<std::vector<std::string>, std::string> find_case_dirs(
+    const std::vector<std::string>& paths);
+
+// Removes temporary directories that a killed campaign left in OUT/cases.
+void remove_stale_temporaries(const std::string& out_dir);
+
+// Atomic file write (temporary file + fsync + rename).
+std::expected<void, std::string> write_file_atomic(const std::string& path,
+                                                   const std::string& bytes);
+
+}  // namespace onnxfuzz

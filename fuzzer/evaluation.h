@@ -1,0 +1,32 @@
+// Evaluation: validate a model, run it on every execution and judge the results.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "oracles/execution.h"
+#include "oracles/oracle.h"
+
+namespace onnxfuzz {
+
+struct Evaluation {
+  bool valid = false;          // passed the ONNX checker and strict shape inference
+  std::string invalid_reason;  // why not, when !valid
+  onnx::ModelProto inferred;   // the model with inferred value_info (when valid)
+  std::vector<Observation> observations;  // one per execution, baseline first
+  std::vector<Verdict> verdicts;
+};
+
+// Runs `model` on `executions` (the first is the baseline every other is judged against).
+// Invalid models are still run, since a crash or hang on bad input is still a finding, but
+// only crash and hang verdicts are drawn from them. Never throws.
+Evaluation evaluate_model(const onnx::ModelProto& model, const TensorMap& inputs,
+                          std::span<Execution* const> executions, const OracleConfig& config);
+
+// The highest-priority verdict (crash > hang > rejection > shape > numeric), or null.
+const Verdict* primary_verdict(const std::vector<Verdict>& verdicts);
+
+}  // namespace onnxfuzz

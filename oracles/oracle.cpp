@@ -1,0 +1,263 @@
+// Oracles: crash, hang, rejection, shape and numeric verdicts from execution results.
+#include "oracles/oracle.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cmath>
+
+#include "generators/model_io.h"
+
+namespace onnxfuzz {
+
+std::string_view verdict_kind_name(VerdictKind kind) {
+  switch (kind) {
+    case VerdictKind::kCrash: return "crash";
+    case VerdictKind::kHang: return "hang";
+    case VerdictKind::kRejection: return "rejection";
+    case VerdictKind::kShape: return "shape";
+    case VerdictKind::kNumeric: return "numeric";
+  }
+  return "unknown";
+}
+
+std::optional<VerdictKind> parse_verdict_kind(std::string_view name) {
+  for (auto kind : {VerdictKind::kCrash, VerdictKind::kHang, VerdictKind::kRejection,
+                    VerdictKind::kShape, VerdictKind::kNumeric}) {
+    if (verdict_kind_name(kind) == name) return kind;
+  }
+  return std::nullopt;
+}
+
+std::string Verdict::key() const {
+  return fmt::format("{}|{}|{}", verdict_kind_name(kind), execution, message);
+}
+
+std::string normalize_message(std::string_view message) {
+  std::string first_line(message.substr(0, message.find('\n')));
+  std::string out;
+  out.reserve(first_line.size());
+  for (size_t i = 0; i < first_line.size();) {
+    const char c = first_line[i];
+    if (c == '\'' || c == '"') {
+      // Quoted text is almost always a node/value name or a path: varies with the model.
+      const size_t close = first_line.find(c, i + 1);
+      if (close != std::string::npos && close - i <= 80) {
+        out += c;
+        out += '_';
+        out += c;
+        i = close + 1;
+        continue;
+      }
+    }
+    if (c == '0' && i + 1 < first_line.size() && first_line[i + 1] == 'x') {
+      out += "0x_";
+      i += 2;
+      while (i < first_line.size() && std::isxdigit(static_cast<unsigned char>(first_line[i]))) ++i;
+      continue;
+    }
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      out += 'N';
+      while (i < first_line.size() && std::isdigit(static_cast<unsigned char>(first_line[i]))) ++i;
+      continue;
+    }
+    if (c == '/' && (out.empty() || out.back() == ' ')) {
+      // An absolute path: drop it up to the next space or colon.
+      while (i < first_line.size() && first_line[i] != ' ' && first_line[i] != ':') ++i;
+      out += "<path>";
+      continue;
+    }
+    out += c;
+    ++i;
+  }
+  if (out.size() > 160) out.resize(160);
+  while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) out.pop_back();
+  return out;
+}
+
+namespace {
+
+// Row-major flat index -> "[i,j,k]".
+std::string index_string(const Shape& shape, int64_t flat) {
+  std::vector<int64_t> index(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    index[d] = shape[d] ? flat % shape[d] : 0;
+    flat = shape[d] ? flat / shape[d] : 0;
+  }
+  return shape_string(index);
+}
+
+bool is_float(DType dtype) { return dtype == DType::kFloat || dtype == DType::kDouble; }
+
+// Shape/dtype comparison of one output; returns the mismatch description or "".
+std::string shape_mismatch(const Tensor& actual, DType expected_dtype, const Shape& expected_shape) {
+  if (actual.dtype != expected_dtype || actual.shape != expected_shape) {
+    return fmt::format("{}{} vs {}{}", dtype_name(actual.dtype), shape_string(actual.shape),
+                       dtype_name(expected_dtype), shape_string(expected_shape));
+  }
+  return "";
+}
+
+struct NumericDiff {
+  int64_t mismatches = 0;
+  int64_t worst = -1;
+  double max_abs = 0;
+  double max_rel = 0;
+  bool nonfinite_mismatch = false;
+};
+
+NumericDiff numeric_diff(const Tensor& actual, const Tensor& expected, const Tolerance* tol) {
+  NumericDiff diff;
+  double worst_excess = -1;
+  const int64_t n = expected.numel();
+  for (int64_t i = 0; i < n; ++i) {
+    const double a = actual.as_double(i);
+    const double e = expected.as_double(i);
+    if (!std::isfinite(a) || !std::isfinite(e)) {
+      const bool same = (std::isnan(a) && std::isnan(e)) || a == e;
+      if (!same) {
+        ++diff.mismatches;
+        if (!diff.nonfinite_mismatch) diff.worst = i;
+        diff.nonfinite_mismatch = true;
+      }
+      continue;
+    }
+    const double abs_err = std::fabs(a - e);
+    const double rel_err = abs_err / std::max(std::fabs(e), 1e-30);
+    diff.max_abs = std::max(diff.max_abs, abs_err);
+    if (abs_err > 0) diff.max_rel = std::max(diff.max_rel, rel_err);
+    const double allowed = tol ? tol->atol + tol->rtol * std::fabs(e) : 0.0;
+    if (abs_err > allowed) {
+      ++diff.mismatches;
+      const double excess = abs_err - allowed;
+      if (!diff.nonfinite_mismatch && excess > worst_excess) {
+        worst_excess = excess;
+        diff.worst = i;
+      }
+    }
+  }
+  return diff;
+}
+
+const Tolerance* tolerance_for(DType dtype, const OracleConfig& config) {
+  if (dtype == DType::kFloat) return &config.float32;
+  if (dtype == DType::kDouble) return &config.float64;
+  return nullptr;  // exact
+}
+
+// Shape and numeric verdicts of `actual` against `expected` outputs.
+void compare_into(const std::string& execution, const RunResult& actual,
+                  const std::string& baseline_name, const TensorMap& expected,
+                  const OracleConfig& config, std::vector<Verdict>& verdicts) {
+  std::string shape_evidence;
+  std::string numeric_evidence;
+  std::string numeric_message;
+  for (const auto& [name, want] : expected) {
+    auto it = actual.outputs.find(name);
+    if (it == actual.outputs.end()) {
+      shape_evidence += fmt::format("output '{}' missing; ", name);
+      continue;
+    }
+    const Tensor& got = it->second;
+    if (auto mismatch = shape_mismatch(got, want.dtype, want.shape); !mismatch.empty()) {
+      shape_evidence += fmt::format("output '{}': {} has {}; ", name, execution, mismatch);
+      continue;
+    }
+    const NumericDiff diff = numeric_diff(got, want, tolerance_for(want.dtype, config));
+    if (diff.mismatches == 0) continue;
+    if (numeric_message.empty()) {
+      numeric_message = diff.nonfinite_mismatch ? "NaN/Inf positions differ" : "values differ";
+    }
+    const Tolerance* tol = tolerance_for(want.dtype, config);
+    numeric_evidence += fmt::format(
+        "output '{}': {} of {} elements differ{}; max abs err {:.6g}, max rel err {:.6g}; "
+        "worst at {}: {} = {:.9g}, {} = {:.9g}{}; ",
+        name, diff.mismatches, want.numel(),
+        tol ? fmt::format(" beyond atol={:g} rtol={:g}", tol->atol, tol->rtol) : " (exact)",
+        diff.max_abs, diff.max_rel, index_string(want.shape, diff.worst), execution,
+        got.as_double(diff.worst), baseline_name, want.as_double(diff.worst),
+        is_float(want.dtype) ? "" : " (integer)");
+  }
+  if (!shape_evidence.empty()) {
+    verdicts.push_back({VerdictKind::kShape, execution, baseline_name,
+                        fmt::format("output shape/dtype differs from {}", baseline_name),
+                        shape_evidence});
+  } else if (!numeric_evidence.empty()) {
+    verdicts.push_back({VerdictKind::kNumeric, execution, baseline_name,
+                        fmt::format("{} from {}", numeric_message, baseline_name),
+                        numeric_evidence});
+  }
+}
+
+void process_failure(const Observation& obs, std::vector<Verdict>& verdicts) {
+  if (obs.result.status == RunStatus::kCrash) {
+    verdicts.push_back({VerdictKind::kCrash, obs.execution, "",
+                        normalize_message(obs.result.message), obs.result.message});
+  } else if (obs.result.status == RunStatus::kTimeout) {
+    verdicts.push_back({VerdictKind::kHang, obs.execution, "", "timed out", obs.result.message});
+  }
+}
+
+void check_inferred(const Observation& obs, const onnx::ModelProto& inferred,
+                    std::vector<Verdict>& verdicts) {
+  std::string evidence;
+  for (const auto& output : inferred.graph().output()) {
+    auto type = value_type_of(output);
+    if (!type) continue;  // inference left it symbolic: nothing to compare against
+    auto it = obs.result.outputs.find(output.name());
+    if (it == obs.result.outputs.end()) continue;  // reported by the cross-execution check
+    if (auto mismatch = shape_mismatch(it->second, type->dtype, type->shape); !mismatch.empty()) {
+      evidence += fmt::format("output '{}': {} has {}; ", output.name(), obs.execution, mismatch);
+    }
+  }
+  if (!evidence.empty()) {
+    verdicts.push_back({VerdictKind::kShape, obs.execution, "inferred",
+                        "output shape/dtype differs from ONNX shape inference", evidence});
+  }
+}
+
+}  // namespace
+
+std::vector<Verdict> compare_outputs(const std::string& execution, const RunResult& actual,
+                                     const std::string& baseline_name, const TensorMap& expected,
+                                     const OracleConfig& config) {
+  std::vector<Verdict> verdicts;
+  if (actual.status == RunStatus::kOk) {
+    compare_into(execution, actual, baseline_name, expected, config, verdicts);
+  }
+  return verdicts;
+}
+
+std::vector<Verdict> judge(const Observation& baseline, const std::vector<Observation>& others,
+                           const onnx::ModelProto* inferred, const OracleConfig& config) {
+  std::vector<Verdict> verdicts;
+  process_failure(baseline, verdicts);
+  for (const auto& obs : others) process_failure(obs, verdicts);
+  if (inferred && baseline.result.status == RunStatus::kOk) {
+    check_inferred(baseline, *inferred, verdicts);
+  }
+  for (const auto& obs : others) {
+    if (obs.result.status == RunStatus::kError && baseline.result.status == RunStatus::kOk) {
+      verdicts.push_back({VerdictKind::kRejection, obs.execution, baseline.execution,
+                          normalize_message(obs.result.message), obs.result.message});
+      continue;
+    }
+    if (obs.result.status != RunStatus::kOk) continue;
+    if (inferred) check_inferred(obs, *inferred, verdicts);
+    if (baseline.result.status == RunStatus::kOk) {
+      compare_into(obs.execution, obs.result, baseline.execution, baseline.result.outputs, config,
+                   verdicts);
+    }
+  }
+  // One verdict per (kind, execution): a wrong shape seen against both inference and the
+  // baseline is one finding, reported with the first evidence.
+  std::vector<Verdict> unique;
+  for (auto& v : verdicts) {
+    bool seen = false;
+    for (const auto& u : unique) seen = seen || (u.kind == v.kind && u.execution == v.execution);
+    if (!seen) unique.push_back(std::move(v));
+  }
+  return unique;
+}
+
+}  // namespace onnxfuzz
