@@ -1,0 +1,163 @@
+// The fuzz loop and its status reporting.
+#include "fuzzer/campaign.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "corpus/case_store.h"
+#include "fuzzer/evaluation.h"
+#include "generators/generator.h"
+#include "generators/rng.h"
+
+namespace onnxfuzz {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+std::atomic<bool> g_stop{false};
+
+void request_stop(int) { g_stop = true; }
+
+std::string elapsed_string(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds);
+  return fmt::format("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+}
+
+std::string status_text(const CampaignSummary& s) {
+  std::string kinds;
+  for (const char* kind : {"crash", "hang", "rejection", "shape", "numeric"}) {
+    auto it = s.findings_by_kind.find(kind);
+    kinds += fmt::format(" {} {}", kind, it == s.findings_by_kind.end() ? 0 : it->second);
+  }
+  return fmt::format("{} models {} ({:.1f}/s) |{} | unique {}", elapsed_string(s.seconds),
+                     s.models, s.seconds > 0 ? s.models / s.seconds : 0.0, kinds, s.unique);
+}
+
+std::expected<void, std::string> write_stats(const std::string& out_dir,
+                                             const CampaignSummary& s, uint64_t seed) {
+  nlohmann::json j;
+  j["seed"] = seed;
+  j["models"] = s.models;
+  j["invalid_models"] = s.invalid_models;
+  j["findings_by_kind"] = s.findings_by_kind;
+  j["unique"] = s.unique;
+  j["seconds"] = s.seconds;
+  j["backend_seconds"] = s.backend_seconds;
+  j["new_cases"] = s.new_cases;
+  return write_file_atomic((std::filesystem::path(out_dir) / "stats.json").string(),
+                           j.dump(2) + "\n");
+}
+
+// Fails early, with one message, when the output directory is unusable.
+std::expected<void, std::string> prepare_out_dir(const std::string& out_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(out_dir) / "cases", ec);
+  if (ec) return std::unexpected(fmt::format("cannot create output directory {}: {}", out_dir, ec.message()));
+  auto probe = write_file_atomic((std::filesystem::path(out_dir) / ".write-probe").string(), "ok");
+  if (!probe) return std::unexpected(fmt::format("output directory {} is not writable", out_dir));
+  std::filesystem::remove(std::filesystem::path(out_dir) / ".write-probe", ec);
+  remove_stale_temporaries(out_dir);
+  return {};
+}
+
+}  // namespace
+
+std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& options) {
+  auto prepared = prepare_out_dir(options.findings.out_dir);
+  if (!prepared) return std::unexpected(prepared.error());
+  g_stop = false;
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+
+  CampaignSummary summary;
+  std::set<std::string> seen_keys;              // crash/hang/rejection keys already stored
+  std::map<std::string, int> minimized_per_key;  // numeric/shape minimizations per key
+  Rng master(options.seed);
+  const auto start = Clock::now();
+  auto last_status = start;
+  auto last_stats = start;
+  spdlog::info("[fuzz] seed {} executions {} out {}", options.seed,
+               fmt::join([&] {
+                 std::vector<std::string> names;
+                 for (auto* e : options.findings.executions) names.push_back(e->name());
+                 return names;
+               }(), ","),
+               options.findings.out_dir);
+
+  while (!g_stop) {
+    summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (options.iterations ? summary.models >= *options.iterations
+                           : summary.seconds >= options.time_seconds) {
+      break;
+    }
+    const uint64_t model_seed = master.next();
+    auto generated = generate_model(options.policy, model_seed);
+    if (!generated) return std::unexpected(generated.error());
+    ++summary.models;
+    Evaluation eval = evaluate_model(generated->model, generated->inputs,
+                                     options.findings.executions, options.findings.oracle);
+    for (const auto& obs : eval.observations) summary.backend_seconds += obs.result.seconds;
+    if (!eval.valid) {
+      ++summary.invalid_models;
+      spdlog::error("[generator] seed {} produced an invalid model: {}", model_seed,
+                    eval.invalid_reason);
+    }
+    for (const auto& verdict : eval.verdicts) {
+      ++summary.findings_by_kind[std::string(verdict_kind_name(verdict.kind))];
+      const std::string key = verdict.key();
+      const bool by_message = verdict.kind == VerdictKind::kCrash ||
+                              verdict.kind == VerdictKind::kHang ||
+                              verdict.kind == VerdictKind::kRejection;
+      if (by_message ? seen_keys.count(key) > 0
+                     : minimized_per_key[key] >= options.max_minimized_per_key) {
+        continue;  // a duplicate by signature: not worth another minimization
+      }
+      ++minimized_per_key[key];
+      auto stored = store_finding(options.findings, generated->model, generated->inputs, verdict,
+                                  model_seed);
+      if (!stored) return std::unexpected(stored.error());
+      if (by_message) seen_keys.insert(key);
+      if (stored->is_new) {
+        ++summary.unique;
+        summary.new_cases.push_back(stored->case_dir);
+        if (options.status_line) fmt::print(stderr, "\r\033[K");
+        spdlog::info("[finding] NEW {} on {}: {} | ops {} | nodes {} -> {} | {}",
+                     verdict_kind_name(stored->record.kind), stored->record.execution,
+                     stored->record.message, fmt::join(stored->record.ops, ">"),
+                     stored->record.nodes_before, stored->record.nodes_after, stored->case_dir);
+      }
+    }
+    const auto now = Clock::now();
+    summary.seconds = std::chrono::duration<double>(now - start).count();
+    if (now - last_status >= std::chrono::seconds(options.status_line ? 1 : 10)) {
+      last_status = now;
+      if (options.status_line) {
+        fmt::print(stderr, "\r\033[K[status] {}", status_text(summary));
+        std::fflush(stderr);
+      } else {
+        spdlog::info("[status] {}", status_text(summary));
+      }
+    }
+    if (now - last_stats >= std::chrono::seconds(10)) {
+      last_stats = now;
+      (void)write_stats(options.findings.out_dir, summary, options.seed);
+    }
+  }
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (options.status_line) fmt::print(stderr, "\r\033[K");
+  spdlog::info("[done] {}{}", status_text(summary), g_stop ? " (interrupted)" : "");
+  auto written = write_stats(options.findings.out_dir, summary, options.seed);
+  if (!written) return std::unexpected(written.error());
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  return summary;
+}
+
+}  // namespace onnxfuzz

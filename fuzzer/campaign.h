@@ -1,0 +1,41 @@
+// Campaign: the fuzz loop (generate -> evaluate -> judge -> minimize -> store), with status.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fuzzer/finding.h"
+#include "generators/policy.h"
+
+namespace onnxfuzz {
+
+struct CampaignOptions {
+  double time_seconds = 60;            // wall-clock limit (ignored when iterations is set)
+  std::optional<int64_t> iterations;   // number of models, instead of a time limit
+  uint64_t seed = 1;                   // master seed; model i gets a seed derived from it
+  GenPolicy policy;
+  FindingContext findings;             // out dir, executions, oracle and minimizer config
+  int max_minimized_per_key = 10;      // numeric/shape findings minimized per (kind, exec, msg)
+  bool status_line = false;            // refresh one status line (TTY) instead of log lines
+};
+
+struct CampaignSummary {
+  int64_t models = 0;
+  int64_t invalid_models = 0;  // generated models that failed validation: a generator bug
+  std::map<std::string, int64_t> findings_by_kind;  // every verdict, duplicates included
+  int64_t unique = 0;          // new case directories written
+  double seconds = 0;
+  double backend_seconds = 0;  // time spent inside executions
+  std::vector<std::string> new_cases;
+};
+
+// Runs until the time/iteration limit or SIGINT/SIGTERM. Error value only for environment
+// failures (e.g. the output directory cannot be written).
+std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& options);
+
+}  // namespace onnxfuzz

@@ -1,0 +1,564 @@
+// Subcommands: gen, run, fuzz, minimize, replay. Flags and help live in the tables below.
+#include "fuzzer/commands.h"
+
+#include <fmt/format.h>
+#include <onnx/defs/printer.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <sstream>
+
+#include "corpus/case_store.h"
+#include "fuzzer/campaign.h"
+#include "fuzzer/evaluation.h"
+#include "fuzzer/exit_codes.h"
+#include "fuzzer/finding.h"
+#include "fuzzer/flags.h"
+#include "generators/generator.h"
+#include "generators/inputs.h"
+#include "generators/model_io.h"
+#include "generators/rng.h"
+#include "oracles/reference.h"
+
+namespace onnxfuzz {
+namespace {
+namespace fs = std::filesystem;
+
+// ---- Flag tables -------------------------------------------------------------------------
+
+#define ONNXFUZZ_EXECUTION_FLAGS(default_execs)                                               \
+  FlagSpec{"executions", "LIST", default_execs,                                               \
+           "comma-separated executions, baseline first: ref, ort, ort-noopt (planted: tests "  \
+           "only)"},                                                                          \
+      FlagSpec{"timeout", "SECONDS", "10", "per-model time limit of worker executions"},      \
+      FlagSpec{"memory-limit-mb", "MB", "4096", "resident memory limit of a worker process"}, \
+      FlagSpec{"atol", "X", "1e-3", "float32 absolute tolerance of the numeric oracle"},      \
+      FlagSpec{"rtol", "X", "1e-2", "float32 relative tolerance of the numeric oracle"},      \
+      FlagSpec{"verbose", "", "", "debug logging"}
+
+#define ONNXFUZZ_GENERATOR_FLAGS                                                          \
+  FlagSpec{"seed", "S", "1", "master seed (model i uses the i-th seed drawn from it)"},   \
+      FlagSpec{"max-nodes", "K", "10", "maximum operator nodes per generated model"},     \
+      FlagSpec{"ops", "LIST", "", "only generate these ops (comma-separated)"},           \
+      FlagSpec{"exclude-ops", "LIST", "", "never generate these ops (comma-separated)"}
+
+const FlagSpec kGenFlags[] = {
+    {"count", "N", "10", "number of models to write"},
+    {"out", "DIR", "", "output directory (required)"},
+    ONNXFUZZ_GENERATOR_FLAGS,
+    {"verbose", "", "", "debug logging"},
+};
+
+const FlagSpec kRunFlags[] = {
+    ONNXFUZZ_EXECUTION_FLAGS("ref,ort"),
+    {"input-seed", "S", "1", "seed for random inputs when PATH is a bare .onnx file"},
+};
+
+const FlagSpec kFuzzFlags[] = {
+    {"time", "DURATION", "60s", "campaign length (60s, 5m, 1h)"},
+    {"iterations", "N", "", "stop after N models instead of a time limit"},
+    {"out", "DIR", "out", "output directory: cases/<id>/ and stats.json"},
+    ONNXFUZZ_GENERATOR_FLAGS,
+    ONNXFUZZ_EXECUTION_FLAGS("ref,ort"),
+    {"minimize-budget", "SECONDS", "60", "time limit for minimizing one finding"},
+    {"no-minimize", "", "", "store findings unminimized"},
+    {"no-status", "", "", "plain log lines even on a terminal"},
+};
+
+const FlagSpec kMinimizeFlags[] = {
+    ONNXFUZZ_EXECUTION_FLAGS(""),
+    {"out", "DIR", "minimized", "where the minimized case is written (DIR/cases/<id>/)"},
+    {"budget", "SECONDS", "300", "time limit for minimization"},
+    {"input-seed", "S", "1", "seed for random inputs when the model has no test data"},
+};
+
+const FlagSpec kReplayFlags[] = {
+    ONNXFUZZ_EXECUTION_FLAGS(""),
+};
+
+struct Command {
+  std::string_view name;
+  std::string_view usage;
+  std::string_view summary;
+  std::span<const FlagSpec> flags;
+  int (*run)(const ParsedFlags&);
+};
+
+// ---- Shared plumbing -----------------------------------------------------------------------
+
+struct ExecutionSet {
+  std::vector<std::unique_ptr<Execution>> owned;
+  std::vector<Execution*> pointers;
+};
+
+std::expected<OracleConfig, std::string> oracle_config(const ParsedFlags& flags) {
+  OracleConfig config;
+  auto atol = flags.get_double("atol");
+  if (!atol) return std::unexpected(atol.error());
+  auto rtol = flags.get_double("rtol");
+  if (!rtol) return std::unexpected(rtol.error());
+  if (*atol < 0 || *rtol < 0) return std::unexpected(std::string("tolerances must be >= 0"));
+  config.float32 = {*atol, *rtol};
+  return config;
+}
+
+// Builds the executions; usage errors (unknown name) and environment errors (worker cannot
+// start) are told apart by the returned exit code.
+std::expected<ExecutionSet, std::pair<int, std::string>> make_executions(
+    const std::vector<std::string>& names, const ParsedFlags& flags) {
+  if (names.empty()) return std::unexpected(std::pair{exit_code::kUsage, std::string("--executions is empty")});
+  ExecutionOptions options;
+  auto timeout = flags.get_double("timeout");
+  if (!timeout || *timeout <= 0) {
+    return std::unexpected(std::pair{exit_code::kUsage, std::string("--timeout: expected seconds > 0")});
+  }
+  options.timeout_seconds = *timeout;
+  auto memory = flags.get_int("memory-limit-mb");
+  if (!memory || *memory <= 0) {
+    return std::unexpected(std::pair{exit_code::kUsage, std::string("--memory-limit-mb: expected MB > 0")});
+  }
+  options.memory_limit_mb = *memory;
+  ExecutionSet set;
+  for (const auto& name : names) {
+    for (auto* existing : set.pointers) {
+      if (existing->name() == name) {
+        return std::unexpected(std::pair{exit_code::kUsage, fmt::format("execution '{}' listed twice", name)});
+      }
+    }
+    auto execution = make_execution(name, options);
+    if (!execution) {
+      const bool known = std::ranges::find(known_execution_names(), name) !=
+                         known_execution_names().end();
+      return std::unexpected(
+          std::pair{known ? exit_code::kEnvironment : exit_code::kUsage, execution.error()});
+    }
+    set.pointers.push_back(execution->get());
+    set.owned.push_back(std::move(*execution));
+  }
+  return set;
+}
+
+std::expected<GenPolicy, std::string> generator_policy(const ParsedFlags& flags) {
+  GenPolicy policy;
+  auto max_nodes = flags.get_int("max-nodes");
+  if (!max_nodes) return std::unexpected(max_nodes.error());
+  if (*max_nodes < 1 || *max_nodes > 1000) {
+    return std::unexpected(std::string("--max-nodes: expected 1..1000"));
+  }
+  policy.max_nodes = static_cast<int>(*max_nodes);
+  policy.allowed_ops = flags.get_list("ops");
+  policy.excluded_ops = flags.get_list("exclude-ops");
+  if (auto ok = validate_op_names(policy.allowed_ops); !ok) return std::unexpected(ok.error());
+  if (auto ok = validate_op_names(policy.excluded_ops); !ok) return std::unexpected(ok.error());
+  return policy;
+}
+
+std::expected<uint64_t, std::string> seed_flag(const ParsedFlags& flags, std::string_view name) {
+  const std::string text = flags.get(name);
+  try {
+    size_t used = 0;
+    const uint64_t value = std::stoull(text, &used, 0);
+    if (used != text.size()) throw std::invalid_argument(text);
+    return value;
+  } catch (const std::exception&) {
+    return std::unexpected(fmt::format("--{}: expected an unsigned integer, got '{}'", name, text));
+  }
+}
+
+void print_result(const Observation& obs) {
+  fmt::print("  {:<10} {} ({:.3f} s)\n", obs.execution, run_status_name(obs.result.status),
+             obs.result.seconds);
+  if (obs.result.status != RunStatus::kOk) {
+    fmt::print("             {}\n", obs.result.message);
+    return;
+  }
+  for (const auto& name : obs.result.output_order) {
+    auto it = obs.result.outputs.find(name);
+    if (it != obs.result.outputs.end()) {
+      fmt::print("             {} = {}\n", name, tensor_summary(it->second));
+    }
+  }
+}
+
+void print_verdicts(const std::vector<Verdict>& verdicts) {
+  if (verdicts.empty()) {
+    fmt::print("verdict: pass\n");
+    return;
+  }
+  for (const auto& v : verdicts) {
+    fmt::print("verdict: {} on {}{}: {}\n  evidence: {}\n", verdict_kind_name(v.kind), v.execution,
+               v.baseline.empty() ? "" : fmt::format(" (vs {})", v.baseline), v.message, v.evidence);
+  }
+}
+
+// Ops the reference cannot run: a model with one is unsupported input for ref-based commands.
+std::vector<std::string> unsupported_ops(const onnx::ModelProto& model) {
+  std::vector<std::string> missing;
+  for (const auto& node : model.graph().node()) {
+    const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
+    if ((!default_domain || !reference_supports(node.op_type())) &&
+        std::ranges::find(missing, node.op_type()) == missing.end()) {
+      missing.push_back(node.op_type());
+    }
+  }
+  return missing;
+}
+
+bool uses_ref(const std::vector<std::string>& names) {
+  return std::ranges::find(names, "ref") != names.end();
+}
+
+// A model plus the data sets to run it on, from a .onnx file or a test-case directory.
+struct LoadedInput {
+  onnx::ModelProto model;
+  std::vector<TensorMap> inputs;
+  std::vector<TensorMap> expected;  // empty maps when there is nothing stored
+  std::optional<CaseRecord> record;
+};
+
+std::expected<LoadedInput, std::string> load_input(const std::string& path, uint64_t input_seed) {
+  LoadedInput loaded;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    auto tc = read_test_case(path);
+    if (!tc) return std::unexpected(tc.error());
+    loaded.model = std::move(tc->model);
+    loaded.inputs = std::move(tc->inputs);
+    loaded.expected = std::move(tc->expected);
+    loaded.record = std::move(tc->record);
+  } else {
+    auto model = load_model(path);
+    if (!model) return std::unexpected(model.error());
+    loaded.model = std::move(*model);
+  }
+  if (loaded.inputs.empty()) {
+    Rng rng(input_seed);
+    loaded.inputs.push_back(synthesize_inputs(loaded.model, rng));
+    loaded.expected.emplace_back();
+  }
+  return loaded;
+}
+
+int fail(int code, const std::string& message) {
+  fmt::print(stderr, "onnxfuzz: error: {}\n", message);
+  return code;
+}
+
+// ---- gen -------------------------------------------------------------------------------------
+
+int command_gen(const ParsedFlags& flags) {
+  if (!flags.positional.empty()) return fail(exit_code::kUsage, "gen takes no positional arguments");
+  if (flags.get("out").empty()) return fail(exit_code::kUsage, "gen needs --out DIR");
+  auto count = flags.get_int("count");
+  if (!count || *count < 0) return fail(exit_code::kUsage, "--count: expected N >= 0");
+  auto seed = seed_flag(flags, "seed");
+  if (!seed) return fail(exit_code::kUsage, seed.error());
+  auto policy = generator_policy(flags);
+  if (!policy) return fail(exit_code::kUsage, policy.error());
+  const std::string out = flags.get("out");
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec || !fs::is_directory(out)) {
+    return fail(exit_code::kEnvironment, fmt::format("cannot create output directory {}", out));
+  }
+  Rng master(*seed);
+  for (int64_t i = 0; i < *count; ++i) {
+    const uint64_t model_seed = master.next();
+    auto generated = generate_model(*policy, model_seed);
+    if (!generated) return fail(exit_code::kUsage, generated.error());
+    const std::string path =
+        (fs::path(out) / fmt::format("model_{:06}_{:016x}.onnx", i, model_seed)).string();
+    auto written = write_file_atomic(path, serialize_model(generated->model));
+    if (!written) return fail(exit_code::kEnvironment, written.error());
+  }
+  spdlog::info("[gen] wrote {} models to {}", *count, out);
+  return exit_code::kOk;
+}
+
+// ---- run -------------------------------------------------------------------------------------
+
+int command_run(const ParsedFlags& flags) {
+  if (flags.positional.size() != 1) return fail(exit_code::kUsage, "run needs exactly one PATH");
+  auto config = oracle_config(flags);
+  if (!config) return fail(exit_code::kUsage, config.error());
+  auto input_seed = seed_flag(flags, "input-seed");
+  if (!input_seed) return fail(exit_code::kUsage, input_seed.error());
+  const auto names = flags.get_list("executions");
+  auto loaded = load_input(flags.positional[0], *input_seed);
+  if (!loaded) return fail(exit_code::kBadInput, loaded.error());
+  if (uses_ref(names)) {
+    if (auto missing = unsupported_ops(loaded->model); !missing.empty()) {
+      return fail(exit_code::kBadInput,
+                  fmt::format("{}: unsupported op(s) for the reference: {}", flags.positional[0],
+                              fmt::join(missing, ", ")));
+    }
+  }
+  auto executions = make_executions(names, flags);
+  if (!executions) return fail(executions.error().first, executions.error().second);
+  bool failed = false;
+  for (size_t set = 0; set < loaded->inputs.size(); ++set) {
+    fmt::print("data set {}:\n", set);
+    Evaluation eval = evaluate_model(loaded->model, loaded->inputs[set], executions->pointers, *config);
+    if (!eval.valid) fmt::print("model is invalid: {}\n", eval.invalid_reason);
+    for (const auto& obs : eval.observations) {
+      print_result(obs);
+      if (obs.result.status != RunStatus::kOk) failed = true;
+      if (!loaded->expected[set].empty()) {
+        auto stored = compare_outputs(obs.execution, obs.result, "expected",
+                                      loaded->expected[set], *config);
+        eval.verdicts.insert(eval.verdicts.end(), stored.begin(), stored.end());
+      }
+    }
+    print_verdicts(eval.verdicts);
+    failed = failed || !eval.verdicts.empty();
+  }
+  return failed ? exit_code::kFindings : exit_code::kOk;
+}
+
+// ---- fuzz ------------------------------------------------------------------------------------
+
+int command_fuzz(const ParsedFlags& flags) {
+  if (!flags.positional.empty()) return fail(exit_code::kUsage, "fuzz takes no positional arguments");
+  CampaignOptions options;
+  auto time = parse_duration(flags.get("time"));
+  if (!time) return fail(exit_code::kUsage, fmt::format("--time: {}", time.error()));
+  options.time_seconds = *time;
+  if (flags.has("iterations")) {
+    auto iterations = flags.get_int("iterations");
+    if (!iterations || *iterations < 0) return fail(exit_code::kUsage, "--iterations: expected N >= 0");
+    options.iterations = *iterations;
+  }
+  auto seed = seed_flag(flags, "seed");
+  if (!seed) return fail(exit_code::kUsage, seed.error());
+  options.seed = *seed;
+  auto policy = generator_policy(flags);
+  if (!policy) return fail(exit_code::kUsage, policy.error());
+  options.policy = *policy;
+  auto config = oracle_config(flags);
+  if (!config) return fail(exit_code::kUsage, config.error());
+  auto budget = flags.get_double("minimize-budget");
+  if (!budget || *budget < 0) return fail(exit_code::kUsage, "--minimize-budget: expected seconds");
+  const auto names = flags.get_list("executions");
+  auto executions = make_executions(names, flags);
+  if (!executions) return fail(executions.error().first, executions.error().second);
+  options.findings.out_dir = flags.get("out");
+  options.findings.executions = executions->pointers;
+  options.findings.oracle = *config;
+  options.findings.minimize.time_budget_seconds = *budget;
+  options.findings.minimize_enabled = !flags.has("no-minimize");
+  options.status_line = !flags.has("no-status") && ::isatty(STDERR_FILENO);
+  auto summary = run_campaign(options);
+  if (!summary) return fail(exit_code::kEnvironment, summary.error());
+  fmt::print("models {} | invalid {} | findings {} | unique {} | {:.1f} s ({:.1f}% in backends)\n",
+             summary->models, summary->invalid_models,
+             [&] {
+               int64_t n = 0;
+               for (const auto& [kind, count] : summary->findings_by_kind) n += count;
+               return n;
+             }(),
+             summary->unique, summary->seconds,
+             summary->seconds > 0 ? 100.0 * summary->backend_seconds / summary->seconds : 0.0);
+  for (const auto& dir : summary->new_cases) fmt::print("new case: {}\n", dir);
+  return summary->unique > 0 ? exit_code::kFindings : exit_code::kOk;
+}
+
+// ---- minimize --------------------------------------------------------------------------------
+
+int command_minimize(const ParsedFlags& flags) {
+  if (flags.positional.size() != 1) {
+    return fail(exit_code::kUsage, "minimize needs exactly one CASE_DIR or MODEL");
+  }
+  auto config = oracle_config(flags);
+  if (!config) return fail(exit_code::kUsage, config.error());
+  auto input_seed = seed_flag(flags, "input-seed");
+  if (!input_seed) return fail(exit_code::kUsage, input_seed.error());
+  auto budget = flags.get_double("budget");
+  if (!budget || *budget <= 0) return fail(exit_code::kUsage, "--budget: expected seconds > 0");
+  auto loaded = load_input(flags.positional[0], *input_seed);
+  if (!loaded) return fail(exit_code::kBadInput, loaded.error());
+  if (auto missing = unsupported_ops(loaded->model); !missing.empty()) {
+    return fail(exit_code::kBadInput,
+                fmt::format("{}: unsupported op(s) for the reference, which the minimizer needs: {}",
+                            flags.positional[0], fmt::join(missing, ", ")));
+  }
+  auto names = flags.get_list("executions");
+  if (names.empty()) {
+    names = loaded->record ? loaded->record->executions : std::vector<std::string>{"ref", "ort"};
+  }
+  auto executions = make_executions(names, flags);
+  if (!executions) return fail(executions.error().first, executions.error().second);
+  std::optional<Verdict> wanted;
+  if (loaded->record) {
+    wanted = Verdict{loaded->record->kind, loaded->record->execution, "", loaded->record->message,
+                     ""};
+  } else {
+    Evaluation eval =
+        evaluate_model(loaded->model, loaded->inputs[0], executions->pointers, *config);
+    if (const Verdict* primary = primary_verdict(eval.verdicts)) wanted = *primary;
+  }
+  if (!wanted) {
+    fmt::print("{}: no failure on {}; nothing to minimize\n", flags.positional[0],
+               fmt::join(names, ","));
+    return exit_code::kFindings;
+  }
+  FindingContext context;
+  context.out_dir = flags.get("out");
+  context.executions = executions->pointers;
+  context.oracle = *config;
+  context.minimize.time_budget_seconds = *budget;
+  std::error_code ec;
+  fs::create_directories(fs::path(context.out_dir) / "cases", ec);
+  if (ec) return fail(exit_code::kEnvironment, fmt::format("cannot create {}", context.out_dir));
+  auto stored = store_finding(context, loaded->model, loaded->inputs[0], *wanted,
+                              loaded->record ? loaded->record->seed : std::nullopt);
+  if (!stored) return fail(exit_code::kEnvironment, stored.error());
+  if (stored->record.minimize_log.rfind("not minimized", 0) == 0) {
+    return fail(exit_code::kFindings, stored->record.minimize_log);
+  }
+  std::ostringstream text;
+  auto minimized = read_test_case(stored->case_dir);
+  if (minimized) text << minimized->model.graph();
+  fmt::print("{} on {}: {} -> {} nodes ({})\n{}\n{}\n", verdict_kind_name(stored->record.kind),
+             stored->record.execution, stored->record.nodes_before, stored->record.nodes_after,
+             fmt::join(stored->record.ops, ">"), text.str(), stored->case_dir);
+  return exit_code::kOk;
+}
+
+// ---- replay ----------------------------------------------------------------------------------
+
+enum class ReplayOutcome { kStillFailing, kFixed, kChanged };
+
+int command_replay(const ParsedFlags& flags) {
+  if (flags.positional.empty()) return fail(exit_code::kUsage, "replay needs at least one DIR");
+  auto config = oracle_config(flags);
+  if (!config) return fail(exit_code::kUsage, config.error());
+  auto dirs = find_case_dirs(flags.positional);
+  if (!dirs) return fail(exit_code::kBadInput, dirs.error());
+  if (dirs->empty()) return fail(exit_code::kBadInput, "no cases found");
+  int still = 0, fixed = 0, changed = 0;
+  std::map<std::string, ExecutionSet> execution_cache;  // by comma-joined names
+  for (const auto& dir : *dirs) {
+    auto tc = read_test_case(dir);
+    if (!tc) return fail(exit_code::kBadInput, tc.error());
+    auto names = flags.get_list("executions");
+    if (names.empty()) names = tc->record ? tc->record->executions : std::vector<std::string>{"ref", "ort"};
+    const std::string key = fmt::format("{}", fmt::join(names, ","));
+    if (!execution_cache.count(key)) {
+      auto executions = make_executions(names, flags);
+      if (!executions) return fail(executions.error().first, executions.error().second);
+      execution_cache.emplace(key, std::move(*executions));
+    }
+    const auto& executions = execution_cache.at(key);
+    if (tc->inputs.empty()) return fail(exit_code::kBadInput, fmt::format("{}: no test data", dir));
+    Evaluation eval = evaluate_model(tc->model, tc->inputs[0], executions.pointers, *config);
+    // The stored outputs are ref's: if ref now disagrees with them, the case changed.
+    std::vector<Verdict> ref_drift;
+    for (const auto& obs : eval.observations) {
+      if (obs.execution == "ref") {
+        ref_drift = compare_outputs("ref", obs.result, "stored", tc->expected[0], *config);
+      }
+    }
+    ReplayOutcome outcome = ReplayOutcome::kFixed;
+    std::string detail = "no failure";
+    if (!ref_drift.empty()) {
+      outcome = ReplayOutcome::kChanged;
+      detail = fmt::format("reference outputs differ from the stored ones: {}", ref_drift[0].evidence);
+    } else if (!eval.verdicts.empty()) {
+      outcome = ReplayOutcome::kChanged;
+      const Verdict* first = primary_verdict(eval.verdicts);
+      detail = fmt::format("now {} on {}: {}", verdict_kind_name(first->kind), first->execution,
+                           first->message);
+      for (const auto& v : eval.verdicts) {
+        const bool by_message = v.kind == VerdictKind::kCrash || v.kind == VerdictKind::kHang ||
+                                v.kind == VerdictKind::kRejection;
+        if (tc->record && v.kind == tc->record->kind && v.execution == tc->record->execution &&
+            (!by_message || v.message == tc->record->message)) {
+          outcome = ReplayOutcome::kStillFailing;
+          detail = fmt::format("{} on {}: {}", verdict_kind_name(v.kind), v.execution, v.message);
+        }
+      }
+    }
+    const char* label = outcome == ReplayOutcome::kStillFailing ? "STILL-FAILING"
+                        : outcome == ReplayOutcome::kFixed      ? "FIXED"
+                                                                : "CHANGED";
+    fmt::print("{:<14} {} | {}\n", label, dir, detail);
+    still += outcome == ReplayOutcome::kStillFailing;
+    fixed += outcome == ReplayOutcome::kFixed;
+    changed += outcome == ReplayOutcome::kChanged;
+  }
+  fmt::print("replay: {} still failing, {} fixed, {} changed\n", still, fixed, changed);
+  if (changed) return exit_code::kReplayChanged;
+  if (fixed) return exit_code::kReplayFixed;
+  return exit_code::kOk;
+}
+
+// ---- dispatch --------------------------------------------------------------------------------
+
+const Command kCommands[] = {
+    {"gen", "onnxfuzz gen --out DIR [--count N] [--seed S] [--max-nodes K] [--ops ...]",
+     "write generated models as DIR/*.onnx", kGenFlags, command_gen},
+    {"run", "onnxfuzz run PATH [--executions ref,ort,...]",
+     "run one .onnx model or ONNX test-case directory; print outputs and verdicts", kRunFlags,
+     command_run},
+    {"fuzz", "onnxfuzz fuzz [--time 60s | --iterations N] [--seed S] [--out DIR] ...",
+     "run a campaign: generate, execute, judge, minimize, store", kFuzzFlags, command_fuzz},
+    {"minimize", "onnxfuzz minimize CASE_DIR|MODEL [--executions ...]",
+     "shrink a failing model while it fails the same way", kMinimizeFlags, command_minimize},
+    {"replay", "onnxfuzz replay DIR...",
+     "re-run stored cases: still failing, fixed or changed", kReplayFlags, command_replay},
+};
+
+constexpr std::string_view kExitCodeHelp =
+    "exit codes:\n"
+    "  0  success: nothing failed (replay: every case still fails as recorded)\n"
+    "  1  run: an execution failed or a verdict was raised; fuzz: new findings were stored;\n"
+    "     minimize: the input does not fail\n"
+    "  2  usage error (unknown flag, bad value)\n"
+    "  3  bad input (missing/corrupt model or case, op unsupported by the reference)\n"
+    "  4  environment error (unwritable output, missing node or onnxruntime-node)\n"
+    "  5  replay: some cases are fixed, none changed\n"
+    "  6  replay: some cases changed (fail differently, or reference outputs drifted)\n";
+
+std::string top_help() {
+  std::string out = "onnxfuzz " ONNXFUZZ_VERSION " - a fuzzer for ONNX runtimes and converters\n\n"
+                    "usage: onnxfuzz <command> [options]   (onnxfuzz <command> --help)\n\ncommands:\n";
+  for (const auto& c : kCommands) out += fmt::format("  {:<10} {}\n", c.name, c.summary);
+  return out + "\n" + std::string(kExitCodeHelp);
+}
+
+}  // namespace
+
+int run_command_line(const std::vector<std::string>& args) {
+  auto logger = spdlog::stderr_color_mt("onnxfuzz");
+  logger->set_pattern("[%H:%M:%S] %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    fmt::print("{}", top_help());
+    return args.empty() ? exit_code::kUsage : exit_code::kOk;
+  }
+  if (args[0] == "--version") {
+    fmt::print("onnxfuzz {}\n", ONNXFUZZ_VERSION);
+    return exit_code::kOk;
+  }
+  for (const auto& command : kCommands) {
+    if (command.name != args[0]) continue;
+    auto flags = parse_flags(command.flags, std::vector<std::string>(args.begin() + 1, args.end()));
+    if (!flags) {
+      return fail(exit_code::kUsage, fmt::format("{} (see onnxfuzz {} --help)", flags.error(),
+                                                 command.name));
+    }
+    if (flags->help) {
+      fmt::print("usage: {}\n\n{}\n\noptions:\n{}\n{}", command.usage, command.summary,
+                 format_flag_help(command.flags), kExitCodeHelp);
+      return exit_code::kOk;
+    }
+    spdlog::set_level(flags->has("verbose") ? spdlog::level::debug : spdlog::level::info);
+    return command.run(*flags);
+  }
+  return fail(exit_code::kUsage, fmt::format("unknown command '{}' (see onnxfuzz --help)", args[0]));
+}
+
+}  // namespace onnxfuzz

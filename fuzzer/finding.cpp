@@ -1,0 +1,79 @@
+// Finding storage: minimization, signature, case record and atomic write.
+#include "fuzzer/finding.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "generators/model_io.h"
+#include "oracles/reference.h"
+
+namespace onnxfuzz {
+
+std::map<std::string, std::string> execution_versions(std::span<Execution* const> executions) {
+  std::map<std::string, std::string> versions;
+  for (Execution* e : executions) versions[e->name()] = e->version();
+  return versions;
+}
+
+std::expected<StoredFinding, std::string> store_finding(const FindingContext& context,
+                                                        const onnx::ModelProto& model,
+                                                        const TensorMap& inputs,
+                                                        const Verdict& verdict,
+                                                        std::optional<uint64_t> seed) {
+  if (context.executions.empty()) return std::unexpected(std::string("no executions"));
+  Execution* baseline = context.executions.front();
+  Execution* target = nullptr;
+  for (Execution* e : context.executions) {
+    if (e->name() == verdict.execution) target = e;
+  }
+  if (!target) return std::unexpected(fmt::format("no execution named {}", verdict.execution));
+
+  onnx::ModelProto minimized = model;
+  TensorMap minimized_inputs = inputs;
+  Verdict final_verdict = verdict;
+  std::string log;
+  if (context.minimize_enabled) {
+    auto result = minimize(model, inputs, verdict, *baseline, *target, context.oracle,
+                           context.minimize);
+    if (result) {
+      minimized = std::move(result->model);
+      minimized_inputs = std::move(result->inputs);
+      final_verdict = result->verdict;
+      log = fmt::format("{}", fmt::join(result->stats.log, "\n"));
+      if (result->stats.budget_exhausted) log += "\n(minimization budget exhausted)";
+    } else {
+      log = fmt::format("not minimized: {}", result.error());
+      spdlog::warn("[minimize] {}", result.error());
+    }
+  }
+
+  CaseRecord record;
+  record.kind = final_verdict.kind;
+  record.execution = final_verdict.execution;
+  for (Execution* e : context.executions) {
+    if (e == baseline || e == target) record.executions.push_back(e->name());
+  }
+  record.ops = op_sequence(minimized.graph());
+  record.message = final_verdict.message;
+  record.evidence = final_verdict.evidence;
+  record.signature = finding_signature(final_verdict, record.ops);
+  record.id = case_id(record);
+  record.seed = seed;
+  record.nodes_before = model.graph().node_size();
+  record.nodes_after = minimized.graph().node_size();
+  record.tool_version = "onnxfuzz " ONNXFUZZ_VERSION;
+  std::vector<Execution*> involved{baseline};
+  if (target != baseline) involved.push_back(target);
+  record.versions = execution_versions(involved);
+  record.tolerance = context.oracle.float32;
+  record.minimize_log = log;
+
+  const RunResult expected = run_reference(minimized, minimized_inputs);
+  bool existed = false;
+  auto dir = write_case(context.out_dir, record, minimized, model, minimized_inputs,
+                        expected.outputs, &existed);
+  if (!dir) return std::unexpected(dir.error());
+  return StoredFinding{*dir, !existed, std::move(record)};
+}
+
+}  // namespace onnxfuzz

@@ -1,0 +1,45 @@
+// Finding: minimize a failing model and store it as a deduplicated case.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <expected>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "corpus/case_store.h"
+#include "fuzzer/minimizer.h"
+#include "oracles/execution.h"
+#include "oracles/oracle.h"
+
+namespace onnxfuzz {
+
+struct FindingContext {
+  std::string out_dir;
+  std::span<Execution* const> executions;  // baseline first
+  OracleConfig oracle;
+  MinimizeOptions minimize;
+  bool minimize_enabled = true;
+};
+
+struct StoredFinding {
+  std::string case_dir;
+  bool is_new = false;
+  CaseRecord record;
+};
+
+// Minimizes `model` for `verdict` (baseline = executions[0], target = verdict.execution),
+// writes OUT/cases/<id>/ with ref's outputs as expected outputs, and reports whether the
+// signature was new. If the failure does not reproduce during minimization (flaky), the
+// unreduced model is stored and the record says so.
+std::expected<StoredFinding, std::string> store_finding(const FindingContext& context,
+                                                        const onnx::ModelProto& model,
+                                                        const TensorMap& inputs,
+                                                        const Verdict& verdict,
+                                                        std::optional<uint64_t> seed);
+
+// Every execution's version, by name (asked once per execution).
+std::map<std::string, std::string> execution_versions(std::span<Execution* const> executions);
+
+}  // namespace onnxfuzz
