@@ -1,0 +1,156 @@
+// The real CLI: help and exit codes, the bad-input table, gen determinism, run on test cases.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "generators/model_io.h"
+#include "tests/test_support.h"
+
+namespace onnxfuzz {
+namespace {
+
+using testing::run_onnxfuzz;
+using testing::TempDir;
+
+const char* kAddRelu = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3] x, float[2,3] y) => (float[2,3] z) {
+  s = Add(x, y)
+  z = Relu(s)
+}
+)";
+
+const char* kUnsupported = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3] x) => (float[2,3] z) {
+  z = Erf(x)
+}
+)";
+
+std::string write_text_model(const TempDir& dir, const std::string& name, const char* text) {
+  auto model = parse_model_text(text);
+  EXPECT_TRUE(model) << model.error();
+  const std::string path = dir.str(name);
+  testing::write_file(path, serialize_model(*model));
+  return path;
+}
+
+TEST(Cli, EverySubcommandHasHelp) {
+  for (const char* command : {"gen", "run", "fuzz", "minimize", "replay"}) {
+    SCOPED_TRACE(command);
+    auto result = run_onnxfuzz(std::string(command) + " --help");
+    EXPECT_EQ(result.exit_code, 0) << result.output;
+    EXPECT_NE(result.output.find("usage: onnxfuzz"), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("exit codes"), std::string::npos) << result.output;
+  }
+}
+
+TEST(Cli, BadInputTable) {
+  TempDir dir;
+  const std::string good = write_text_model(dir, "good.onnx", kAddRelu);
+  const std::string unsupported = write_text_model(dir, "erf.onnx", kUnsupported);
+  const std::string bytes = testing::read_file(good);
+  testing::write_file(dir.str("truncated.onnx"), bytes.substr(0, bytes.size() / 2));
+  testing::write_file(dir.str("garbage.onnx"), "this is not a protobuf \xff\xff\xff");
+  testing::write_file(dir.str("empty.onnx"), "");
+  const std::string readonly = dir.str("readonly");
+  std::filesystem::create_directories(readonly);
+  std::filesystem::permissions(readonly, std::filesystem::perms::owner_read |
+                                             std::filesystem::perms::owner_exec);
+  struct Row {
+    std::string args;
+    int exit_code;
+    std::string message;  // must appear in the output
+  };
+  const std::vector<Row> rows = {
+      {"run " + dir.str("missing.onnx") + " --executions ref", 3, "no such file"},
+      {"run " + dir.str("truncated.onnx") + " --executions ref", 3, "corrupt or truncated"},
+      {"run " + dir.str("garbage.onnx") + " --executions ref", 3, "not a valid ONNX model"},
+      {"run " + dir.str("empty.onnx") + " --executions ref", 3, "empty model"},
+      {"run " + unsupported + " --executions ref", 3, "unsupported op(s) for the reference: Erf"},
+      {"run " + good + " --executions ref,nosuch", 2, "nosuch"},
+      {"run " + good + " --bogus-flag", 2, "unknown option '--bogus-flag'"},
+      {"run " + good + " --timeout abc --executions ref", 2, "--timeout"},
+      {"frobnicate", 2, "unknown command 'frobnicate'"},
+      {"gen --count 2", 2, "--out"},
+      {"gen --count 2 --out " + dir.str("g") + " --ops Relu,NoSuchOp", 2, "NoSuchOp"},
+      {"fuzz --time forever --out " + dir.str("f"), 2, "--time"},
+      {"replay " + dir.str("nothing-here"), 3, "no such directory"},
+      {"minimize " + dir.str("garbage.onnx") + " --executions ref", 3, "not a valid ONNX model"},
+  };
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.args);
+    auto result = run_onnxfuzz(row.args);
+    EXPECT_EQ(result.exit_code, row.exit_code) << result.output;
+    EXPECT_NE(result.output.find(row.message), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("onnxfuzz: error:"), std::string::npos) << result.output;
+  }
+  if (::geteuid() != 0) {  // root ignores directory permissions
+    auto result = run_onnxfuzz("fuzz --iterations 1 --executions ref --out " + readonly + "/sub");
+    EXPECT_EQ(result.exit_code, 4) << result.output;
+    EXPECT_FALSE(std::filesystem::exists(readonly + "/sub"));
+  }
+  // The model files are never modified by a failing command.
+  EXPECT_EQ(testing::read_file(good), bytes);
+}
+
+TEST(Cli, UnwritableOutputIsAnEnvironmentError) {
+  TempDir dir;
+  // A regular file where the output directory should be: unwritable even for root.
+  testing::write_file(dir.str("file"), "x");
+  auto result = run_onnxfuzz("fuzz --iterations 1 --executions ref --out " + dir.str("file") + "/out");
+  EXPECT_EQ(result.exit_code, 4) << result.output;
+  EXPECT_NE(result.output.find("cannot create output directory"), std::string::npos) << result.output;
+  auto gen = run_onnxfuzz("gen --count 1 --out " + dir.str("file") + "/out");
+  EXPECT_EQ(gen.exit_code, 4) << gen.output;
+}
+
+TEST(Cli, GenIsDeterministicPerSeed) {
+  TempDir dir;
+  ASSERT_EQ(run_onnxfuzz("gen --count 5 --seed 7 --out " + dir.str("a")).exit_code, 0);
+  ASSERT_EQ(run_onnxfuzz("gen --count 5 --seed 7 --out " + dir.str("b")).exit_code, 0);
+  ASSERT_EQ(run_onnxfuzz("gen --count 5 --seed 8 --out " + dir.str("c")).exit_code, 0);
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.str("a"))) {
+    names.push_back(entry.path().filename().string());
+  }
+  ASSERT_EQ(names.size(), 5u);
+  int differing = 0;
+  for (const auto& name : names) {
+    const auto a = testing::read_file(dir.path() / "a" / name);
+    EXPECT_EQ(a, testing::read_file(dir.path() / "b" / name)) << name;
+    EXPECT_TRUE(load_model((dir.path() / "a" / name).string()));
+    (void)a;
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(dir.str("c"))) {
+    bool same_as_any = false;
+    for (const auto& name : names) {
+      same_as_any |= testing::read_file(entry.path()) == testing::read_file(dir.path() / "a" / name);
+    }
+    differing += !same_as_any;
+  }
+  EXPECT_EQ(differing, 5);
+}
+
+TEST(Cli, RunPrintsOutputsAndChecksStoredTestData) {
+  // A backend node test directory: stored inputs are fed, stored outputs are checked.
+  const std::string node_test = "/usr/share/libonnx-testdata/data/node/test_relu";
+  ASSERT_TRUE(std::filesystem::exists(node_test)) << "install libonnx-testdata (scripts/setup.sh)";
+  auto result = run_onnxfuzz("run " + node_test + " --executions ref");
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("verdict: pass"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("float32[3,4,5]"), std::string::npos) << result.output;
+
+  // The same case with a wrong expected output fails with a numeric verdict vs "expected".
+  TempDir dir;
+  std::filesystem::copy(node_test, dir.str("relu"), std::filesystem::copy_options::recursive);
+  testing::write_file(dir.path() / "relu" / "test_data_set_0" / "output_0.pb",
+                      testing::read_file(dir.path() / "relu" / "test_data_set_0" / "input_0.pb"));
+  auto wrong = run_onnxfuzz("run " + dir.str("relu") + " --executions ref");
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.output;
+  EXPECT_NE(wrong.output.find("verdict: numeric on ref (vs expected)"), std::string::npos)
+      << wrong.output;
+}
+
+}  // namespace
+}  // namespace onnxfuzz

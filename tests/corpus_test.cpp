@@ -1,0 +1,104 @@
+// Case store: atomic layout, round trip through read_test_case, discovery and stale temps.
+#include <gtest/gtest.h>
+
+#include "corpus/case_store.h"
+#include "generators/model_io.h"
+#include "tests/test_support.h"
+
+namespace onnxfuzz {
+namespace {
+
+const char* kModel = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3] x, float[2,3] y) => (float[2,3] z) {
+  s = Add(x, y)
+  z = Relu(s)
+}
+)";
+
+CaseRecord sample_record() {
+  CaseRecord record;
+  record.kind = VerdictKind::kNumeric;
+  record.execution = "ort";
+  record.executions = {"ref", "ort"};
+  record.ops = {"Add", "Relu"};
+  record.message = "values differ from ref";
+  record.signature = finding_signature({VerdictKind::kNumeric, "ort", "ref", record.message, ""},
+                                       record.ops);
+  record.id = case_id(record);
+  record.seed = 42;
+  record.nodes_before = 7;
+  record.nodes_after = 2;
+  record.versions = {{"ref", "onnxfuzz-ref"}, {"ort", "onnxruntime-node 1.23.2"}};
+  return record;
+}
+
+TEST(CaseStore, RoundTrip) {
+  testing::TempDir dir;
+  auto model = parse_model_text(kModel);
+  ASSERT_TRUE(model) << model.error();
+  TensorMap inputs{{"x", Tensor::of_floats({2, 3}, std::vector<float>{1, 2, 3, 4, 5, 6})},
+                   {"y", Tensor::of_floats({2, 3}, std::vector<float>{-1, -1, -1, -1, -1, -1})}};
+  TensorMap outputs{{"z", Tensor::of_floats({2, 3}, std::vector<float>{0, 1, 2, 3, 4, 5})}};
+  const CaseRecord record = sample_record();
+  bool existed = true;
+  auto path = write_case(dir.str(), record, *model, *model, inputs, outputs, &existed);
+  ASSERT_TRUE(path) << path.error();
+  EXPECT_FALSE(existed);
+  for (const char* file : {"model.onnx", "original.onnx", "case.json",
+                           "test_data_set_0/input_0.pb", "test_data_set_0/input_1.pb",
+                           "test_data_set_0/output_0.pb"}) {
+    EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(*path) / file)) << file;
+  }
+  auto tc = read_test_case(*path);
+  ASSERT_TRUE(tc) << tc.error();
+  ASSERT_EQ(tc->inputs.size(), 1u);
+  EXPECT_EQ(tc->inputs[0], inputs);
+  EXPECT_EQ(tc->expected[0], outputs);
+  ASSERT_TRUE(tc->record);
+  EXPECT_EQ(tc->record->kind, VerdictKind::kNumeric);
+  EXPECT_EQ(tc->record->ops, record.ops);
+  EXPECT_EQ(tc->record->seed, std::optional<uint64_t>(42));
+  EXPECT_EQ(tc->record->nodes_before, 7);
+  EXPECT_EQ(tc->record->versions.at("ort"), "onnxruntime-node 1.23.2");
+
+  // Same signature again: nothing is rewritten.
+  auto again = write_case(dir.str(), record, *model, *model, inputs, outputs, &existed);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(existed);
+  EXPECT_EQ(*again, *path);
+}
+
+TEST(CaseStore, DiscoverySkipsTemporariesAndStaleOnesAreRemoved) {
+  testing::TempDir dir;
+  auto model = parse_model_text(kModel);
+  ASSERT_TRUE(model);
+  ASSERT_TRUE(write_case(dir.str(), sample_record(), *model, *model, {}, {}, nullptr));
+  // What a campaign killed mid-write leaves behind.
+  const auto stale = dir.path() / "cases" / ".tmp-numeric-ort-0-1-0";
+  std::filesystem::create_directories(stale);
+  testing::write_file(stale / "model.onnx", "partial");
+  auto found = find_case_dirs({dir.str()});
+  ASSERT_TRUE(found) << found.error();
+  EXPECT_EQ(found->size(), 1u);
+  remove_stale_temporaries(dir.str());
+  EXPECT_FALSE(std::filesystem::exists(stale));
+}
+
+TEST(CaseStore, SignatureRules) {
+  const Verdict crash{VerdictKind::kCrash, "ort", "", "worker died: SIGSEGV", ""};
+  // Crashes dedupe by message whatever the ops; numeric findings by op sequence.
+  EXPECT_EQ(finding_signature(crash, {"Conv"}), finding_signature(crash, {"Relu", "Add"}));
+  const Verdict numeric{VerdictKind::kNumeric, "ort", "ref", "values differ from ref", ""};
+  EXPECT_NE(finding_signature(numeric, {"Conv"}), finding_signature(numeric, {"Relu"}));
+}
+
+TEST(CaseStore, UnreadableCaseIsAnError) {
+  testing::TempDir dir;
+  testing::write_file(dir.path() / "model.onnx", "\x08\x01garbage-not-a-model");
+  auto tc = read_test_case(dir.str());
+  EXPECT_FALSE(tc);
+}
+
+}  // namespace
+}  // namespace onnxfuzz

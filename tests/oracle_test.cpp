@@ -1,0 +1,108 @@
+// Oracle verdicts on synthetic execution results: every kind, tolerances, normalization.
+#include <gtest/gtest.h>
+
+#include "oracles/oracle.h"
+
+namespace onnxfuzz {
+namespace {
+
+RunResult ok_result(std::vector<float> values, Shape shape = {}) {
+  RunResult r;
+  if (shape.empty()) shape = {static_cast<int64_t>(values.size())};
+  r.outputs["y"] = Tensor::of_floats(shape, values);
+  r.output_order = {"y"};
+  return r;
+}
+
+RunResult failed_result(RunStatus status, std::string message) {
+  RunResult r;
+  r.status = status;
+  r.message = std::move(message);
+  return r;
+}
+
+TEST(Oracle, EachKindIsReported) {
+  const Observation ref{"ref", ok_result({1, 2, 3})};
+  struct Row {
+    const char* name;
+    RunResult result;
+    VerdictKind kind;
+  };
+  const Row rows[] = {
+      {"crash", failed_result(RunStatus::kCrash, "worker died: SIGSEGV"), VerdictKind::kCrash},
+      {"hang", failed_result(RunStatus::kTimeout, "timed out after 1 s"), VerdictKind::kHang},
+      {"rejection", failed_result(RunStatus::kError, "Node 'n3' failed: bad dims 7"),
+       VerdictKind::kRejection},
+      {"shape", ok_result({1, 2, 3}, {3, 1}), VerdictKind::kShape},
+      {"numeric", ok_result({1, 2, 3.5f}), VerdictKind::kNumeric},
+  };
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.name);
+    auto verdicts = judge(ref, {{"ort", row.result}}, nullptr, OracleConfig{});
+    ASSERT_EQ(verdicts.size(), 1u);
+    EXPECT_EQ(verdicts[0].kind, row.kind);
+    EXPECT_EQ(verdicts[0].execution, "ort");
+  }
+}
+
+TEST(Oracle, AgreementWithinToleranceIsNoVerdict) {
+  const Observation ref{"ref", ok_result({1, 100, -3})};
+  // 100 * (1 + 0.5 * rtol) stays inside atol + rtol * |expected|.
+  auto verdicts = judge(ref, {{"ort", ok_result({1.0005f, 100.5f, -3.001f})}}, nullptr, OracleConfig{});
+  EXPECT_TRUE(verdicts.empty());
+}
+
+TEST(Oracle, NumericEvidenceNamesWorstElement) {
+  const Observation ref{"ref", ok_result({1, 2, 3, 4}, {2, 2})};
+  auto verdicts = judge(ref, {{"ort", ok_result({1, 2, 3, 9}, {2, 2})}}, nullptr, OracleConfig{});
+  ASSERT_EQ(verdicts.size(), 1u);
+  EXPECT_NE(verdicts[0].evidence.find("[1,1]"), std::string::npos) << verdicts[0].evidence;
+  EXPECT_NE(verdicts[0].evidence.find("max abs err 5"), std::string::npos) << verdicts[0].evidence;
+}
+
+TEST(Oracle, NanPositionsMustMatch) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Observation ref{"ref", ok_result({nan, 1})};
+  EXPECT_TRUE(judge(ref, {{"ort", ok_result({nan, 1})}}, nullptr, OracleConfig{}).empty());
+  auto verdicts = judge(ref, {{"ort", ok_result({0, 1})}}, nullptr, OracleConfig{});
+  ASSERT_EQ(verdicts.size(), 1u);
+  EXPECT_EQ(verdicts[0].kind, VerdictKind::kNumeric);
+  EXPECT_NE(verdicts[0].message.find("NaN/Inf"), std::string::npos);
+}
+
+TEST(Oracle, ToleranceIsConfigurable) {
+  const Observation ref{"ref", ok_result({1})};
+  OracleConfig strict;
+  strict.float32 = {0, 0};
+  EXPECT_EQ(judge(ref, {{"ort", ok_result({1.0001f})}}, nullptr, strict).size(), 1u);
+  OracleConfig loose;
+  loose.float32 = {0.5, 0};
+  EXPECT_TRUE(judge(ref, {{"ort", ok_result({1.4f})}}, nullptr, loose).empty());
+}
+
+TEST(Oracle, NoRejectionWhenBaselineAlsoFails) {
+  const Observation ref{"ref", failed_result(RunStatus::kError, "unsupported op")};
+  auto verdicts =
+      judge(ref, {{"ort", failed_result(RunStatus::kError, "bad model")}}, nullptr, OracleConfig{});
+  EXPECT_TRUE(verdicts.empty());
+}
+
+TEST(Oracle, NormalizeMessageStripsWhatVaries) {
+  struct Row {
+    const char* raw;
+    const char* normalized;
+  };
+  const Row rows[] = {
+      {"Node 'n12_Conv' dims 3 vs 4", "Node '_' dims N vs N"},
+      {"at 0x7ffd1234 in /tmp/x/model.onnx: bad", "at 0x_ in <path>: bad"},
+      {"first line\nsecond line", "first line"},
+  };
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.raw);
+    EXPECT_EQ(normalize_message(row.raw), row.normalized);
+  }
+  EXPECT_EQ(normalize_message("Node 'a' failed 1"), normalize_message("Node 'bb' failed 22"));
+}
+
+}  // namespace
+}  // namespace onnxfuzz

@@ -1,0 +1,165 @@
+// End to end through the real CLI with planted faults: each oracle kind is found, minimized to
+// the faulty op, stored as a case, and replayed (still failing / fixed / changed).
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "generators/model_io.h"
+#include "tests/test_support.h"
+
+namespace onnxfuzz {
+namespace {
+
+using testing::run_onnxfuzz;
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+struct StoredCase {
+  fs::path dir;
+  nlohmann::json record;
+};
+
+std::vector<StoredCase> read_cases(const fs::path& out) {
+  std::vector<StoredCase> cases;
+  if (!fs::exists(out / "cases")) return cases;
+  for (const auto& entry : fs::directory_iterator(out / "cases")) {
+    if (entry.path().filename().string()[0] == '.') continue;
+    cases.push_back({entry.path(), nlohmann::json::parse(testing::read_file(entry.path() / "case.json"))});
+  }
+  return cases;
+}
+
+struct FaultRow {
+  const char* kind;     // verdict kind the planted fault must produce
+  const char* op;       // the faulty op (planted worker defaults)
+  const char* ops;      // generator allowlist: the faulty op plus harmless ones
+  const char* extra;    // extra flags
+};
+
+const FaultRow kFaults[] = {
+    {"crash", "Sigmoid", "Sigmoid,Relu,Add,Mul,Neg", ""},
+    {"hang", "Tanh", "Tanh,Relu,Add,Neg", "--timeout 1"},
+    {"numeric", "Sqrt", "Sqrt,Relu,Add,Mul,Abs", ""},
+    {"shape", "Transpose", "Transpose,Relu,Add,Neg", ""},
+};
+
+TEST(PlantedFaults, EachKindIsFoundAndMinimizedToTheFaultyOp) {
+  for (const auto& row : kFaults) {
+    SCOPED_TRACE(row.kind);
+    TempDir out;
+    auto result = run_onnxfuzz(fmt::format(
+        "fuzz --iterations 6 --seed 11 --max-nodes 8 --executions ref,planted --ops {} {} "
+        "--no-status --out {}",
+        row.ops, row.extra, out.str()));
+    // Exit 1 = findings stored.
+    ASSERT_EQ(result.exit_code, 1) << result.output;
+    bool found = false;
+    for (const auto& c : read_cases(out.path())) {
+      if (c.record["kind"] != row.kind) continue;
+      found = true;
+      EXPECT_EQ(c.record["execution"], "planted");
+      EXPECT_EQ(c.record["ops"], nlohmann::json::array({row.op})) << c.record.dump(2);
+      EXPECT_GE(c.record["nodes_before"].get<int>(), c.record["nodes_after"].get<int>());
+      EXPECT_TRUE(c.record["seed"].is_number_unsigned());
+      EXPECT_TRUE(fs::exists(c.dir / "original.onnx"));
+      EXPECT_TRUE(fs::exists(c.dir / "test_data_set_0" / "input_0.pb"));
+      EXPECT_TRUE(fs::exists(c.dir / "test_data_set_0" / "output_0.pb"));
+      // The stored reproducer is a valid model that still fails, and ref matches its outputs.
+      auto model = load_model((c.dir / "model.onnx").string());
+      ASSERT_TRUE(model) << model.error();
+      EXPECT_TRUE(validate_model(*model)) << c.dir;
+      EXPECT_EQ(run_onnxfuzz("run " + c.dir.string() + " --executions ref").exit_code, 0);
+      EXPECT_EQ(run_onnxfuzz(fmt::format("run {} --executions ref,planted {}", c.dir.string(),
+                                         row.extra)).exit_code, 1);
+    }
+    EXPECT_TRUE(found) << "no " << row.kind << " case stored:\n" << result.output;
+  }
+}
+
+TEST(PlantedFaults, CampaignIsReproducibleFromItsSeed) {
+  TempDir a, b;
+  const std::string args =
+      "fuzz --iterations 5 --seed 5 --max-nodes 6 --executions ref,planted "
+      "--ops Sigmoid,Sqrt,Relu,Add --no-status --out ";
+  ASSERT_EQ(run_onnxfuzz(args + a.str()).exit_code, 1);
+  ASSERT_EQ(run_onnxfuzz(args + b.str()).exit_code, 1);
+  std::set<std::string> names_a, names_b;
+  for (const auto& c : read_cases(a.path())) names_a.insert(c.dir.filename().string());
+  for (const auto& c : read_cases(b.path())) names_b.insert(c.dir.filename().string());
+  EXPECT_FALSE(names_a.empty());
+  EXPECT_EQ(names_a, names_b);
+  for (const auto& name : names_a) {
+    EXPECT_EQ(testing::read_file(a.path() / "cases" / name / "model.onnx"),
+              testing::read_file(b.path() / "cases" / name / "model.onnx"))
+        << name;
+  }
+}
+
+TEST(PlantedFaults, ReplayTellsStillFailingFixedAndChanged) {
+  TempDir out;
+  ASSERT_EQ(run_onnxfuzz("fuzz --iterations 4 --seed 2 --max-nodes 6 --executions ref,planted "
+                         "--ops Sigmoid,Relu,Add --no-status --out " + out.str())
+                .exit_code,
+            1);
+  ASSERT_FALSE(read_cases(out.path()).empty());
+
+  auto still = run_onnxfuzz("replay " + out.str());
+  EXPECT_EQ(still.exit_code, 0) << still.output;
+  EXPECT_NE(still.output.find("STILL-FAILING"), std::string::npos) << still.output;
+  EXPECT_EQ(still.output.find("FIXED"), std::string::npos) << still.output;
+
+  // The "backend" gets its bug fixed: no planted faults at all.
+  auto fixed = run_onnxfuzz("replay " + out.str(), "ONNXFUZZ_PLANTED=");
+  EXPECT_EQ(fixed.exit_code, 5) << fixed.output;
+  EXPECT_NE(fixed.output.find("FIXED"), std::string::npos) << fixed.output;
+
+  // The crash turns into a wrong value: the case changed.
+  auto changed = run_onnxfuzz("replay " + out.str(), "ONNXFUZZ_PLANTED=value=Sigmoid");
+  EXPECT_EQ(changed.exit_code, 6) << changed.output;
+  EXPECT_NE(changed.output.find("CHANGED"), std::string::npos) << changed.output;
+}
+
+TEST(PlantedFaults, MinimizeAHandWrittenModel) {
+  const char* text = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,4] x, float[2,4] y) => (float[2,4] out) {
+  a = Relu(x)
+  b = Add(a, y)
+  c = Neg(b)
+  d = Sqrt(a)
+  e = Mul(c, d)
+  out = Abs(e)
+}
+)";
+  TempDir dir;
+  auto model = parse_model_text(text);
+  ASSERT_TRUE(model) << model.error();
+  testing::write_file(dir.str("m.onnx"), serialize_model(*model));
+  auto result = run_onnxfuzz("minimize " + dir.str("m.onnx") + " --executions ref,planted --out " +
+                             dir.str("min"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("numeric on planted: 6 -> 1 nodes (Sqrt)"), std::string::npos)
+      << result.output;
+
+  // A model that does not fail: the minimizer says so instead of "reducing" it.
+  const char* healthy = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,4] x) => (float[2,4] out) {
+  out = Relu(x)
+}
+)";
+  auto ok_model = parse_model_text(healthy);
+  ASSERT_TRUE(ok_model);
+  testing::write_file(dir.str("ok.onnx"), serialize_model(*ok_model));
+  auto nothing = run_onnxfuzz("minimize " + dir.str("ok.onnx") + " --executions ref,planted --out " +
+                              dir.str("min2"));
+  EXPECT_EQ(nothing.exit_code, 1) << nothing.output;
+  EXPECT_NE(nothing.output.find("nothing to minimize"), std::string::npos) << nothing.output;
+}
+
+}  // namespace
+}  // namespace onnxfuzz
