@@ -1,2 +1,183 @@
-// Planted-fault worker (being written).
-int main() { return 2; }
+// TEST-ONLY worker with planted faults: the reference interpreter behind the worker protocol.
+//
+// This binary exists only so that tests (and `onnxfuzz --executions planted`) can check that
+// the fuzzer finds, classifies and minimizes bugs it is known to contain. It is never used by
+// a campaign unless asked for by name.
+//
+// Faults, keyed by op type (default domain). Defaults: crash=Sigmoid,hang=Tanh,value=Sqrt,
+// shape=Transpose. When ONNXFUZZ_PLANTED is set it replaces the defaults entirely: it lists
+// exactly the faults planted, e.g. ONNXFUZZ_PLANTED=crash=Relu,value=Exp; an empty value
+// plants none.
+//   crash  the model has a node of this op (subgraphs included): SIGSEGV before evaluating
+//   hang   the model has a node of this op: sleep until killed
+//   value  each graph output that depends on a node of this op: +0.5 on every float element
+//   shape  each graph output that depends on a node of this op: extra trailing dim of 1
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <onnx/onnx_pb.h>
+
+#include "generators/model_io.h"
+#include "oracles/reference.h"
+#include "oracles/worker_protocol.h"
+
+namespace onnxfuzz {
+namespace {
+
+struct PlantedFaults {
+  std::string crash;
+  std::string hang;
+  std::string value;
+  std::string shape;
+};
+
+std::optional<PlantedFaults> parse_faults(const char* spec) {
+  if (spec == nullptr) return PlantedFaults{"Sigmoid", "Tanh", "Sqrt", "Transpose"};
+  PlantedFaults faults;
+  std::string_view rest(spec);
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    const std::string_view key = item.substr(0, eq);
+    const std::string op(item.substr(eq + 1));
+    if (key == "crash") {
+      faults.crash = op;
+    } else if (key == "hang") {
+      faults.hang = op;
+    } else if (key == "value") {
+      faults.value = op;
+    } else if (key == "shape") {
+      faults.shape = op;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return faults;
+}
+
+bool contains_op(const onnx::GraphProto& graph, const std::string& op) {
+  for (const onnx::NodeProto& node : graph.node()) {
+    if (node.op_type() == op) return true;
+    for (const onnx::AttributeProto& attribute : node.attribute()) {
+      if (attribute.has_g() && contains_op(attribute.g(), op)) return true;
+      for (const onnx::GraphProto& sub : attribute.graphs()) {
+        if (contains_op(sub, op)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Names of values computed, directly or transitively, from a node of type `op`. Iterates to
+// a fixed point so it does not rely on the node order.
+std::set<std::string> tainted_by(const onnx::GraphProto& graph, const std::string& op) {
+  std::set<std::string> tainted;
+  if (op.empty()) return tainted;
+  bool grew = true;
+  while (grew) {
+    grew = false;
+    for (const onnx::NodeProto& node : graph.node()) {
+      bool hit = node.op_type() == op;
+      for (const std::string& input : node.input()) hit = hit || tainted.contains(input);
+      if (!hit) continue;
+      for (const std::string& output : node.output()) {
+        if (!output.empty() && tainted.insert(output).second) grew = true;
+      }
+    }
+  }
+  return tainted;
+}
+
+[[noreturn]] void hang() {
+  // Until killed; also end if the parent vanished, so a killed fuzzer leaves no orphan.
+  const pid_t parent = getppid();
+  while (getppid() == parent) sleep(1);
+  std::_Exit(0);
+}
+
+WorkerResponse error_response(std::string message) {
+  WorkerResponse response;
+  response.status = kResponseError;
+  response.text = std::move(message);
+  return response;
+}
+
+WorkerResponse run(const WorkerRequest& request, const PlantedFaults& faults) {
+  auto model = parse_model(request.model_bytes);
+  if (!model) return error_response(model.error());
+  const onnx::GraphProto& graph = model->graph();
+
+  if (!faults.crash.empty() && contains_op(graph, faults.crash)) {
+    signal(SIGSEGV, SIG_DFL);
+    raise(SIGSEGV);
+  }
+  if (!faults.hang.empty() && contains_op(graph, faults.hang)) hang();
+
+  TensorMap inputs;
+  for (const NamedTensor& input : request.inputs) inputs[input.name] = input.value;
+  RunResult result = run_reference(*model, inputs);
+  if (result.status != RunStatus::kOk) return error_response(result.message);
+
+  const std::set<std::string> wrong_values = tainted_by(graph, faults.value);
+  const std::set<std::string> wrong_shapes = tainted_by(graph, faults.shape);
+  WorkerResponse response;
+  for (const onnx::ValueInfoProto& output : graph.output()) {
+    auto found = result.outputs.find(output.name());
+    if (found == result.outputs.end()) {
+      return error_response("reference produced no value for output '" + output.name() + "'");
+    }
+    Tensor value = found->second;
+    if (wrong_values.contains(output.name())) {
+      if (value.dtype == DType::kFloat) {
+        for (float& x : value.values<float>()) x += 0.5f;
+      } else if (value.dtype == DType::kDouble) {
+        for (double& x : value.values<double>()) x += 0.5;
+      }
+    }
+    if (wrong_shapes.contains(output.name())) value.shape.push_back(1);
+    response.outputs.push_back({output.name(), std::move(value)});
+  }
+  return response;
+}
+
+int serve(const PlantedFaults& faults) {
+  while (true) {
+    auto frame = read_frame(STDIN_FILENO);
+    if (!frame) return 0;  // the parent closed our stdin: done
+    auto request = decode_request(*frame);
+    WorkerResponse response;
+    if (!request) {
+      response = error_response("bad request: " + request.error());
+    } else if (request->kind == kRequestVersion) {
+      response.text = "planted-faults 1";
+    } else {
+      response = run(*request, faults);
+    }
+    if (!write_frame(STDOUT_FILENO, encode_response(response))) return 1;
+  }
+}
+
+}  // namespace
+}  // namespace onnxfuzz
+
+int main() {
+  const auto faults = onnxfuzz::parse_faults(std::getenv("ONNXFUZZ_PLANTED"));
+  if (!faults) {
+    std::fprintf(stderr,
+                 "onnxfuzz_planted_worker: bad ONNXFUZZ_PLANTED (want e.g. "
+                 "crash=Sigmoid,hang=Tanh,value=Sqrt,shape=Transpose)\n");
+    return 2;
+  }
+  return onnxfuzz::serve(*faults);
+}

@@ -1,0 +1,80 @@
+// Execution registry: status names, ModelUnderTest, and the name -> execution factory.
+#include "oracles/execution.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "generators/model_io.h"
+#include "oracles/reference.h"
+#include "oracles/worker_execution.h"
+#include "oracles/worker_paths.h"
+
+namespace onnxfuzz {
+namespace {
+
+std::expected<std::unique_ptr<Execution>, std::string> make_ort(std::string name,
+                                                                 std::string_view opt_level,
+                                                                 const ExecutionOptions& options) {
+  namespace fs = std::filesystem;
+  auto root = find_project_root();
+  if (!root) return std::unexpected(fmt::format("execution '{}': {}", name, root.error()));
+  auto node = find_in_path("node");
+  if (!node) {
+    return std::unexpected(fmt::format(
+        "execution '{}': `node` is not on PATH; run scripts/setup.sh to install Node and "
+        "onnxruntime-node",
+        name));
+  }
+  std::error_code ignored;
+  const fs::path package = fs::path(*root) / "node_modules" / "onnxruntime-node" / "package.json";
+  if (!fs::is_regular_file(package, ignored)) {
+    return std::unexpected(fmt::format(
+        "execution '{}': {} is missing; run scripts/setup.sh (it runs "
+        "`ONNXRUNTIME_NODE_INSTALL=skip npm install` in {})",
+        name, package.parent_path().string(), *root));
+  }
+  WorkerCommand command;
+  command.argv = {*node, (fs::path(*root) / "oracles" / "ort_worker.js").string(), "--opt",
+                  std::string(opt_level)};
+  // No NODE_PATH needed: require() searches upwards from oracles/ and finds root/node_modules.
+  return std::make_unique<WorkerExecution>(std::move(name), std::move(command), options);
+}
+
+}  // namespace
+
+std::string_view run_status_name(RunStatus status) {
+  switch (status) {
+    case RunStatus::kOk: return "ok";
+    case RunStatus::kError: return "error";
+    case RunStatus::kCrash: return "crash";
+    case RunStatus::kTimeout: return "timeout";
+  }
+  return "unknown";
+}
+
+ModelUnderTest ModelUnderTest::from_proto(onnx::ModelProto proto) {
+  ModelUnderTest model;
+  model.bytes = serialize_model(proto);
+  model.proto = std::move(proto);
+  return model;
+}
+
+std::vector<std::string> known_execution_names() { return {"ref", "ort", "ort-noopt", "planted"}; }
+
+std::expected<std::unique_ptr<Execution>, std::string> make_execution(
+    std::string_view name, const ExecutionOptions& options) {
+  if (name == "ref") return std::make_unique<ReferenceExecution>();
+  if (name == "ort") return make_ort("ort", "all", options);
+  if (name == "ort-noopt") return make_ort("ort-noopt", "disabled", options);
+  if (name == "planted") {
+    auto path = find_planted_worker();
+    if (!path) return std::unexpected(fmt::format("execution 'planted': {}", path.error()));
+    return std::make_unique<WorkerExecution>("planted", WorkerCommand{{*path}, {}}, options);
+  }
+  return std::unexpected(fmt::format("unknown execution '{}'; known executions: {}", name,
+                                     fmt::join(known_execution_names(), ", ")));
+}
+
+}  // namespace onnxfuzz

@@ -1,0 +1,115 @@
+// WorkerExecution: encodes a run request, calls the worker and maps every outcome to a RunResult.
+#include "oracles/worker_execution.h"
+
+#include <fmt/format.h>
+
+#include "oracles/worker_protocol.h"
+
+namespace onnxfuzz {
+namespace {
+
+// Evidence appended to crash messages; the first line stays the stable part of the message.
+std::string with_stderr(std::string message, const std::string& tail) {
+  if (tail.empty()) return message;
+  return fmt::format("{}\nworker stderr (last {} bytes):\n{}", message, tail.size(), tail);
+}
+
+RunResult from_call(const CallResult& call, double timeout_seconds) {
+  RunResult result;
+  result.seconds = call.seconds;
+  switch (call.outcome) {
+    case CallOutcome::kResponse:
+      break;  // decoded by the caller
+    case CallOutcome::kTimeout:
+      result.status = RunStatus::kTimeout;
+      result.message = fmt::format("timed out after {:g} s", timeout_seconds);
+      break;
+    case CallOutcome::kDied:
+      result.status = RunStatus::kCrash;
+      result.message = with_stderr(fmt::format("worker died: {}", call.message), call.stderr_tail);
+      break;
+    case CallOutcome::kMemoryLimit:
+      result.status = RunStatus::kCrash;
+      result.message = with_stderr(call.message, call.stderr_tail);
+      break;
+    case CallOutcome::kProtocolError:
+      // Garbage on the worker's stdout means the worker process went wrong while running
+      // this model; it is reported like a crash so that it is looked at, not ignored.
+      result.status = RunStatus::kCrash;
+      result.message =
+          with_stderr(fmt::format("worker protocol error: {}", call.message), call.stderr_tail);
+      break;
+    case CallOutcome::kSpawnFailed:
+      // The environment, not the model: no finding.
+      result.status = RunStatus::kError;
+      result.message =
+          with_stderr(fmt::format("cannot start worker: {}", call.message), call.stderr_tail);
+      break;
+  }
+  return result;
+}
+
+}  // namespace
+
+WorkerExecution::WorkerExecution(std::string name, WorkerCommand command,
+                                 ExecutionOptions options)
+    : name_(std::move(name)),
+      options_(options),
+      process_(std::move(command), options.memory_limit_mb) {}
+
+std::string WorkerExecution::version() {
+  if (version_) return *version_;
+  WorkerRequest request;
+  request.kind = kRequestVersion;
+  const CallResult call = process_.call(encode_request(request), options_.timeout_seconds);
+  if (call.outcome != CallOutcome::kResponse) {
+    return fmt::format("{} (version unknown: {})", name_, from_call(call, options_.timeout_seconds).message);
+  }
+  auto response = decode_response(call.payload);
+  if (!response) return fmt::format("{} (version unknown: {})", name_, response.error());
+  if (response->status != kResponseOk || response->text.empty()) {
+    return fmt::format("{} (version unknown: {})", name_,
+                       response->text.empty() ? "empty answer" : response->text);
+  }
+  version_ = response->text;
+  return *version_;
+}
+
+RunResult WorkerExecution::run(const ModelUnderTest& model, const TensorMap& inputs) {
+  WorkerRequest request;
+  request.kind = kRequestRun;
+  request.model_bytes = model.bytes;
+  request.inputs.reserve(inputs.size());
+  for (const auto& [name, value] : inputs) request.inputs.push_back({name, value});
+
+  const CallResult call = process_.call(encode_request(request), options_.timeout_seconds);
+  RunResult result = from_call(call, options_.timeout_seconds);
+  if (call.outcome != CallOutcome::kResponse) return result;
+
+  auto response = decode_response(call.payload);
+  if (!response) {
+    result.status = RunStatus::kCrash;
+    result.message = fmt::format("worker protocol error: {}", response.error());
+    return result;
+  }
+  if (response->status == kResponseError) {
+    result.status = RunStatus::kError;
+    result.message = std::move(response->text);
+    return result;
+  }
+  if (!response->text.empty()) {
+    // The ok form cannot say what it answers (see decode_response); text here means the
+    // worker answered a run with something else.
+    result.status = RunStatus::kCrash;
+    result.message = "worker protocol error: run answered with text, not outputs";
+    return result;
+  }
+  result.status = RunStatus::kOk;
+  for (NamedTensor& output : response->outputs) {
+    result.output_order.push_back(output.name);
+    result.outputs.insert_or_assign(output.name, std::move(output.value));
+  }
+  return result;
+}
+
+}  // namespace onnxfuzz

@@ -1,0 +1,32 @@
+// WorkerExecution: an Execution whose model runs in a WorkerProcess (ORT via Node, planted).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "oracles/execution.h"
+#include "oracles/worker_process.h"
+
+namespace onnxfuzz {
+
+class WorkerExecution final : public Execution {
+ public:
+  WorkerExecution(std::string name, WorkerCommand command, ExecutionOptions options);
+
+  const std::string& name() const override { return name_; }
+  // Asked of the worker once; a failed query is not cached, so a later call can retry.
+  std::string version() override;
+  // Never throws. A dead, hung or oversized worker becomes kCrash/kTimeout; the next run
+  // starts a fresh worker.
+  RunResult run(const ModelUnderTest& model, const TensorMap& inputs) override;
+
+  const WorkerProcess& process() const { return process_; }
+
+ private:
+  std::string name_;
+  ExecutionOptions options_;
+  WorkerProcess process_;
+  std::optional<std::string> version_;
+};
+
+}  // namespace onnxfuzz
