@@ -511,6 +511,47 @@ TEST(PlantedExecution, ValueAndShapeFaultsFollowDependencies) {
   EXPECT_FLOAT_EQ(c.values<float>()[0], -4.0f);
 }
 
+TEST(PlantedExecution, EnvironmentReplacesTheDefaultFaults) {
+  auto path = find_planted_worker();
+  ASSERT_TRUE(path) << path.error();
+  WorkerExecution execution("planted", WorkerCommand{{*path}, {"ONNXFUZZ_PLANTED=crash=Abs"}},
+                            ExecutionOptions{});
+  const TensorMap x = {{"x", Tensor::of_floats({2}, std::vector<float>{-1, 4})}};
+  // Sqrt (a default value fault) is now computed correctly; Abs crashes.
+  RunResult sqrt = execution.run(model_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[2] x) => (float[2] y) {
+      y = Sqrt(x)
+    }
+  )"), x);
+  ASSERT_EQ(sqrt.status, RunStatus::kOk) << sqrt.message;
+  EXPECT_FLOAT_EQ(sqrt.outputs.at("y").values<float>()[1], 2.0f);
+  RunResult abs = execution.run(model_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[2] x) => (float[2] y) {
+      y = Abs(x)
+    }
+  )"), x);
+  EXPECT_EQ(abs.status, RunStatus::kCrash);
+  EXPECT_EQ(abs.message.substr(0, abs.message.find('\n')), "worker died: SIGSEGV");
+}
+
+TEST(OrtExecution, MissingNodeModulesIsAClearError) {
+  // A root with the worker script but no node_modules, found first through ONNXFUZZ_HOME.
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / fmt::format("onnxfuzz-root-{}", getpid());
+  fs::create_directories(root / "oracles");
+  std::ofstream(root / "package.json") << "{}";
+  std::ofstream(root / "oracles" / "ort_worker.js") << "";
+  setenv("ONNXFUZZ_HOME", root.c_str(), 1);
+  auto execution = make_execution("ort", ExecutionOptions{});
+  unsetenv("ONNXFUZZ_HOME");
+  fs::remove_all(root);
+  ASSERT_FALSE(execution);
+  EXPECT_NE(execution.error().find("scripts/setup.sh"), std::string::npos) << execution.error();
+  EXPECT_NE(execution.error().find("onnxruntime-node"), std::string::npos) << execution.error();
+}
+
 // The ORT worker needs node and node_modules (scripts/setup.sh; CI installs them).
 std::unique_ptr<Execution> ort_or_skip(std::string_view name, std::string* skip_reason) {
   auto execution = make_execution(name, ExecutionOptions{});
@@ -585,6 +626,42 @@ TEST(OrtExecution, WorksFromAnyWorkingDirectory) {
     GTEST_SKIP() << "ONNX Runtime worker unavailable: " << skip_reason;
   }
   expect_add_result(result);
+}
+
+TEST(OrtExecution, LargeTensorsCrossThePipesIntact) {
+  // 4 MB per tensor: many stdin chunks for the worker and backpressure on its stdout.
+  ORT_OR_SKIP(ort, "ort");
+  const ModelUnderTest model = model_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[1024,1024] x, float[1024,1024] y) => (float[1024,1024] z) {
+      z = Sub(x, y)
+    }
+  )");
+  std::vector<float> x(1024 * 1024), y(1024 * 1024);
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = static_cast<float>(i % 1000);
+    y[i] = static_cast<float>(i % 7);
+  }
+  RunResult result = ort->run(model, {{"x", Tensor::of_floats({1024, 1024}, x)},
+                                      {"y", Tensor::of_floats({1024, 1024}, y)}});
+  ASSERT_EQ(result.status, RunStatus::kOk) << result.message;
+  const auto z = result.outputs.at("z").values<float>();
+  ASSERT_EQ(z.size(), x.size());
+  size_t wrong = 0;
+  for (size_t i = 0; i < z.size(); ++i) wrong += z[i] != x[i] - y[i];
+  EXPECT_EQ(wrong, 0u);
+}
+
+TEST(OrtExecution, UnsupportedOutputTypeIsAnError) {
+  ORT_OR_SKIP(ort, "ort");
+  RunResult result = ort->run(model_from_text(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[2] x) => (float16[2] h) {
+      h = Cast<to = 10>(x)
+    }
+  )"), {{"x", Tensor::of_floats({2}, std::vector<float>{1, 2})}});
+  EXPECT_EQ(result.status, RunStatus::kError);
+  EXPECT_NE(result.message.find("float16"), std::string::npos) << result.message;
 }
 
 }  // namespace
