@@ -1,10 +1,10 @@
 // Execution registry: status names, ModelUnderTest, and the name -> execution factory.
 #include "oracles/execution.h"
 
-#include <filesystem>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <filesystem>
 
 #include "generators/model_io.h"
 #include "oracles/reference.h"
@@ -15,8 +15,8 @@ namespace onnxfuzz {
 namespace {
 
 std::expected<std::unique_ptr<Execution>, std::string> make_ort(std::string name,
-                                                                 std::string_view opt_level,
-                                                                 const ExecutionOptions& options) {
+                                                                std::string_view opt_level,
+                                                                const ExecutionOptions& options) {
   namespace fs = std::filesystem;
   auto root = find_project_root();
   if (!root) return std::unexpected(fmt::format("execution '{}': {}", name, root.error()));
@@ -30,10 +30,10 @@ std::expected<std::unique_ptr<Execution>, std::string> make_ort(std::string name
   std::error_code ignored;
   const fs::path package = fs::path(*root) / "node_modules" / "onnxruntime-node" / "package.json";
   if (!fs::is_regular_file(package, ignored)) {
-    return std::unexpected(fmt::format(
-        "execution '{}': {} is missing; run scripts/setup.sh (it runs "
-        "`ONNXRUNTIME_NODE_INSTALL=skip npm install` in {})",
-        name, package.parent_path().string(), *root));
+    return std::unexpected(
+        fmt::format("execution '{}': {} is missing; run scripts/setup.sh (it runs "
+                    "`ONNXRUNTIME_NODE_INSTALL=skip npm install` in {})",
+                    name, package.parent_path().string(), *root));
   }
   WorkerCommand command;
   command.argv = {*node, (fs::path(*root) / "oracles" / "ort_worker.js").string(), "--opt",
@@ -46,10 +46,14 @@ std::expected<std::unique_ptr<Execution>, std::string> make_ort(std::string name
 
 std::string_view run_status_name(RunStatus status) {
   switch (status) {
-    case RunStatus::kOk: return "ok";
-    case RunStatus::kError: return "error";
-    case RunStatus::kCrash: return "crash";
-    case RunStatus::kTimeout: return "timeout";
+    case RunStatus::kOk:
+      return "ok";
+    case RunStatus::kError:
+      return "error";
+    case RunStatus::kCrash:
+      return "crash";
+    case RunStatus::kTimeout:
+      return "timeout";
   }
   return "unknown";
 }

@@ -7,6 +7,8 @@
 
 const ort = require('onnxruntime-node');
 const ortVersion = require('onnxruntime-node/package.json').version;
+// Warnings go to stderr, which is kept as crash evidence; only errors are worth its space.
+ort.env.logLevel = 'error';
 
 const REQUEST_RUN = 1;
 const REQUEST_VERSION = 2;
@@ -158,7 +160,8 @@ async function run(request, opt) {
     }
     return parts;
   } finally {
-    await session.release();
+    // A failing release must not hide the run's own error.
+    await session.release().catch((err) => process.stderr.write(`ort_worker: release: ${err}\n`));
   }
 }
 

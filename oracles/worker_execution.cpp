@@ -51,8 +51,7 @@ RunResult from_call(const CallResult& call, double timeout_seconds) {
 
 }  // namespace
 
-WorkerExecution::WorkerExecution(std::string name, WorkerCommand command,
-                                 ExecutionOptions options)
+WorkerExecution::WorkerExecution(std::string name, WorkerCommand command, ExecutionOptions options)
     : name_(std::move(name)),
       options_(options),
       process_(std::move(command), options.memory_limit_mb) {}
@@ -63,7 +62,8 @@ std::string WorkerExecution::version() {
   request.kind = kRequestVersion;
   const CallResult call = process_.call(encode_request(request), options_.timeout_seconds);
   if (call.outcome != CallOutcome::kResponse) {
-    return fmt::format("{} (version unknown: {})", name_, from_call(call, options_.timeout_seconds).message);
+    return fmt::format("{} (version unknown: {})", name_,
+                       from_call(call, options_.timeout_seconds).message);
   }
   auto response = decode_response(call.payload);
   if (!response) return fmt::format("{} (version unknown: {})", name_, response.error());

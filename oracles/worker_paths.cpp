@@ -1,6 +1,7 @@
 // Locating the project root, node and the planted worker without depending on the cwd.
 #include "oracles/worker_paths.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,8 +9,6 @@
 #include <filesystem>
 #include <system_error>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace onnxfuzz {
 namespace {
@@ -57,10 +56,10 @@ std::expected<std::string, std::string> find_project_root() {
     }
     tried += fmt::format("\n  {} ({})", dir.string(), origin);
   }
-  return std::unexpected(fmt::format(
-      "cannot find the onnxfuzz project root (a directory with package.json and "
-      "oracles/ort_worker.js); set ONNXFUZZ_HOME. Tried:{}",
-      tried.empty() ? std::string("\n  (nothing)") : tried));
+  return std::unexpected(
+      fmt::format("cannot find the onnxfuzz project root (a directory with package.json and "
+                  "oracles/ort_worker.js); set ONNXFUZZ_HOME. Tried:{}",
+                  tried.empty() ? std::string("\n  (nothing)") : tried));
 }
 
 std::optional<std::string> find_in_path(std::string_view program) {

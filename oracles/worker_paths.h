@@ -1,4 +1,4 @@
-// Where the worker pieces live: project root (package.json, node_modules, ort_worker.js), node, planted worker.
+// Locating worker pieces from any cwd: the project root, node, the planted worker.
 #pragma once
 
 #include <expected>

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -17,8 +18,6 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "oracles/worker_paths.h"
 #include "oracles/worker_protocol.h"
@@ -123,12 +122,18 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 
 std::string_view call_outcome_name(CallOutcome outcome) {
   switch (outcome) {
-    case CallOutcome::kResponse: return "response";
-    case CallOutcome::kTimeout: return "timeout";
-    case CallOutcome::kDied: return "died";
-    case CallOutcome::kMemoryLimit: return "memory-limit";
-    case CallOutcome::kProtocolError: return "protocol-error";
-    case CallOutcome::kSpawnFailed: return "spawn-failed";
+    case CallOutcome::kResponse:
+      return "response";
+    case CallOutcome::kTimeout:
+      return "timeout";
+    case CallOutcome::kDied:
+      return "died";
+    case CallOutcome::kMemoryLimit:
+      return "memory-limit";
+    case CallOutcome::kProtocolError:
+      return "protocol-error";
+    case CallOutcome::kSpawnFailed:
+      return "spawn-failed";
   }
   return "unknown";
 }
@@ -271,9 +276,8 @@ std::string WorkerProcess::stderr_tail() const {
   struct stat info {};
   if (fstat(stderr_file_, &info) != 0 || info.st_size <= 0) return {};
   const off_t size = info.st_size;
-  const off_t start = size > static_cast<off_t>(kStderrTailBytes)
-                          ? size - static_cast<off_t>(kStderrTailBytes)
-                          : 0;
+  const off_t start =
+      size > static_cast<off_t>(kStderrTailBytes) ? size - static_cast<off_t>(kStderrTailBytes) : 0;
   std::string tail(static_cast<size_t>(size - start), '\0');
   size_t done = 0;
   while (done < tail.size()) {
@@ -307,9 +311,8 @@ int64_t WorkerProcess::resident_bytes() const {
 
 CallResult WorkerProcess::call(const std::string& request_payload, double timeout_seconds) {
   const auto start = Clock::now();
-  const auto deadline =
-      start + std::chrono::duration_cast<Clock::duration>(
-                  std::chrono::duration<double>(std::max(0.0, timeout_seconds)));
+  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(std::max(0.0, timeout_seconds)));
   CallResult result;
   auto finish = [&](CallOutcome outcome, std::string message) {
     result.outcome = outcome;
@@ -322,8 +325,9 @@ CallResult WorkerProcess::call(const std::string& request_payload, double timeou
   };
 
   if (request_payload.size() > kMaxFrameBytes) {
-    return finish(CallOutcome::kProtocolError,
-                  fmt::format("request of {} bytes exceeds the frame limit", request_payload.size()));
+    return finish(
+        CallOutcome::kProtocolError,
+        fmt::format("request of {} bytes exceeds the frame limit", request_payload.size()));
   }
   if (pid_ <= 0) {
     if (std::string error = spawn(); !error.empty()) {
@@ -364,8 +368,7 @@ CallResult WorkerProcess::call(const std::string& request_payload, double timeou
     }
 
     const auto wake = std::min(deadline, next_sample);
-    const auto wait_ms =
-        std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
+    const auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
     pollfd fds[2];
     nfds_t count = 0;
     const bool writing = written < frame.size();
@@ -408,17 +411,16 @@ CallResult WorkerProcess::call(const std::string& request_payload, double timeou
         if (response_length > kMaxFrameBytes) {
           kill_and_reap();
           return finish(CallOutcome::kProtocolError,
-                        fmt::format("response frame length {} exceeds the limit",
-                                    response_length));
+                        fmt::format("response frame length {} exceeds the limit", response_length));
         }
       }
       if (have_length) {
         const size_t total = sizeof(uint32_t) + response_length;
         if (response.size() > total) {
           kill_and_reap();
-          return finish(CallOutcome::kProtocolError,
-                        fmt::format("{} unexpected bytes after the response frame",
-                                    response.size() - total));
+          return finish(
+              CallOutcome::kProtocolError,
+              fmt::format("{} unexpected bytes after the response frame", response.size() - total));
         }
       }
     }

@@ -2,14 +2,13 @@
 #include "oracles/worker_protocol.h"
 
 #include <errno.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <bit>
 #include <cstring>
 #include <limits>
 #include <string_view>
-
-#include <fmt/format.h>
 
 namespace onnxfuzz {
 namespace {
@@ -76,8 +75,8 @@ class Cursor {
 
  private:
   std::unexpected<std::string> truncated(std::string_view what, uint64_t need) const {
-    return std::unexpected(fmt::format("truncated {} at offset {}: need {} bytes, {} left", what,
-                                       pos_, need, left()));
+    return std::unexpected(
+        fmt::format("truncated {} at offset {}: need {} bytes, {} left", what, pos_, need, left()));
   }
 
   std::string_view data_;
@@ -101,8 +100,8 @@ std::expected<NamedTensor, std::string> get_tensor(Cursor& in) {
   auto rank = in.get<uint32_t>("tensor rank");
   if (!rank) return std::unexpected(rank.error());
   if (*rank > kMaxRank) {
-    return std::unexpected(fmt::format("tensor '{}': rank {} exceeds {}", named.name, *rank,
-                                       kMaxRank));
+    return std::unexpected(
+        fmt::format("tensor '{}': rank {} exceeds {}", named.name, *rank, kMaxRank));
   }
   // Compute the element count with overflow checks: a corrupt dim must not wrap into a
   // small, plausible byte count.
@@ -126,8 +125,7 @@ std::expected<NamedTensor, std::string> get_tensor(Cursor& in) {
   if (!byte_length) return std::unexpected(byte_length.error());
   if (*byte_length != numel * elem_size) {
     return std::unexpected(fmt::format("tensor '{}': byte_length {} but shape {} of {} needs {}",
-                                       named.name, *byte_length,
-                                       shape_string(named.value.shape),
+                                       named.name, *byte_length, shape_string(named.value.shape),
                                        dtype_name(named.value.dtype), numel * elem_size));
   }
   auto bytes = in.take(*byte_length, "tensor data");
@@ -146,8 +144,8 @@ std::expected<std::vector<NamedTensor>, std::string> get_tensors(Cursor& in,
   // The smallest record (empty name, rank 0, empty data) is 4 + 4 + 4 + 8 bytes.
   constexpr size_t kMinRecord = 20;
   if (*count > in.left() / kMinRecord) {
-    return std::unexpected(fmt::format("{} {} exceeds what the remaining {} bytes can hold", what,
-                                       *count, in.left()));
+    return std::unexpected(
+        fmt::format("{} {} exceeds what the remaining {} bytes can hold", what, *count, in.left()));
   }
   std::vector<NamedTensor> tensors;
   tensors.reserve(*count);
@@ -161,8 +159,7 @@ std::expected<std::vector<NamedTensor>, std::string> get_tensors(Cursor& in,
 
 std::expected<void, std::string> expect_end(const Cursor& in) {
   if (in.left() != 0) {
-    return std::unexpected(
-        fmt::format("{} trailing bytes after offset {}", in.left(), in.pos()));
+    return std::unexpected(fmt::format("{} trailing bytes after offset {}", in.left(), in.pos()));
   }
   return {};
 }
@@ -262,9 +259,9 @@ std::expected<std::string, std::string> read_frame(int fd) {
         return std::unexpected(fmt::format("read failed: {}", std::strerror(errno)));
       }
       if (got == 0) {
-        return std::unexpected(done == 0 ? std::string("end of stream")
-                                         : fmt::format("end of stream after {} of {} bytes",
-                                                       done, n));
+        return std::unexpected(done == 0
+                                   ? std::string("end of stream")
+                                   : fmt::format("end of stream after {} of {} bytes", done, n));
       }
       done += static_cast<size_t>(got);
     }
@@ -276,8 +273,8 @@ std::expected<std::string, std::string> read_frame(int fd) {
   if (auto ok = read_exact(header, sizeof(header)); !ok) return std::unexpected(ok.error());
   std::memcpy(&length, header, sizeof(length));
   if (length > kMaxFrameBytes) {
-    return std::unexpected(fmt::format("frame length {} exceeds the limit {}", length,
-                                       kMaxFrameBytes));
+    return std::unexpected(
+        fmt::format("frame length {} exceeds the limit {}", length, kMaxFrameBytes));
   }
   std::string payload(length, '\0');
   if (auto ok = read_exact(payload.data(), length); !ok) {

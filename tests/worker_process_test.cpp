@@ -1,6 +1,10 @@
 // Tests for the worker protocol, WorkerProcess limits and outcomes, and the worker executions.
+#include "oracles/worker_process.h"
+
 #include <dirent.h>
 #include <errno.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,14 +17,10 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-
 #include "generators/model_io.h"
 #include "oracles/execution.h"
 #include "oracles/worker_execution.h"
 #include "oracles/worker_paths.h"
-#include "oracles/worker_process.h"
 #include "oracles/worker_protocol.h"
 
 namespace onnxfuzz {
@@ -281,9 +281,8 @@ TEST(WorkerProcess, CrashIsReportedWithSignalNameAndStderrThenRestarted) {
 }
 
 TEST(WorkerProcess, ExitCodeAndExtraEnvironment) {
-  WorkerProcess worker(sh("echo \"flag=$ONNXFUZZ_TEST_FLAG\" >&2; exit 3",
-                          {"ONNXFUZZ_TEST_FLAG=on"}),
-                       1024);
+  WorkerProcess worker(
+      sh("echo \"flag=$ONNXFUZZ_TEST_FLAG\" >&2; exit 3", {"ONNXFUZZ_TEST_FLAG=on"}), 1024);
   CallResult result = worker.call("x", 10);
   EXPECT_EQ(result.outcome, CallOutcome::kDied);
   EXPECT_EQ(result.message, "exit code 3");
@@ -457,7 +456,8 @@ TEST(PlantedExecution, CrashIsAFindingNotAFuzzerCrash) {
       y = Sigmoid(x)
     }
   )");
-  RunResult result = execution->run(model, {{"x", Tensor::of_floats({2}, std::vector<float>{1, 2})}});
+  RunResult result =
+      execution->run(model, {{"x", Tensor::of_floats({2}, std::vector<float>{1, 2})}});
   EXPECT_EQ(result.status, RunStatus::kCrash);
   EXPECT_EQ(result.message.substr(0, result.message.find('\n')), "worker died: SIGSEGV");
 }
@@ -523,7 +523,8 @@ TEST(PlantedExecution, EnvironmentReplacesTheDefaultFaults) {
     g (float[2] x) => (float[2] y) {
       y = Sqrt(x)
     }
-  )"), x);
+  )"),
+                                 x);
   ASSERT_EQ(sqrt.status, RunStatus::kOk) << sqrt.message;
   EXPECT_FLOAT_EQ(sqrt.outputs.at("y").values<float>()[1], 2.0f);
   RunResult abs = execution.run(model_from_text(R"(
@@ -531,7 +532,8 @@ TEST(PlantedExecution, EnvironmentReplacesTheDefaultFaults) {
     g (float[2] x) => (float[2] y) {
       y = Abs(x)
     }
-  )"), x);
+  )"),
+                                x);
   EXPECT_EQ(abs.status, RunStatus::kCrash);
   EXPECT_EQ(abs.message.substr(0, abs.message.find('\n')), "worker died: SIGSEGV");
 }
@@ -562,12 +564,12 @@ std::unique_ptr<Execution> ort_or_skip(std::string_view name, std::string* skip_
   return std::move(*execution);
 }
 
-#define ORT_OR_SKIP(var, name)                                       \
-  std::string skip_reason_##var;                                     \
-  auto var = ort_or_skip(name, &skip_reason_##var);                  \
-  if (!var) {                                                        \
-    if (skip_reason_##var.find("scripts/setup.sh") == std::string::npos) \
-      FAIL() << skip_reason_##var;                                   \
+#define ORT_OR_SKIP(var, name)                                                \
+  std::string skip_reason_##var;                                              \
+  auto var = ort_or_skip(name, &skip_reason_##var);                           \
+  if (!var) {                                                                 \
+    if (skip_reason_##var.find("scripts/setup.sh") == std::string::npos)      \
+      FAIL() << skip_reason_##var;                                            \
     GTEST_SKIP() << "ONNX Runtime worker unavailable: " << skip_reason_##var; \
   }
 
@@ -590,9 +592,10 @@ TEST(OrtExecution, NoOptAndOtherElementTypesInGraphOrder) {
   )");
   Tensor d = Tensor::zeros(DType::kDouble, {1});
   d.values<double>()[0] = 1.5;
-  RunResult result = ort->run(model, {{"i", Tensor::of_int64s({3}, std::vector<int64_t>{1, -2, 3})},
-                                      {"flag", Tensor::of_bools({2}, std::array<bool, 2>{true, false})},
-                                      {"d", d}});
+  RunResult result =
+      ort->run(model, {{"i", Tensor::of_int64s({3}, std::vector<int64_t>{1, -2, 3})},
+                       {"flag", Tensor::of_bools({2}, std::array<bool, 2>{true, false})},
+                       {"d", d}});
   ASSERT_EQ(result.status, RunStatus::kOk) << result.message;
   EXPECT_EQ(result.output_order, (std::vector<std::string>{"not_flag", "sum", "dd"}));
   EXPECT_EQ(result.outputs.at("sum"), Tensor::of_int64s({3}, std::vector<int64_t>{2, -4, 6}));
@@ -659,7 +662,8 @@ TEST(OrtExecution, UnsupportedOutputTypeIsAnError) {
     g (float[2] x) => (float16[2] h) {
       h = Cast<to = 10>(x)
     }
-  )"), {{"x", Tensor::of_floats({2}, std::vector<float>{1, 2})}});
+  )"),
+                              {{"x", Tensor::of_floats({2}, std::vector<float>{1, 2})}});
   EXPECT_EQ(result.status, RunStatus::kError);
   EXPECT_NE(result.message.find("float16"), std::string::npos) << result.message;
 }

@@ -12,6 +12,7 @@
 //   hang   the model has a node of this op: sleep until killed
 //   value  each graph output that depends on a node of this op: +0.5 on every float element
 //   shape  each graph output that depends on a node of this op: extra trailing dim of 1
+#include <onnx/onnx_pb.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -21,8 +22,6 @@
 #include <set>
 #include <string>
 #include <string_view>
-
-#include <onnx/onnx_pb.h>
 
 #include "generators/model_io.h"
 #include "oracles/reference.h"
