@@ -39,7 +39,8 @@ std::vector<Tensor> reshape(const NodeContext& ctx) {
   }
   const bool allow_zero = ctx.opset() >= 14 && ctx.int_attr("allowzero", 0) != 0;
   Shape shape(requested.size());
-  int64_t inferred = -1, known = 1;
+  int64_t inferred = -1;
+  long double known = 1;  // wide enough that fuzzed dims cannot overflow the product
   for (size_t d = 0; d < requested.size(); ++d) {
     int64_t v = requested[d];
     if (v == 0 && !allow_zero) {
@@ -54,15 +55,18 @@ std::vector<Tensor> reshape(const NodeContext& ctx) {
     }
     if (v < -1) fail("shape {} has a negative dim", shape_string(requested));
     shape[d] = v;
-    known *= v;
+    known *= static_cast<long double>(v);
   }
-  if (inferred >= 0) {
-    if (known == 0 || x.numel() % known != 0) {
+  const long double numel = static_cast<long double>(x.numel());
+  if (inferred >= 0 && x.numel() == 0 && known != 0) {
+    shape[inferred] = 0;  // numpy's answer for an empty input
+  } else if (inferred >= 0) {
+    // known <= numel keeps the integer arithmetic below exact and overflow-free.
+    if (known == 0 || known > numel || x.numel() % static_cast<int64_t>(known) != 0) {
       fail("cannot infer the -1 in {} for {} elements", shape_string(requested), x.numel());
     }
-    shape[inferred] = x.numel() / known;
-  }
-  if (shape_numel(shape) != x.numel()) {
+    shape[inferred] = x.numel() / static_cast<int64_t>(known);
+  } else if (known != numel) {
     fail("cannot reshape {} to {}", shape_string(x.shape), shape_string(shape));
   }
   return {with_shape(x, std::move(shape))};
@@ -165,12 +169,17 @@ std::vector<Tensor> slice(const NodeContext& ctx) {
       start = std::clamp<int64_t>(start, 0, dim - 1);
       end = std::clamp<int64_t>(end, -1, dim - 1);
     }
-    const int64_t length =
-        step > 0 ? (end > start ? (end - start + step - 1) / step : 0)
-                 : (start > end ? (start - end - step - 1) / -step : 0);
+    // Unsigned arithmetic: a fuzzed step may be INT64_MIN/MAX and must not overflow.
+    const uint64_t distance = step > 0 ? static_cast<uint64_t>(end - start)
+                                       : static_cast<uint64_t>(start - end);
+    const uint64_t magnitude = step > 0 ? static_cast<uint64_t>(step)
+                                        : uint64_t{0} - static_cast<uint64_t>(step);
+    const bool empty = step > 0 ? end <= start : start <= end;
+    const int64_t length = empty ? 0 : static_cast<int64_t>((distance - 1) / magnitude + 1);
     shape[axis] = length;
     if (length > 0) base += start * in_strides[axis];
-    strides[axis] = step * in_strides[axis];
+    // With one element the step is never taken; with more, |step| < dim so this cannot overflow.
+    strides[axis] = length > 1 ? step * in_strides[axis] : 0;
   }
   return {strided_copy(x, shape, base, std::move(strides))};
 }

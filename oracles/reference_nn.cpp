@@ -200,6 +200,11 @@ WindowPlan plan_windows(const NodeContext& ctx, const Shape& in, const Shape& ke
       fail("unknown auto_pad '{}'", auto_pad);
     }
   }
+  // Bounds the work of one node, so a fuzzed kernel_shape or pads cannot stall the loop.
+  long double work = 1;
+  for (int64_t k : plan.kernel) work *= static_cast<long double>(k);
+  for (int64_t o : plan.out) work *= static_cast<long double>(o);
+  if (work > 1e10L) fail("window op is too large ({} taps x positions)", static_cast<double>(work));
   for (int64_t k : plan.kernel) plan.taps *= k;
   plan.tap_offsets.resize(static_cast<size_t>(plan.taps) * nd);
   std::vector<int64_t> tap(nd, 0);

@@ -179,6 +179,69 @@ TEST(Reference, ClipPassesNaNAndSliceStepsBackwards) {
   EXPECT_EQ(floats_of(r.outputs.at("s")), (std::vector<float>{3, 0.5f}));
 }
 
+TEST(Reference, ConvHandlesGroupsBiasDilationsAndRanks) {
+  // The node tests have no grouped, dilated, biased, 1-D or 3-D Conv; these are worked by hand.
+  const auto model = parse(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[1,2,3] x, float[2,1,2] w, float[2] b, float[1,1,2,2,2] x3, float[1,1,2,2,2] w3)
+      => (float[1,2,3] y, float[1,1,1,1,1] y3) {
+      y = Conv <group: int = 2, dilations: ints = [2], pads: ints = [1, 1]> (x, w, b)
+      y3 = Conv (x3, w3)
+    }
+  )");
+  TensorMap inputs;
+  inputs["x"] = Tensor::of_floats({1, 2, 3}, std::vector<float>{1, 2, 3, 4, 5, 6});
+  inputs["w"] = Tensor::of_floats({2, 1, 2}, std::vector<float>{1, 1, 1, -1});
+  inputs["b"] = Tensor::of_floats({2}, std::vector<float>{10, 20});
+  inputs["x3"] = Tensor::of_floats({1, 1, 2, 2, 2}, std::vector<float>(8, 1.0f));
+  inputs["w3"] = Tensor::of_floats({1, 1, 2, 2, 2}, std::vector<float>(8, 0.5f));
+  const RunResult r = run_reference(model, inputs);
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
+  // Taps of output position o read input positions o-1 and o+1.
+  EXPECT_EQ(floats_of(r.outputs.at("y")), (std::vector<float>{12, 14, 12, 15, 18, 25}));
+  EXPECT_EQ(floats_of(r.outputs.at("y3")), (std::vector<float>{4}));
+}
+
+TEST(Reference, AveragePoolCountsPaddingOnlyWhenAsked) {
+  const auto model = parse(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[1,1,5] x) => (float[1,1,3] ceil, float[1,1,3] incl) {
+      ceil = AveragePool <kernel_shape: ints = [2], strides: ints = [2], ceil_mode: int = 1> (x)
+      incl = AveragePool <kernel_shape: ints = [2], strides: ints = [2], pads: ints = [1, 1],
+                          count_include_pad: int = 1> (x)
+    }
+  )");
+  TensorMap inputs;
+  inputs["x"] = Tensor::of_floats({1, 1, 5}, std::vector<float>{1, 2, 3, 4, 5});
+  const RunResult r = run_reference(model, inputs);
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
+  // The ceil-mode window past the end averages only the element it covers.
+  EXPECT_EQ(floats_of(r.outputs.at("ceil")), (std::vector<float>{1.5f, 3.5f, 5}));
+  EXPECT_EQ(floats_of(r.outputs.at("incl")), (std::vector<float>{0.5f, 2.5f, 4.5f}));
+}
+
+TEST(Reference, SliceAndReshapeSurviveExtremeValues) {
+  // Steps and bounds at the int64 limits, as a fuzzer produces them.
+  const auto model = parse(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[4] x) => (float[1] fwd, float[1] back, float[2,2] r)
+    <int64[1] lo = {-9223372036854775807}, int64[1] hi = {9223372036854775807},
+     int64[1] big = {9223372036854775807}, int64[1] small = {-9223372036854775807},
+     int64[2] shape = {-1, 2}> {
+      fwd = Slice(x, lo, hi, , big)
+      back = Slice(x, hi, lo, , small)
+      r = Reshape(x, shape)
+    }
+  )");
+  TensorMap inputs;
+  inputs["x"] = Tensor::of_floats({4}, std::vector<float>{1, 2, 3, 4});
+  const RunResult r = run_reference(model, inputs);
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
+  EXPECT_EQ(floats_of(r.outputs.at("fwd")), (std::vector<float>{1}));
+  EXPECT_EQ(floats_of(r.outputs.at("back")), (std::vector<float>{4}));
+  EXPECT_EQ(r.outputs.at("r").shape, (Shape{2, 2}));
+}
+
 TEST(Reference, ErrorsNameTheNode) {
   struct Case {
     const char* label;
@@ -213,6 +276,14 @@ TEST(Reference, ErrorsNameTheNode) {
       )",
        {{"x", two_floats}, {"z", Tensor::of_floats({3}, std::vector<float>{1, 2, 3})}},
        {"node 0", "'first'", "Mul", "[2]", "[3]", "broadcast"}},
+      {"reshape to a wrong size", R"(
+        <ir_version: 8, opset_import: ["" : 17]>
+        g (float[2] x) => (float[3] y) <int64[1] shape = {3}> {
+          y = Reshape(x, shape)
+        }
+      )",
+       {{"x", two_floats}},
+       {"node 0", "'first'", "Reshape", "[2]", "[3]"}},
       {"integer division by zero", R"(
         <ir_version: 8, opset_import: ["" : 17]>
         g (int64[2] x) => (int64[2] y) <int64 zero = {0}> {
