@@ -1,0 +1,300 @@
+// Generator tests: validity, shape agreement with ONNX inference, determinism, coverage, policy.
+#include <gtest/gtest.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "generators/generator.h"
+#include "generators/inputs.h"
+#include "generators/model_io.h"
+#include "generators/op_spec.h"
+
+// The reference interpreter links once oracles/reference.cpp exists in the tree (the core
+// library globs it in); until then the finiteness test is compiled out.
+#if __has_include("oracles/reference.cpp")
+#define ONNXFUZZ_HAVE_REFERENCE 1
+#include "oracles/reference.h"
+#endif
+
+namespace onnxfuzz {
+namespace {
+
+constexpr uint64_t kSeeds = 1000;
+
+GeneratedModel generate_or_die(const GenPolicy& policy, uint64_t seed) {
+  auto generated = generate_model(policy, seed);
+  EXPECT_TRUE(generated.has_value()) << generated.error();
+  return std::move(*generated);
+}
+
+Shape declared_shape(const onnx::ValueInfoProto& info) {
+  auto type = value_type_of(info);
+  EXPECT_TRUE(type.has_value()) << type.error();
+  return type ? type->shape : Shape{};
+}
+
+// Validates the model, then re-infers its outputs with their shapes erased and compares. The
+// second pass calls shape inference directly: the checker insists that outputs carry shapes.
+void expect_valid_with_inferred_outputs(const onnx::ModelProto& model) {
+  auto validated = validate_model(model);
+  ASSERT_TRUE(validated.has_value()) << validated.error();
+  onnx::ModelProto erased = model;
+  for (auto& out : *erased.mutable_graph()->mutable_output()) {
+    out.mutable_type()->mutable_tensor_type()->clear_shape();
+  }
+  try {
+    onnx::ShapeInferenceOptions options(/*check_type=*/true, /*strict_mode=*/1, /*data_prop=*/false);
+    onnx::shape_inference::InferShapes(erased, onnx::OpSchemaRegistry::Instance(), options);
+  } catch (const std::exception& e) {
+    FAIL() << "shape inference: " << e.what();
+  }
+  ASSERT_EQ(erased.graph().output_size(), model.graph().output_size());
+  for (int i = 0; i < model.graph().output_size(); ++i) {
+    EXPECT_EQ(declared_shape(erased.graph().output(i)), declared_shape(model.graph().output(i)))
+        << "output " << model.graph().output(i).name();
+  }
+}
+
+TEST(Generator, DefaultPolicyModelsValidateAndDeclareInferredShapes) {
+  const GenPolicy policy;
+  for (uint64_t seed = 0; seed < kSeeds; ++seed) {
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
+    GeneratedModel g = generate_or_die(policy, seed);
+    expect_valid_with_inferred_outputs(g.model);
+    EXPECT_EQ(g.model.ir_version(), 8);
+    ASSERT_EQ(g.model.opset_import_size(), 1);
+    EXPECT_EQ(g.model.opset_import(0).domain(), "");
+    EXPECT_EQ(g.model.opset_import(0).version(), kTargetOpset);
+    EXPECT_EQ(g.model.producer_name(), "onnxfuzz");
+    EXPECT_GE(g.model.graph().node_size(), policy.min_nodes);
+    EXPECT_LE(g.model.graph().node_size(), policy.max_nodes);
+    EXPECT_GE(g.model.graph().output_size(), 1);
+    // Every runtime input has data of the declared type and shape.
+    const auto runtime = runtime_inputs(g.model.graph());
+    ASSERT_EQ(runtime.size(), g.inputs.size());
+    for (const auto* info : runtime) {
+      auto type = value_type_of(*info);
+      ASSERT_TRUE(type.has_value()) << type.error();
+      auto it = g.inputs.find(info->name());
+      ASSERT_NE(it, g.inputs.end()) << info->name();
+      EXPECT_EQ(it->second.dtype, type->dtype);
+      EXPECT_EQ(it->second.shape, type->shape);
+      EXPECT_LE(it->second.numel(), policy.max_elements);
+    }
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
+#ifdef ONNXFUZZ_HAVE_REFERENCE
+TEST(Generator, ReferenceOutputsAreFinite) {
+  const GenPolicy policy;
+  for (uint64_t seed = 0; seed < kSeeds; ++seed) {
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
+    GeneratedModel g = generate_or_die(policy, seed);
+    RunResult result = run_reference(g.model, g.inputs);
+    ASSERT_EQ(result.status, RunStatus::kOk) << result.message;
+    ASSERT_EQ(result.outputs.size(), static_cast<size_t>(g.model.graph().output_size()));
+    for (const auto& [name, tensor] : result.outputs) {
+      ASSERT_EQ(tensor.dtype, DType::kFloat) << name;
+      for (float v : tensor.values<float>()) {
+        ASSERT_TRUE(std::isfinite(v)) << name << " holds " << v;
+        ASSERT_LE(std::abs(v), 1e9) << name;
+      }
+    }
+  }
+}
+#endif
+
+TEST(Generator, SameSeedSameBytesAndInputs) {
+  const GenPolicy policy;
+  for (uint64_t seed : {0ull, 1ull, 42ull, 123456789ull, 0xdeadbeefcafeull}) {
+    GeneratedModel a = generate_or_die(policy, seed);
+    GeneratedModel b = generate_or_die(policy, seed);
+    EXPECT_EQ(serialize_model(a.model), serialize_model(b.model)) << seed;
+    EXPECT_EQ(a.inputs, b.inputs) << seed;
+    EXPECT_EQ(a.seed, seed);
+  }
+}
+
+TEST(Generator, DifferentSeedsDifferentModels) {
+  const GenPolicy policy;
+  std::set<std::string> distinct;
+  for (uint64_t seed = 0; seed < 200; ++seed) distinct.insert(serialize_model(generate_or_die(policy, seed).model));
+  EXPECT_GE(distinct.size(), 195u);
+}
+
+TEST(Generator, EveryOpAppearsOverManySeeds) {
+  const GenPolicy policy;
+  std::map<std::string, int> seen;
+  for (uint64_t seed = 0; seed < kSeeds; ++seed) {
+    for (const auto& op : op_sequence(generate_or_die(policy, seed).model.graph())) ++seen[op];
+  }
+  const std::vector<std::string> expected = {
+      "Relu",   "Sigmoid",     "Tanh",    "Exp",       "Log",       "Sqrt",      "Abs",     "Neg",
+      "Add",    "Sub",         "Mul",     "Div",       "Pow",       "MatMul",    "Gemm",    "Conv",
+      "MaxPool", "AveragePool", "Reshape", "Transpose", "Concat",    "Slice",     "Squeeze", "Unsqueeze",
+      "ReduceSum", "ReduceMean", "ReduceMax", "Softmax", "Clip",    "Where"};
+  EXPECT_EQ(generator_ops(), expected);
+  for (const auto& op : expected) EXPECT_GT(seen[op], 0) << op << " never generated";
+}
+
+TEST(Generator, NodeLimitsAreRespectedAndModelsStayValid) {
+  for (int max_nodes : {1, 3, 30}) {
+    GenPolicy policy;
+    policy.max_nodes = max_nodes;
+    for (uint64_t seed = 0; seed < 150; ++seed) {
+      SCOPED_TRACE(::testing::Message() << "max_nodes " << max_nodes << " seed " << seed);
+      GeneratedModel g = generate_or_die(policy, seed);
+      EXPECT_GE(g.model.graph().node_size(), 1);
+      EXPECT_LE(g.model.graph().node_size(), max_nodes);
+      expect_valid_with_inferred_outputs(g.model);
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+TEST(Generator, ExactNodeCountWhenMinEqualsMax) {
+  GenPolicy policy;
+  policy.min_nodes = policy.max_nodes = 10;
+  for (uint64_t seed = 0; seed < 100; ++seed) {
+    EXPECT_EQ(generate_or_die(policy, seed).model.graph().node_size(), 10) << seed;
+  }
+}
+
+TEST(Generator, AllowlistRestrictsOps) {
+  struct Case {
+    std::vector<std::string> only;
+  };
+  const Case cases[] = {{{"Relu"}}, {{"Log", "Div"}}, {{"Conv", "MaxPool", "Clip"}}, {{"Pow", "Exp"}},
+                        {{"Squeeze"}}, {{"Where", "Slice", "Reshape"}}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(::testing::Message() << "only " << ::testing::PrintToString(c.only));
+    GenPolicy policy;
+    policy.only_ops = c.only;
+    for (uint64_t seed = 0; seed < 100; ++seed) {
+      GeneratedModel g = generate_or_die(policy, seed);
+      for (const auto& op : op_sequence(g.model.graph())) {
+        EXPECT_NE(std::find(c.only.begin(), c.only.end(), op), c.only.end()) << op;
+      }
+      expect_valid_with_inferred_outputs(g.model);
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+TEST(Generator, ExcludeListRemovesOps) {
+  GenPolicy policy;
+  policy.exclude_ops = {"Clip", "Conv", "Add"};
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    for (const auto& op : op_sequence(generate_or_die(policy, seed).model.graph())) {
+      EXPECT_TRUE(op != "Clip" && op != "Conv" && op != "Add") << op;
+    }
+  }
+}
+
+TEST(Generator, ImpossiblePoliciesAreErrorValues) {
+  struct Case {
+    const char* what;
+    GenPolicy policy;
+    const char* expected_fragment;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"unknown allowlisted op", GenPolicy{}, "Frobnicate"});
+  cases.back().policy.only_ops = {"Relu", "Frobnicate"};
+  cases.push_back({"unknown excluded op", GenPolicy{}, "Softmaxx"});
+  cases.back().policy.exclude_ops = {"Softmaxx"};
+  cases.push_back({"unknown weighted op", GenPolicy{}, "LSTM"});
+  cases.back().policy.op_weights = {{"LSTM", 2.0}};
+  cases.push_back({"everything excluded", GenPolicy{}, "no op left"});
+  cases.back().policy.exclude_ops = generator_ops();
+  cases.push_back({"Conv under rank 2", GenPolicy{}, "no op left"});
+  cases.back().policy.only_ops = {"Conv"};
+  cases.back().policy.max_rank = 2;
+  cases.push_back({"min above max", GenPolicy{}, "min_nodes"});
+  cases.back().policy.min_nodes = 5;
+  cases.back().policy.max_nodes = 2;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto generated = generate_model(c.policy, 1);
+    ASSERT_FALSE(generated.has_value());
+    EXPECT_NE(generated.error().find(c.expected_fragment), std::string::npos) << generated.error();
+  }
+  auto unknown = generate_model([] { GenPolicy p; p.only_ops = {"Frobnicate"}; return p; }(), 1);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().find("Relu"), std::string::npos) << "error should list known ops";
+}
+
+TEST(Generator, ValidateOpNames) {
+  EXPECT_TRUE(validate_op_names({"Relu", "Conv", "Where"}).has_value());
+  auto bad = validate_op_names({"Relu", "Nope"});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().find("'Nope'"), std::string::npos);
+}
+
+TEST(OpSpec, TableReadsSchemasAndRules) {
+  const OpSpec* gemm = find_op_spec("Gemm");
+  ASSERT_NE(gemm, nullptr);
+  EXPECT_EQ(gemm->min_inputs, 2);
+  EXPECT_EQ(gemm->max_inputs, 3);
+  EXPECT_TRUE(gemm->inputs[2].optional);
+  NodeSig sig;
+  EXPECT_EQ(gemm->attr_float(sig, "alpha"), 1.0f);  // schema default
+  sig.inputs = {{true, {3, 4}, {-1, 1}, {}}, {true, {5, 4}, {-1, 1}, {}}};
+  sig.attrs = {Attr::of_int("transB", 1)};
+  EXPECT_EQ(gemm->output_shape(sig).value(), (Shape{3, 5}));
+  EXPECT_EQ(gemm->output_range(sig), (Interval{-4, 4}));
+  EXPECT_EQ(find_op_spec("NoSuchOp"), nullptr);
+
+  const OpSpec* log = find_op_spec("Log");
+  EXPECT_FALSE(log->input_domain(0).admits({-1, 2}));
+  EXPECT_TRUE(log->input_domain(0).admits({0.5, 2}));
+  const OpSpec* div = find_op_spec("Div");
+  EXPECT_FALSE(div->input_domain(1).admits({-1, 1}));
+  EXPECT_TRUE(div->input_domain(1).admits({-3, -0.5}));
+
+  const OpSpec* slice = find_op_spec("Slice");
+  NodeSig s;
+  s.inputs = {{true, {6, 5}, {}, {}}, {true, {1}, {}, {-1}}, {true, {1}, {}, {INT64_MIN}},
+              {true, {1}, {}, {1}}, {true, {1}, {}, {-2}}};
+  EXPECT_EQ(slice->output_shape(s).value(), (Shape{6, 3}));
+  const OpSpec* reshape = find_op_spec("Reshape");
+  NodeSig r;
+  r.inputs = {{true, {2, 3, 4}, {}, {}}, {true, {3}, {}, {0, -1, 2}}};
+  EXPECT_EQ(reshape->output_shape(r).value(), (Shape{2, 6, 2}));
+  r.inputs[1].ints = {5, -1};
+  EXPECT_FALSE(reshape->output_shape(r).has_value());
+}
+
+TEST(Inputs, SynthesizedTensorsMatchDeclaredTypes) {
+  auto model = parse_model_text(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    fixture (float[2,3] a, float[3] b, int64[4] idx, bool[2,1] flag, double[1] d) => (float[2,3] y, float[2,3] z) {
+      l = Log(b)
+      y = Add(a, l)
+      z = Where(flag, a, y)
+    }
+  )");
+  ASSERT_TRUE(model.has_value()) << model.error();
+  Rng rng(7);
+  TensorMap inputs = synthesize_inputs(*model, rng);
+  ASSERT_EQ(inputs.size(), 5u);
+  EXPECT_EQ(inputs.at("a").dtype, DType::kFloat);
+  EXPECT_EQ(inputs.at("a").shape, (Shape{2, 3}));
+  EXPECT_EQ(inputs.at("idx").dtype, DType::kInt64);
+  EXPECT_EQ(inputs.at("idx").shape, (Shape{4}));
+  EXPECT_EQ(inputs.at("flag").dtype, DType::kBool);
+  EXPECT_EQ(inputs.at("flag").shape, (Shape{2, 1}));
+  EXPECT_EQ(inputs.at("d").dtype, DType::kDouble);
+  for (float v : inputs.at("b").values<float>()) EXPECT_GT(v, 0.0f) << "Log's input must come out positive";
+  for (int64_t v : inputs.at("idx").values<int64_t>()) {
+    EXPECT_GE(v, 0);
+    EXPECT_LE(v, 3);
+  }
+  Rng again(7);
+  EXPECT_EQ(synthesize_inputs(*model, again), inputs);
+}
+
+}  // namespace
+}  // namespace onnxfuzz
