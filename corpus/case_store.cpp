@@ -168,7 +168,7 @@ std::expected<std::string, std::string> write_case(const std::string& out_dir,
                                                    const onnx::ModelProto& original,
                                                    const TensorMap& inputs,
                                                    const TensorMap& expected_outputs,
-                                                   bool* existed) {
+                                                   bool* existed, bool replace) {
   if (existed) *existed = false;
   const fs::path cases = fs::path(out_dir) / "cases";
   const fs::path final_dir = cases / record.id;
@@ -177,7 +177,7 @@ std::expected<std::string, std::string> write_case(const std::string& out_dir,
   if (ec) return std::unexpected(fmt::format("cannot create {}: {}", cases.string(), ec.message()));
   if (fs::exists(final_dir)) {
     if (existed) *existed = true;
-    return final_dir.string();
+    if (!replace) return final_dir.string();
   }
   const fs::path temp = cases / fmt::format(".tmp-{}-{}-{}", record.id, ::getpid(), temp_counter++);
   fs::remove_all(temp, ec);
@@ -201,6 +201,21 @@ std::expected<std::string, std::string> write_case(const std::string& out_dir,
   }
   fsync_dir(temp / "test_data_set_0");
   fsync_dir(temp);
+  if (replace && fs::exists(final_dir)) {
+    // Move the old case aside first: a reader sees the old case, or the new one, never a mix.
+    const fs::path old = cases / fmt::format(".tmp-old-{}-{}", record.id, ::getpid());
+    fs::remove_all(old, ec);
+    fs::rename(final_dir, old, ec);
+    if (ec) return cleanup_on_error(fmt::format("cannot replace {}: {}", final_dir.string(), ec.message()));
+    fs::rename(temp, final_dir, ec);
+    if (ec) {
+      fs::rename(old, final_dir, ec);
+      return cleanup_on_error(fmt::format("cannot replace {}", final_dir.string()));
+    }
+    fs::remove_all(old, ec);
+    fsync_dir(cases);
+    return final_dir.string();
+  }
   fs::rename(temp, final_dir, ec);
   if (ec) {
     // Another instance may have written the same finding first.

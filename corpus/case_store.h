@@ -51,15 +51,15 @@ std::string finding_signature(const Verdict& verdict, const std::vector<std::str
 std::string case_id(const CaseRecord& record);
 
 // Writes OUT/cases/<id>/ atomically (temporary directory + rename). Returns the final path,
-// or an error value. If the case already exists, nothing is written and the existing path
-// is returned with `*existed` set.
+// or an error value. If the case already exists, `*existed` is set and, unless `replace` is
+// true, nothing is written; with `replace` the new case atomically takes the old one's place.
 std::expected<std::string, std::string> write_case(const std::string& out_dir,
                                                    const CaseRecord& record,
                                                    const onnx::ModelProto& model,
                                                    const onnx::ModelProto& original,
                                                    const TensorMap& inputs,
                                                    const TensorMap& expected_outputs,
-                                                   bool* existed);
+                                                   bool* existed, bool replace = false);
 
 // Reads a test-case directory (model.onnx + test_data_set_*/), case.json optional.
 std::expected<TestCase, std::string> read_test_case(const std::string& dir);

@@ -130,8 +130,8 @@ std::expected<ExecutionSet, std::pair<int, std::string>> make_executions(
     }
     auto execution = make_execution(name, options);
     if (!execution) {
-      const bool known = std::ranges::find(known_execution_names(), name) !=
-                         known_execution_names().end();
+      const auto known_names = known_execution_names();
+      const bool known = std::ranges::find(known_names, name) != known_names.end();
       return std::unexpected(
           std::pair{known ? exit_code::kEnvironment : exit_code::kUsage, execution.error()});
     }
@@ -149,10 +149,10 @@ std::expected<GenPolicy, std::string> generator_policy(const ParsedFlags& flags)
     return std::unexpected(std::string("--max-nodes: expected 1..1000"));
   }
   policy.max_nodes = static_cast<int>(*max_nodes);
-  policy.allowed_ops = flags.get_list("ops");
-  policy.excluded_ops = flags.get_list("exclude-ops");
-  if (auto ok = validate_op_names(policy.allowed_ops); !ok) return std::unexpected(ok.error());
-  if (auto ok = validate_op_names(policy.excluded_ops); !ok) return std::unexpected(ok.error());
+  policy.only_ops = flags.get_list("ops");
+  policy.exclude_ops = flags.get_list("exclude-ops");
+  if (auto ok = validate_op_names(policy.only_ops); !ok) return std::unexpected(ok.error());
+  if (auto ok = validate_op_names(policy.exclude_ops); !ok) return std::unexpected(ok.error());
   return policy;
 }
 
@@ -409,6 +409,7 @@ int command_minimize(const ParsedFlags& flags) {
   context.executions = executions->pointers;
   context.oracle = *config;
   context.minimize.time_budget_seconds = *budget;
+  context.replace_existing = true;
   std::error_code ec;
   fs::create_directories(fs::path(context.out_dir) / "cases", ec);
   if (ec) return fail(exit_code::kEnvironment, fmt::format("cannot create {}", context.out_dir));
@@ -419,8 +420,7 @@ int command_minimize(const ParsedFlags& flags) {
     return fail(exit_code::kFindings, stored->record.minimize_log);
   }
   std::ostringstream text;
-  auto minimized = read_test_case(stored->case_dir);
-  if (minimized) text << minimized->model.graph();
+  text << stored->model.graph();
   fmt::print("{} on {}: {} -> {} nodes ({})\n{}\n{}\n", verdict_kind_name(stored->record.kind),
              stored->record.execution, stored->record.nodes_before, stored->record.nodes_after,
              fmt::join(stored->record.ops, ">"), text.str(), stored->case_dir);

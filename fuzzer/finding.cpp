@@ -71,9 +71,9 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
   const RunResult expected = run_reference(minimized, minimized_inputs);
   bool existed = false;
   auto dir = write_case(context.out_dir, record, minimized, model, minimized_inputs,
-                        expected.outputs, &existed);
+                        expected.outputs, &existed, context.replace_existing);
   if (!dir) return std::unexpected(dir.error());
-  return StoredFinding{*dir, !existed, std::move(record)};
+  return StoredFinding{*dir, !existed, std::move(record), std::move(minimized)};
 }
 
 }  // namespace onnxfuzz

@@ -21,12 +21,14 @@ struct FindingContext {
   OracleConfig oracle;
   MinimizeOptions minimize;
   bool minimize_enabled = true;
+  bool replace_existing = false;  // overwrite a stored case of the same id (minimize command)
 };
 
 struct StoredFinding {
   std::string case_dir;
   bool is_new = false;
   CaseRecord record;
+  onnx::ModelProto model;  // what was stored as model.onnx
 };
 
 // Minimizes `model` for `verdict` (baseline = executions[0], target = verdict.execution),

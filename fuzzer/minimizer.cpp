@@ -137,12 +137,20 @@ class Reducer {
   bool try_candidate(onnx::ModelProto candidate, const std::string& what) {
     if (out_of_budget()) return false;
     candidate.mutable_graph()->clear_value_info();
-    // Output shapes are re-derived by inference, since a reduction may change them.
+    // Output dims are re-derived by inference, since a reduction may change them. The rank
+    // stays: the checker wants a shape, and no pass changes an output's rank.
     for (auto& output : *candidate.mutable_graph()->mutable_output()) {
-      output.mutable_type()->mutable_tensor_type()->clear_shape();
+      auto* shape = output.mutable_type()->mutable_tensor_type()->mutable_shape();
+      for (auto& dim : *shape->mutable_dim()) {
+        dim.clear_dim_value();
+        dim.clear_dim_param();
+      }
     }
     auto validated = validate_model(candidate);
-    if (require_valid_ && !validated) return false;
+    if (require_valid_ && !validated) {
+      spdlog::debug("minimize: {}: invalid candidate: {}", what, validated.error());
+      return false;
+    }
     onnx::ModelProto& runnable = validated ? *validated : candidate;
     runnable.mutable_graph()->clear_value_info();
     auto inputs = inputs_for(runnable);
@@ -150,7 +158,11 @@ class Reducer {
     if (!(size_of(runnable, *inputs) < size_of(current_, current_inputs_))) return false;
     ++stats.checks;
     auto eval = evaluate(runnable, *inputs);
-    if (!match(eval)) return false;
+    if (!match(eval)) {
+      spdlog::debug("minimize: {}: does not fail the same way ({} verdicts)", what,
+                    eval.verdicts.size());
+      return false;
+    }
     accept(eval, runnable, *inputs, what);
     return true;
   }

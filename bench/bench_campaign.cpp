@@ -1,0 +1,77 @@
+// Bench: end-to-end models/s of the fuzz loop per execution set, and where the time goes.
+// Usage: bench_campaign [SECONDS_PER_SET=15] [SETS=ref;ref,ort-noopt;ref,ort;ref,ort,ort-noopt]
+#include <fmt/format.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fuzzer/evaluation.h"
+#include "generators/generator.h"
+#include "generators/rng.h"
+
+using namespace onnxfuzz;
+using Clock = std::chrono::steady_clock;
+
+static double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+int main(int argc, char** argv) {
+  const double seconds = argc > 1 ? std::stod(argv[1]) : 15.0;
+  std::vector<std::string> sets = {"ref", "ref,ort-noopt", "ref,ort", "ref,ort,ort-noopt"};
+  if (argc > 2) {
+    sets.clear();
+    std::string all = argv[2];
+    for (size_t start = 0; start <= all.size();) {
+      const size_t semi = all.find(';', start);
+      sets.push_back(all.substr(start, semi == std::string::npos ? semi : semi - start));
+      if (semi == std::string::npos) break;
+      start = semi + 1;
+    }
+  }
+  fmt::print("{:<20} {:>9} {:>10} {:>9} {:>9} {:>12}\n", "executions", "models", "models/s",
+             "gen+val%", "ref%", "workers%");
+  for (const auto& set : sets) {
+    std::vector<std::unique_ptr<Execution>> owned;
+    std::vector<Execution*> executions;
+    for (size_t start = 0; start <= set.size();) {
+      const size_t comma = set.find(',', start);
+      const std::string name = set.substr(start, comma == std::string::npos ? comma : comma - start);
+      auto e = make_execution(name, ExecutionOptions{});
+      if (!e) {
+        fmt::print(stderr, "{}: {}\n", name, e.error());
+        return 1;
+      }
+      executions.push_back(e->get());
+      owned.push_back(std::move(*e));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    for (auto* e : executions) (void)e->version();  // start workers outside the timed loop
+    GenPolicy policy;
+    Rng master(1);
+    int64_t models = 0;
+    double ref_seconds = 0, worker_seconds = 0;
+    const auto start = Clock::now();
+    while (since(start) < seconds) {
+      auto generated = generate_model(policy, master.next());
+      if (!generated) return 1;
+      Evaluation eval = evaluate_model(generated->model, generated->inputs, executions, OracleConfig{});
+      for (const auto& obs : eval.observations) {
+        (obs.execution == "ref" ? ref_seconds : worker_seconds) += obs.result.seconds;
+      }
+      ++models;
+    }
+    const double total = since(start);
+    const double outside = total - ref_seconds - worker_seconds;
+    fmt::print("{:<20} {:>9} {:>10.1f} {:>8.1f}% {:>8.1f}% {:>11.1f}%\n", set, models,
+               models / total, 100 * outside / total, 100 * ref_seconds / total,
+               100 * worker_seconds / total);
+  }
+  fmt::print("\ngen+val% = wall time outside every execution (generation, checker + shape "
+             "inference, oracles, protocol encoding); ref% = reference interpreter; workers% = "
+             "ORT worker round trips.\n");
+  return 0;
+}
