@@ -1,4 +1,5 @@
-// Generation throughput: N models of 10 nodes on one thread; optionally the validate_model pass rate.
+// Generation throughput: N models of 10 nodes on one thread; optionally the validate_model pass
+// rate.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -35,9 +36,12 @@ int main(int argc, char** argv) {
     nodes += generated->model.graph().node_size();
     bytes += generated->model.ByteSizeLong();
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("generate: %ld models in %.3f s = %.0f models/s, %.2f nodes/model, %.0f bytes/model\n", count,
-              seconds, count / seconds, static_cast<double>(nodes) / count, static_cast<double>(bytes) / count);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf(
+      "generate: %ld models in %.3f s = %.0f models/s, %.2f nodes/model, %.0f bytes/model\n", count,
+      seconds, count / seconds, static_cast<double>(nodes) / count,
+      static_cast<double>(bytes) / count);
   if (validate > 0) {
     long valid = 0;
     const auto vstart = std::chrono::steady_clock::now();
@@ -45,9 +49,10 @@ int main(int argc, char** argv) {
       auto generated = onnxfuzz::generate_model(policy, static_cast<uint64_t>(seed));
       if (generated && onnxfuzz::validate_model(generated->model)) ++valid;
     }
-    const double vseconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - vstart).count();
-    std::printf("validate: %ld/%ld pass validate_model (%.1f%%), %.0f models/s generate+validate\n", valid,
-                validate, 100.0 * valid / validate, validate / vseconds);
+    const double vseconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - vstart).count();
+    std::printf("validate: %ld/%ld pass validate_model (%.1f%%), %.0f models/s generate+validate\n",
+                valid, validate, 100.0 * valid / validate, validate / vseconds);
   }
   return 0;
 }

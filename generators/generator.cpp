@@ -57,19 +57,27 @@ Shape shape_prefix_drop(const Shape& s, size_t n) { return Shape(s.begin() + n, 
 double float_inward(double v, bool up) {
   if (!std::isfinite(v)) return v;
   float f = static_cast<float>(v);
-  if (up && static_cast<double>(f) < v) f = std::nextafter(f, std::numeric_limits<float>::infinity());
-  if (!up && static_cast<double>(f) > v) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+  if (up && static_cast<double>(f) < v)
+    f = std::nextafter(f, std::numeric_limits<float>::infinity());
+  if (!up && static_cast<double>(f) > v)
+    f = std::nextafter(f, -std::numeric_limits<float>::infinity());
   return f;
 }
 
-Interval float_interval(const Interval& r) { return {float_inward(r.lo, true), float_inward(r.hi, false)}; }
+Interval float_interval(const Interval& r) {
+  return {float_inward(r.lo, true), float_inward(r.hi, false)};
+}
 
 // The model under construction, with everything needed to grow it by one op.
 class Draft {
  public:
-  Draft(const GenPolicy& policy, Rng& rng, std::vector<const OpSpec*> ops, std::vector<double> weights,
-        const OpSpec* guard)
-      : policy_(policy), rng_(rng), ops_(std::move(ops)), weights_(std::move(weights)), guard_(guard) {}
+  Draft(const GenPolicy& policy, Rng& rng, std::vector<const OpSpec*> ops,
+        std::vector<double> weights, const OpSpec* guard)
+      : policy_(policy),
+        rng_(rng),
+        ops_(std::move(ops)),
+        weights_(std::move(weights)),
+        guard_(guard) {}
 
   void grow(int target_nodes) {
     budget_ = target_nodes;
@@ -85,7 +93,8 @@ class Draft {
       const Value& v = values_[i];
       if (!v.from_node) continue;
       // An unguarded intermediate beyond max_magnitude is never exposed; its Clip guard is.
-      const bool extra = v.range.magnitude() <= policy_.max_magnitude && rng_.chance(policy_.prob_extra_output);
+      const bool extra =
+          v.range.magnitude() <= policy_.max_magnitude && rng_.chance(policy_.prob_extra_output);
       if (v.uses == 0 || extra) add_value_info(graph->add_output(), v.name, DType::kFloat, v.shape);
     }
     model_.set_ir_version(8);
@@ -129,7 +138,8 @@ class Draft {
 
   bool primary_fits(const OpSpec& spec, const Shape& s) const {
     if (s.empty() || !spec.accepts_primary(s)) return false;  // scalars (Gemm's C) only broadcast
-    if (spec.kind == OpKind::kUnsqueeze && static_cast<int>(s.size()) >= policy_.max_rank) return false;
+    if (spec.kind == OpKind::kUnsqueeze && static_cast<int>(s.size()) >= policy_.max_rank)
+      return false;
     return true;
   }
 
@@ -156,9 +166,11 @@ class Draft {
     Shape s = random_shape(static_cast<size_t>(rng_.pick(ranks)));
     if (spec.kind == OpKind::kSqueeze) {
       // Needs a unit dim to squeeze and a non-unit dim so the result keeps rank >= 1.
-      const size_t unit = static_cast<size_t>(rng_.uniform_int(0, static_cast<int64_t>(s.size()) - 1));
+      const size_t unit =
+          static_cast<size_t>(rng_.uniform_int(0, static_cast<int64_t>(s.size()) - 1));
       s[unit] = 1;
-      if (std::count(s.begin(), s.end(), 1) == static_cast<long>(s.size())) s[(unit + 1) % s.size()] = 2;
+      if (std::count(s.begin(), s.end(), 1) == static_cast<long>(s.size()))
+        s[(unit + 1) % s.size()] = 2;
     }
     ONNXFUZZ_CHECK(primary_fits(spec, s), "fresh primary shape does not fit its op");
     return s;
@@ -191,22 +203,54 @@ class Draft {
     Plan plan;
     plan.spec = &spec;
     switch (spec.kind) {
-      case OpKind::kUnary: plan.operands = {data(primary)}; break;
-      case OpKind::kBinary: plan_binary(plan, primary, pos); break;
-      case OpKind::kMatMul: plan_matmul(plan, primary); break;
-      case OpKind::kGemm: plan_gemm(plan, primary); break;
-      case OpKind::kConv: plan_conv(plan, primary); break;
-      case OpKind::kPool: plan_pool(plan, primary); break;
-      case OpKind::kReshape: plan_reshape(plan, primary); break;
-      case OpKind::kTranspose: plan_transpose(plan, primary); break;
-      case OpKind::kConcat: plan_concat(plan, primary); break;
-      case OpKind::kSlice: plan_slice(plan, primary); break;
-      case OpKind::kSqueeze: plan_squeeze(plan, primary); break;
-      case OpKind::kUnsqueeze: plan_unsqueeze(plan, primary); break;
-      case OpKind::kReduce: plan_reduce(plan, primary); break;
-      case OpKind::kSoftmax: plan_softmax(plan, primary); break;
-      case OpKind::kClip: plan_clip(plan, primary); break;
-      case OpKind::kWhere: plan_where(plan, primary, pos); break;
+      case OpKind::kUnary:
+        plan.operands = {data(primary)};
+        break;
+      case OpKind::kBinary:
+        plan_binary(plan, primary, pos);
+        break;
+      case OpKind::kMatMul:
+        plan_matmul(plan, primary);
+        break;
+      case OpKind::kGemm:
+        plan_gemm(plan, primary);
+        break;
+      case OpKind::kConv:
+        plan_conv(plan, primary);
+        break;
+      case OpKind::kPool:
+        plan_pool(plan, primary);
+        break;
+      case OpKind::kReshape:
+        plan_reshape(plan, primary);
+        break;
+      case OpKind::kTranspose:
+        plan_transpose(plan, primary);
+        break;
+      case OpKind::kConcat:
+        plan_concat(plan, primary);
+        break;
+      case OpKind::kSlice:
+        plan_slice(plan, primary);
+        break;
+      case OpKind::kSqueeze:
+        plan_squeeze(plan, primary);
+        break;
+      case OpKind::kUnsqueeze:
+        plan_unsqueeze(plan, primary);
+        break;
+      case OpKind::kReduce:
+        plan_reduce(plan, primary);
+        break;
+      case OpKind::kSoftmax:
+        plan_softmax(plan, primary);
+        break;
+      case OpKind::kClip:
+        plan_clip(plan, primary);
+        break;
+      case OpKind::kWhere:
+        plan_where(plan, primary, pos);
+        break;
     }
     return plan;
   }
@@ -214,7 +258,8 @@ class Draft {
   void plan_binary(Plan& plan, int primary, int pos) {
     const OpSpec& spec = *plan.spec;
     const int other = broadcast_partner(primary, spec.input_domain(1 - pos));
-    plan.operands = pos == 0 ? std::vector{data(primary), data(other)} : std::vector{data(other), data(primary)};
+    plan.operands = pos == 0 ? std::vector{data(primary), data(other)}
+                             : std::vector{data(other), data(primary)};
   }
 
   void plan_where(Plan& plan, int primary, int pos) {
@@ -224,7 +269,8 @@ class Draft {
     if (!fits_broadcast({values_[primary].shape, values_[other].shape, cond_shape})) {
       cond_shape = values_[primary].shape;
     }
-    const Origin origin = rng_.chance(policy_.prob_condition_initializer) ? Origin::kInitializer : Origin::kGraphInput;
+    const Origin origin = rng_.chance(policy_.prob_condition_initializer) ? Origin::kInitializer
+                                                                          : Origin::kGraphInput;
     plan.operands = {fresh_condition(cond_shape, origin), data(primary), data(other)};
     if (pos == 2) std::swap(plan.operands[1], plan.operands[2]);
   }
@@ -238,12 +284,14 @@ class Draft {
       std::vector<int> fits;
       for (size_t i = 0; i < values_.size(); ++i) {
         const Shape& b = values_[i].shape;
-        if (b.size() == 2 && b[0] == k && rows * b[1] <= policy_.max_elements) fits.push_back(static_cast<int>(i));
+        if (b.size() == 2 && b[0] == k && rows * b[1] <= policy_.max_elements)
+          fits.push_back(static_cast<int>(i));
       }
       if (!fits.empty()) rhs = rng_.pick(fits);
     }
     if (rhs < 0) {
-      const int64_t n = std::min(rng_.uniform_int(1, policy_.max_dim), std::max<int64_t>(1, policy_.max_elements / rows));
+      const int64_t n = std::min(rng_.uniform_int(1, policy_.max_dim),
+                                 std::max<int64_t>(1, policy_.max_elements / rows));
       Shape b;
       if (a.size() >= 2 && rng_.chance(policy_.prob_vector_rhs)) {
         b = {k};
@@ -267,9 +315,11 @@ class Draft {
     draw_float_attr(plan, "alpha");
     draw_float_attr(plan, "beta");
     const int64_t m = trans_a ? a[1] : a[0], k = trans_a ? a[0] : a[1];
-    const int64_t n = std::min(rng_.uniform_int(1, policy_.max_dim), std::max<int64_t>(1, policy_.max_elements / m));
+    const int64_t n = std::min(rng_.uniform_int(1, policy_.max_dim),
+                               std::max<int64_t>(1, policy_.max_elements / m));
     const Shape b = trans_b ? Shape{n, k} : Shape{k, n};
-    const int rhs = pick_value_of_shape(b, [&] { return fresh_float(b, spec.input_domain(1), operand_origin()); });
+    const int rhs = pick_value_of_shape(
+        b, [&] { return fresh_float(b, spec.input_domain(1), operand_origin()); });
     plan.operands = {data(primary), data(rhs)};
     if (!rng_.chance(policy_.prob_omit_optional_input)) {
       const std::vector<Shape> c_shapes = {{n}, {1, n}, {m, 1}, {m, n}, {1}, {}};
@@ -290,7 +340,8 @@ class Draft {
     for (size_t i = 0; i < spatial; ++i) {
       const int64_t dim = x[i + 2];
       int64_t k = static_cast<int64_t>(rng_.pick(spec.attr_domain("kernel_shape")->choices));
-      int64_t d = dilated ? static_cast<int64_t>(rng_.pick(spec.attr_domain("dilations")->choices)) : 1;
+      int64_t d =
+          dilated ? static_cast<int64_t>(rng_.pick(spec.attr_domain("dilations")->choices)) : 1;
       const int64_t s = static_cast<int64_t>(rng_.pick(spec.attr_domain("strides")->choices));
       if ((k - 1) * d + 1 > dim) d = 1;  // repair: undilate, then shrink the kernel to the input
       k = std::min(k, dim);
@@ -306,8 +357,10 @@ class Draft {
   }
 
   // Adds an ints attribute unless it equals the schema default and the policy omits it.
-  void set_ints_attr(Plan& plan, const char* name, const std::vector<int64_t>& values, int64_t default_each) {
-    const bool is_default = std::all_of(values.begin(), values.end(), [&](int64_t v) { return v == default_each; });
+  void set_ints_attr(Plan& plan, const char* name, const std::vector<int64_t>& values,
+                     int64_t default_each) {
+    const bool is_default =
+        std::all_of(values.begin(), values.end(), [&](int64_t v) { return v == default_each; });
     if (is_default && rng_.chance(policy_.prob_omit_attr)) return;
     plan.attrs.push_back(Attr::of_ints(name, values));
   }
@@ -325,17 +378,23 @@ class Draft {
     // m == group <= channels keeps the output within the input's element count.
     int64_t out_spatial = 1;
     for (size_t i = 0; i + 2 < x.size(); ++i) {
-      out_spatial *= (x[i + 2] + w.pads[i] + w.pads[i + x.size() - 2] - ((w.kernel[i] - 1) * w.dilations[i] + 1)) / w.strides[i] + 1;
+      out_spatial *= (x[i + 2] + w.pads[i] + w.pads[i + x.size() - 2] -
+                      ((w.kernel[i] - 1) * w.dilations[i] + 1)) /
+                         w.strides[i] +
+                     1;
     }
     if (x[0] * m * out_spatial > policy_.max_elements) m = group;
     Shape wshape = {m, channels / group};
     wshape.insert(wshape.end(), w.kernel.begin(), w.kernel.end());
-    if (!rng_.chance(policy_.prob_omit_attr)) plan.attrs.push_back(Attr::of_ints("kernel_shape", w.kernel));
+    if (!rng_.chance(policy_.prob_omit_attr))
+      plan.attrs.push_back(Attr::of_ints("kernel_shape", w.kernel));
     set_ints_attr(plan, "strides", w.strides, 1);
     set_ints_attr(plan, "dilations", w.dilations, 1);
     set_ints_attr(plan, "pads", w.pads, 0);
-    if (group != 1 || !rng_.chance(policy_.prob_omit_attr)) plan.attrs.push_back(Attr::of_int("group", group));
-    plan.operands = {data(primary), data(fresh_float(wshape, spec.input_domain(1), operand_origin()))};
+    if (group != 1 || !rng_.chance(policy_.prob_omit_attr))
+      plan.attrs.push_back(Attr::of_int("group", group));
+    plan.operands = {data(primary),
+                     data(fresh_float(wshape, spec.input_domain(1), operand_origin()))};
     if (!rng_.chance(policy_.prob_omit_optional_input)) {
       plan.operands.push_back(data(fresh_float({m}, spec.input_domain(2), operand_origin())));
     }
@@ -376,7 +435,9 @@ class Draft {
       written[infer_at] = -1;
     }
     for (size_t i = 0; i < rank && i < x.size(); ++i) {
-      if (static_cast<int>(i) != infer_at && target[i] == x[i] && rng_.chance(policy_.prob_reshape_copy)) written[i] = 0;
+      if (static_cast<int>(i) != infer_at && target[i] == x[i] &&
+          rng_.chance(policy_.prob_reshape_copy))
+        written[i] = 0;
     }
     plan.operands = {data(primary), const_ints(written)};
   }
@@ -400,7 +461,8 @@ class Draft {
     const int64_t slice = shape_numel(a) / a[axis];
     int64_t room = policy_.max_elements / slice - a[axis];
     plan.operands = {data(primary)};
-    const int64_t extra = policy_.max_concat_inputs > 1 ? rng_.uniform_int(1, policy_.max_concat_inputs - 1) : 0;
+    const int64_t extra =
+        policy_.max_concat_inputs > 1 ? rng_.uniform_int(1, policy_.max_concat_inputs - 1) : 0;
     for (int64_t e = 0; e < extra && room >= 1; ++e) {
       int chosen = -1;
       if (rng_.chance(policy_.prob_reuse_operand)) {
@@ -456,13 +518,17 @@ class Draft {
       if (step > 0) {
         end = rng_.uniform_int(start + 1, dim);
         end_w = end;
-        if (end == dim && rng_.chance(policy_.prob_slice_open_end)) end_w = kMax;
-        else if (end < dim && rng_.chance(policy_.prob_negative_axis)) end_w = end - dim;
+        if (end == dim && rng_.chance(policy_.prob_slice_open_end))
+          end_w = kMax;
+        else if (end < dim && rng_.chance(policy_.prob_negative_axis))
+          end_w = end - dim;
       } else {
         end = rng_.uniform_int(-1, start - 1);  // exclusive; -1 means "through index 0"
         end_w = end;
-        if (end == -1) end_w = rng_.chance(policy_.prob_slice_open_end) ? kMin : -dim - 1;
-        else if (rng_.chance(policy_.prob_negative_axis)) end_w = end - dim;
+        if (end == -1)
+          end_w = rng_.chance(policy_.prob_slice_open_end) ? kMin : -dim - 1;
+        else if (rng_.chance(policy_.prob_negative_axis))
+          end_w = end - dim;
         if (start == dim - 1 && rng_.chance(policy_.prob_slice_open_end)) start_w = kMax;
       }
       if (start_w == start && rng_.chance(policy_.prob_negative_axis)) start_w = start - dim;
@@ -474,7 +540,8 @@ class Draft {
     plan.operands = {data(primary), const_ints(starts), const_ints(ends)};
     bool prefix = true;
     for (size_t i = 0; i < axes.size(); ++i) prefix = prefix && axes[i] == static_cast<int64_t>(i);
-    const bool unit_steps = std::all_of(steps.begin(), steps.end(), [](int64_t s) { return s == 1; });
+    const bool unit_steps =
+        std::all_of(steps.begin(), steps.end(), [](int64_t s) { return s == 1; });
     const bool omit_steps = unit_steps && rng_.chance(policy_.prob_omit_optional_input);
     const bool omit_axes = prefix && rng_.chance(policy_.prob_omit_optional_input);
     if (omit_axes && omit_steps) return;
@@ -546,20 +613,25 @@ class Draft {
     plan.operands = {data(primary)};
     const bool use_min = !rng_.chance(policy_.prob_omit_optional_input);
     const bool use_max = !rng_.chance(policy_.prob_omit_optional_input);
-    if (use_min) plan.operands.push_back(const_scalar(static_cast<float>(rng_.pick(spec.attr_domain("min")->choices))));
+    if (use_min)
+      plan.operands.push_back(
+          const_scalar(static_cast<float>(rng_.pick(spec.attr_domain("min")->choices))));
     if (use_max) {
       if (!use_min) plan.operands.push_back(omitted());
-      plan.operands.push_back(const_scalar(static_cast<float>(rng_.pick(spec.attr_domain("max")->choices))));
+      plan.operands.push_back(
+          const_scalar(static_cast<float>(rng_.pick(spec.attr_domain("max")->choices))));
     }
   }
 
   // ----- attributes ----------------------------------------------------------------------------
 
-  // Draws an int attribute from its domain; may leave it out (schema default). Returns the value in effect.
+  // Draws an int attribute from its domain; may leave it out (schema default). Returns the value in
+  // effect.
   int64_t draw_int_attr(Plan& plan, const char* name) {
     const OpSpec& spec = *plan.spec;
     const SchemaAttr* schema = spec.schema_attr(name);
-    if (schema && schema->has_default && rng_.chance(policy_.prob_omit_attr)) return schema->default_value.i();
+    if (schema && schema->has_default && rng_.chance(policy_.prob_omit_attr))
+      return schema->default_value.i();
     const int64_t v = static_cast<int64_t>(rng_.pick(spec.attr_domain(name)->choices));
     plan.attrs.push_back(Attr::of_int(name, v));
     return v;
@@ -569,7 +641,8 @@ class Draft {
     const OpSpec& spec = *plan.spec;
     const SchemaAttr* schema = spec.schema_attr(name);
     if (schema && schema->has_default && rng_.chance(policy_.prob_omit_attr)) return;
-    plan.attrs.push_back(Attr::of_float(name, static_cast<float>(rng_.pick(spec.attr_domain(name)->choices))));
+    plan.attrs.push_back(
+        Attr::of_float(name, static_cast<float>(rng_.pick(spec.attr_domain(name)->choices))));
   }
 
   // ----- operands ------------------------------------------------------------------------------
@@ -597,7 +670,8 @@ class Draft {
   Shape partner_shape(const Shape& s) {
     Shape b = s;
     if (b.size() > 1 && rng_.chance(policy_.prob_drop_leading)) {
-      b = shape_prefix_drop(b, static_cast<size_t>(rng_.uniform_int(1, static_cast<int64_t>(b.size()) - 1)));
+      b = shape_prefix_drop(
+          b, static_cast<size_t>(rng_.uniform_int(1, static_cast<int64_t>(b.size()) - 1)));
     }
     for (auto& d : b) {
       if (d == 1 && policy_.max_dim > 1 && rng_.chance(policy_.prob_expand_unit)) {
@@ -644,8 +718,9 @@ class Draft {
 
   // Range a fresh tensor is drawn in: the policy's input or weight range, inside the domain.
   Interval fresh_range(const ValueDomain& domain, Origin origin) {
-    Interval base = origin == Origin::kGraphInput ? Interval{policy_.input_lo, policy_.input_hi}
-                                                  : Interval{-policy_.weight_abs, policy_.weight_abs};
+    Interval base = origin == Origin::kGraphInput
+                        ? Interval{policy_.input_lo, policy_.input_hi}
+                        : Interval{-policy_.weight_abs, policy_.weight_abs};
     Interval r = base.intersect(domain.allowed);
     if (r.lo > r.hi) {  // the domain lies outside the base range: take a unit span at its edge
       r = std::isfinite(domain.allowed.lo) ? Interval{domain.allowed.lo, domain.allowed.lo + 1}
@@ -654,7 +729,8 @@ class Draft {
     if (domain.min_magnitude > 0) {
       const double m = domain.min_magnitude;
       const bool positive = r.hi >= m && (r.lo > -m || rng_.uniform_int(0, 1) == 0);
-      r = positive ? Interval{std::max(r.lo, m), std::max(r.hi, m)} : Interval{std::min(r.lo, -m), std::min(r.hi, -m)};
+      r = positive ? Interval{std::max(r.lo, m), std::max(r.hi, m)}
+                   : Interval{std::min(r.lo, -m), std::min(r.hi, -m)};
     }
     return float_interval(r);
   }
@@ -662,7 +738,8 @@ class Draft {
   int fresh_float(const Shape& shape, const ValueDomain& domain, Origin origin) {
     const Interval range = fresh_range(domain, origin);
     Tensor t = Tensor::zeros(DType::kFloat, shape);
-    for (float& v : t.values<float>()) v = static_cast<float>(rng_.uniform_real(range.lo, range.hi));
+    for (float& v : t.values<float>())
+      v = static_cast<float>(rng_.uniform_real(range.lo, range.hi));
     Value value;
     value.shape = shape;
     value.range = range;
@@ -708,7 +785,8 @@ class Draft {
     return name;
   }
 
-  static void add_value_info(onnx::ValueInfoProto* info, const std::string& name, DType dtype, const Shape& shape) {
+  static void add_value_info(onnx::ValueInfoProto* info, const std::string& name, DType dtype,
+                             const Shape& shape) {
     info->set_name(name);
     auto* tensor_type = info->mutable_type()->mutable_tensor_type();
     tensor_type->set_elem_type(static_cast<int32_t>(dtype));
@@ -732,7 +810,8 @@ class Draft {
       } else {
         repaired = fresh_float(values_[o.value].shape, domain, operand_origin());
       }
-      ONNXFUZZ_CHECK(domain.admits(values_[repaired].range), "domain repair left the value outside its domain");
+      ONNXFUZZ_CHECK(domain.admits(values_[repaired].range),
+                     "domain repair left the value outside its domain");
       o = data(repaired);
     }
   }
@@ -742,7 +821,8 @@ class Draft {
     Interval b = domain.allowed.intersect({-cap, cap});
     if (domain.min_magnitude > 0) {
       const double m = domain.min_magnitude;
-      b = range.hi >= m ? Interval{std::max(b.lo, m), std::max(b.hi, m)} : Interval{std::min(b.lo, -m), std::min(b.hi, -m)};
+      b = range.hi >= m ? Interval{std::max(b.lo, m), std::max(b.hi, m)}
+                        : Interval{std::min(b.lo, -m), std::min(b.hi, -m)};
     }
     return float_interval(b);
   }
@@ -751,7 +831,8 @@ class Draft {
   int insert_guard(int value, const Interval& bounds) {
     Plan plan;
     plan.spec = guard_;
-    plan.operands = {data(value), const_scalar(static_cast<float>(bounds.lo)), const_scalar(static_cast<float>(bounds.hi))};
+    plan.operands = {data(value), const_scalar(static_cast<float>(bounds.lo)),
+                     const_scalar(static_cast<float>(bounds.hi))};
     return emit(plan);
   }
 
@@ -766,7 +847,8 @@ class Draft {
     for (size_t i = plan.operands.size(); i-- > 0;) {
       Operand& o = plan.operands[i];
       if (o.value < 0) continue;
-      o = data(fresh_float(values_[o.value].shape, plan.spec->input_domain(i), Origin::kInitializer));
+      o = data(
+          fresh_float(values_[o.value].shape, plan.spec->input_domain(i), Origin::kInitializer));
       if (!too_big()) return;
     }
   }
@@ -787,7 +869,8 @@ class Draft {
     node->set_name(fmt::format("n{}_{}", index, plan.spec->op_type));
     for (const auto& o : plan.operands) node->add_input(o.name);
     // Trailing omitted optional inputs are dropped rather than written as "".
-    while (node->input_size() > 0 && node->input(node->input_size() - 1).empty()) node->mutable_input()->RemoveLast();
+    while (node->input_size() > 0 && node->input(node->input_size() - 1).empty())
+      node->mutable_input()->RemoveLast();
     Value out;
     out.name = fmt::format("v{}", index);
     node->add_output(out.name);
@@ -837,18 +920,22 @@ std::vector<std::string> generator_ops() {
 std::expected<void, std::string> validate_op_names(const std::vector<std::string>& names) {
   for (const auto& name : names) {
     if (!find_op_spec(name)) {
-      return std::unexpected(fmt::format("unknown op '{}' (known ops: {})", name, known_ops_list()));
+      return std::unexpected(
+          fmt::format("unknown op '{}' (known ops: {})", name, known_ops_list()));
     }
   }
   return {};
 }
 
 std::expected<GeneratedModel, std::string> generate_model(const GenPolicy& policy, uint64_t seed) {
-  if (auto ok = validate_op_names(policy.only_ops); !ok) return std::unexpected("only_ops: " + ok.error());
-  if (auto ok = validate_op_names(policy.exclude_ops); !ok) return std::unexpected("exclude_ops: " + ok.error());
+  if (auto ok = validate_op_names(policy.only_ops); !ok)
+    return std::unexpected("only_ops: " + ok.error());
+  if (auto ok = validate_op_names(policy.exclude_ops); !ok)
+    return std::unexpected("exclude_ops: " + ok.error());
   for (const auto& [name, weight] : policy.op_weights) {
     if (!find_op_spec(name)) {
-      return std::unexpected(fmt::format("op_weights: unknown op '{}' (known ops: {})", name, known_ops_list()));
+      return std::unexpected(
+          fmt::format("op_weights: unknown op '{}' (known ops: {})", name, known_ops_list()));
     }
   }
   if (policy.max_nodes < 1 || policy.min_nodes < 1 || policy.min_nodes > policy.max_nodes) {
@@ -856,7 +943,8 @@ std::expected<GeneratedModel, std::string> generate_model(const GenPolicy& polic
                                        policy.min_nodes, policy.max_nodes));
   }
   if (policy.max_rank < 1 || policy.max_dim < 1 || policy.max_elements < policy.max_dim) {
-    return std::unexpected(std::string("size limits need max_rank >= 1 and 1 <= max_dim <= max_elements"));
+    return std::unexpected(
+        std::string("size limits need max_rank >= 1 and 1 <= max_dim <= max_elements"));
   }
   auto listed = [](const std::vector<std::string>& list, const std::string& op) {
     return std::find(list.begin(), list.end(), op) != list.end();
@@ -869,7 +957,8 @@ std::expected<GeneratedModel, std::string> generate_model(const GenPolicy& polic
     if (!policy.only_ops.empty() && !listed(policy.only_ops, spec.op_type)) continue;
     if (spec.op_type == "Clip") guard = &spec;  // guards only use an op the policy allows
     bool feasible = false;
-    for (int r = 1; r <= policy.max_rank; ++r) feasible = feasible || Draft::rank_feasible(spec, r, policy);
+    for (int r = 1; r <= policy.max_rank; ++r)
+      feasible = feasible || Draft::rank_feasible(spec, r, policy);
     auto w = policy.op_weights.find(spec.op_type);
     const double weight = w == policy.op_weights.end() ? 1.0 : w->second;
     if (!feasible || weight <= 0) continue;
@@ -877,8 +966,9 @@ std::expected<GeneratedModel, std::string> generate_model(const GenPolicy& polic
     weights.push_back(weight);
   }
   if (ops.empty()) {
-    return std::unexpected(fmt::format("no op left to draw after only_ops/exclude_ops/op_weights and size limits (known ops: {})",
-                                       known_ops_list()));
+    return std::unexpected(fmt::format(
+        "no op left to draw after only_ops/exclude_ops/op_weights and size limits (known ops: {})",
+        known_ops_list()));
   }
   Rng rng(seed);
   Draft draft(policy, rng, std::move(ops), std::move(weights), guard);

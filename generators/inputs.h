@@ -1,4 +1,5 @@
-// Random runtime inputs for any model whose inputs have static shapes (user models without test data).
+// Random runtime inputs for any model whose inputs have static shapes (user models without test
+// data).
 #pragma once
 
 #include <onnx/onnx_pb.h>

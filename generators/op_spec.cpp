@@ -95,7 +95,8 @@ ShapeResult window_shape(const Shape& x, const std::vector<int64_t>& kernel,
   }
   Shape out = {x[0], channels};
   for (size_t i = 0; i < spatial; ++i) {
-    if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1 || pads[i] < 0 || pads[i + spatial] < 0) {
+    if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1 || pads[i] < 0 ||
+        pads[i + spatial] < 0) {
       return fail("non-positive kernel/stride/dilation or negative pad");
     }
     const int64_t len = window_out(x[i + 2], pads[i] + pads[i + spatial], kernel[i], strides[i],
@@ -185,7 +186,8 @@ ShapeResult transpose_shape(const OpSpec& spec, const NodeSig& sig) {
   std::vector<bool> seen(x.size(), false);
   Shape out;
   for (int64_t p : perm) {
-    if (p < 0 || p >= static_cast<int64_t>(x.size()) || seen[p]) return fail("Transpose perm is not a permutation");
+    if (p < 0 || p >= static_cast<int64_t>(x.size()) || seen[p])
+      return fail("Transpose perm is not a permutation");
     seen[p] = true;
     out.push_back(x[p]);
   }
@@ -195,14 +197,16 @@ ShapeResult transpose_shape(const OpSpec& spec, const NodeSig& sig) {
 ShapeResult concat_shape(const OpSpec& spec, const NodeSig& sig) {
   if (sig.inputs.empty()) return fail("Concat needs an input");
   const Shape& first = sig.inputs[0].shape;
-  const int64_t axis = normalize_axis(spec.attr_int(sig, "axis"), static_cast<int64_t>(first.size()));
+  const int64_t axis =
+      normalize_axis(spec.attr_int(sig, "axis"), static_cast<int64_t>(first.size()));
   if (axis < 0) return fail("Concat axis out of range");
   Shape out = first;
   out[axis] = 0;
   for (const auto& in : sig.inputs) {
     if (in.shape.size() != first.size()) return fail("Concat inputs differ in rank");
     for (size_t d = 0; d < first.size(); ++d) {
-      if (static_cast<int64_t>(d) != axis && in.shape[d] != first[d]) return fail("Concat inputs differ off-axis");
+      if (static_cast<int64_t>(d) != axis && in.shape[d] != first[d])
+        return fail("Concat inputs differ off-axis");
     }
     out[axis] += in.shape[axis];
   }
@@ -226,7 +230,8 @@ ShapeResult slice_shape(const OpSpec&, const NodeSig& sig) {
   } else {
     steps.assign(starts.size(), 1);
   }
-  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size()) {
+  if (ends.size() != starts.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size()) {
     return fail("Slice starts/ends/axes/steps differ in length");
   }
   Shape out = x;
@@ -311,7 +316,8 @@ std::expected<std::vector<bool>, std::string> reduced_mask(const OpSpec& spec, c
   }
   for (int64_t a : axes) {
     const int64_t axis = normalize_axis(a, rank);
-    if (axis < 0 || mask[axis]) return std::unexpected(std::string("reduce axis out of range or repeated"));
+    if (axis < 0 || mask[axis])
+      return std::unexpected(std::string("reduce axis out of range or repeated"));
     mask[axis] = true;
   }
   return mask;
@@ -343,7 +349,8 @@ ShapeResult softmax_shape(const OpSpec& spec, const NodeSig& sig) {
 
 ShapeResult clip_shape(const OpSpec&, const NodeSig& sig) {
   for (size_t i = 1; i < sig.inputs.size(); ++i) {
-    if (sig.inputs[i].present && !sig.inputs[i].shape.empty()) return fail("Clip bounds must be scalars");
+    if (sig.inputs[i].present && !sig.inputs[i].shape.empty())
+      return fail("Clip bounds must be scalars");
   }
   if (sig.inputs.size() == 3 && sig.inputs[1].present && sig.inputs[2].present &&
       sig.inputs[1].range.lo > sig.inputs[2].range.hi) {
@@ -420,7 +427,8 @@ Interval pow_range(const OpSpec&, const NodeSig& sig) {
 Interval matmul_range(const OpSpec&, const NodeSig& sig) {
   const Shape& b = sig.inputs[1].shape;
   const int64_t k = b.size() == 1 ? b[0] : b[b.size() - 2];
-  return interval_scale(interval_mul(sig.inputs[0].range, sig.inputs[1].range), static_cast<double>(k));
+  return interval_scale(interval_mul(sig.inputs[0].range, sig.inputs[1].range),
+                        static_cast<double>(k));
 }
 
 Interval gemm_range(const OpSpec& spec, const NodeSig& sig) {
@@ -503,7 +511,8 @@ PrimaryRule rank_between(size_t lo, size_t hi) {
 }
 bool squeezable(const Shape& s) {
   if (s.size() < 2) return false;
-  return std::count(s.begin(), s.end(), 1) >= 1 && std::count(s.begin(), s.end(), 1) < static_cast<long>(s.size());
+  return std::count(s.begin(), s.end(), 1) >= 1 &&
+         std::count(s.begin(), s.end(), 1) < static_cast<long>(s.size());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -511,9 +520,9 @@ bool squeezable(const Shape& s) {
 
 std::vector<DType> dtypes_of(const std::vector<std::string>& type_strs) {
   static const std::pair<std::string_view, DType> kNames[] = {
-      {"tensor(float)", DType::kFloat}, {"tensor(uint8)", DType::kUint8},
-      {"tensor(int8)", DType::kInt8},   {"tensor(int32)", DType::kInt32},
-      {"tensor(int64)", DType::kInt64}, {"tensor(bool)", DType::kBool},
+      {"tensor(float)", DType::kFloat},  {"tensor(uint8)", DType::kUint8},
+      {"tensor(int8)", DType::kInt8},    {"tensor(int32)", DType::kInt32},
+      {"tensor(int64)", DType::kInt64},  {"tensor(bool)", DType::kBool},
       {"tensor(double)", DType::kDouble}};
   std::vector<DType> out;
   for (const auto& s : type_strs) {
@@ -558,7 +567,8 @@ class SpecBuilder {
       a.name = name;
       a.type = attr.type;
       a.required = attr.required;
-      a.has_default = !attr.required && attr.default_value.type() != onnx::AttributeProto::UNDEFINED;
+      a.has_default =
+          !attr.required && attr.default_value.type() != onnx::AttributeProto::UNDEFINED;
       a.default_value = attr.default_value;
       spec_.schema_attrs.push_back(std::move(a));
     }
@@ -597,7 +607,7 @@ class SpecBuilder {
 // Domains: thresholds sit well inside float range so rounding never crosses them.
 const ValueDomain kPositiveForLog{{0.01, kInf}, 0};
 const ValueDomain kNonNegative{{0.0, kInf}, 0};
-const ValueDomain kExpArgument{{-kInf, 8.0}, 0};      // e^8 ~ 3e3
+const ValueDomain kExpArgument{{-kInf, 8.0}, 0};       // e^8 ~ 3e3
 const ValueDomain kDenominator{Interval::all(), 0.5};  // |x| >= 0.5
 const ValueDomain kPowBase{{0.1, kInf}, 0};
 const ValueDomain kPowExponent{{-2.0, 2.0}, 0};
@@ -605,7 +615,8 @@ const ValueDomain kPowExponent{{-2.0, 2.0}, 0};
 std::vector<OpSpec> build_table() {
   std::vector<OpSpec> t;
   auto unary = [&](const char* op, RangeRule range, ValueDomain dom = {}) {
-    t.push_back(SpecBuilder(op, OpKind::kUnary, same_as_input0, std::move(range)).domain(0, dom).build());
+    t.push_back(
+        SpecBuilder(op, OpKind::kUnary, same_as_input0, std::move(range)).domain(0, dom).build());
   };
   unary("Relu", monotone(relu));
   unary("Sigmoid", monotone(sigmoid));
@@ -742,6 +753,26 @@ onnx::AttributeProto attr_to_proto(const Attr& attr) {
   return proto;
 }
 
+AttrList attrs_of_node(const onnx::NodeProto& node) {
+  AttrList out;
+  for (const auto& a : node.attribute()) {
+    switch (a.type()) {
+      case onnx::AttributeProto::INT:
+        out.push_back(Attr::of_int(a.name(), a.i()));
+        break;
+      case onnx::AttributeProto::FLOAT:
+        out.push_back(Attr::of_float(a.name(), a.f()));
+        break;
+      case onnx::AttributeProto::INTS:
+        out.push_back(Attr::of_ints(a.name(), {a.ints().begin(), a.ints().end()}));
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
 const ValueDomain& OpSpec::input_domain(size_t index) const {
   static const ValueDomain kAny;
   if (inputs.empty()) return kAny;
@@ -815,8 +846,8 @@ std::expected<Shape, std::string> broadcast_shapes(const std::vector<Shape>& sha
       int64_t& o = out[offset + i];
       if (s[i] == o || s[i] == 1) continue;
       if (o != 1) {
-        return std::unexpected(fmt::format("shapes not broadcastable at dim {}: {} vs {}",
-                                           offset + i, o, s[i]));
+        return std::unexpected(
+            fmt::format("shapes not broadcastable at dim {}: {} vs {}", offset + i, o, s[i]));
       }
       o = s[i];
     }
@@ -832,9 +863,7 @@ Interval interval_mul(const Interval& a, const Interval& b) {
   return {*std::min_element(c, c + 4), *std::max_element(c, c + 4)};
 }
 
-Interval interval_scale(const Interval& a, double k) {
-  return interval_mul(a, Interval::point(k));
-}
+Interval interval_scale(const Interval& a, double k) { return interval_mul(a, Interval::point(k)); }
 
 int64_t normalize_axis(int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= rank) return -1;

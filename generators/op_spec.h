@@ -1,4 +1,5 @@
-// OpSpec: the single table of operator knowledge (arity, types, attribute domains, shape and value rules).
+// OpSpec: the single table of operator knowledge (arity, types, attribute domains, shape and value
+// rules).
 #pragma once
 
 #include <onnx/onnx_pb.h>
@@ -39,8 +40,9 @@ struct Interval {
 // The values one input may hold for the op's output to stay finite and well conditioned
 // (Log needs x >= 0.01, a Div denominator needs |x| >= 0.5, Exp needs x <= 8, ...).
 struct ValueDomain {
-  Interval allowed;           // every value must lie in here
-  double min_magnitude = 0;   // and, when > 0, the whole range must keep |x| >= this on one side of 0
+  Interval allowed;  // every value must lie in here
+  double min_magnitude =
+      0;  // and, when > 0, the whole range must keep |x| >= this on one side of 0
 
   bool unconstrained() const { return allowed == Interval::all() && min_magnitude == 0; }
   bool admits(const Interval& range) const;
@@ -84,22 +86,28 @@ struct Attr {
   float f = 0;
   std::vector<int64_t> ints;
 
-  static Attr of_int(std::string name, int64_t v) { return {std::move(name), AttrType::kInt, v, 0, {}}; }
-  static Attr of_float(std::string name, float v) { return {std::move(name), AttrType::kFloat, 0, v, {}}; }
+  static Attr of_int(std::string name, int64_t v) {
+    return {std::move(name), AttrType::kInt, v, 0, {}};
+  }
+  static Attr of_float(std::string name, float v) {
+    return {std::move(name), AttrType::kFloat, 0, v, {}};
+  }
   static Attr of_ints(std::string name, std::vector<int64_t> v) {
     return {std::move(name), AttrType::kInts, 0, 0, std::move(v)};
   }
 };
 using AttrList = std::vector<Attr>;
 onnx::AttributeProto attr_to_proto(const Attr& attr);
+// The INT, FLOAT and INTS attributes of a node (others are skipped: no spec reads them).
+AttrList attrs_of_node(const onnx::NodeProto& node);
 
 // How the values of one attribute are drawn.
 enum class AttrDraw {
-  kChoice,      // one of `choices`
-  kPerSpatial,  // one of `choices` per spatial dim of input 0 (kernel_shape, strides, ...)
-  kAxis,        // one axis of input 0, in [-rank, rank)
-  kAxes,        // a non-empty set of distinct axes of input 0
-  kPermutation, // a permutation of input 0's axes
+  kChoice,       // one of `choices`
+  kPerSpatial,   // one of `choices` per spatial dim of input 0 (kernel_shape, strides, ...)
+  kAxis,         // one axis of input 0, in [-rank, rank)
+  kAxes,         // a non-empty set of distinct axes of input 0
+  kPermutation,  // a permutation of input 0's axes
 };
 struct AttrDomain {
   std::string name;
@@ -109,10 +117,10 @@ struct AttrDomain {
 
 // One node as the rules see it: its inputs (shape, value range, constant data) and attributes.
 struct NodeInput {
-  bool present = true;         // false for an omitted optional input
+  bool present = true;  // false for an omitted optional input
   Shape shape;
-  Interval range;              // value range of a float input ([v, v] for a scalar constant)
-  std::vector<int64_t> ints;   // data of a kConstInts input
+  Interval range;             // value range of a float input ([v, v] for a scalar constant)
+  std::vector<int64_t> ints;  // data of a kConstInts input
 };
 struct NodeSig {
   std::vector<NodeInput> inputs;
@@ -126,7 +134,7 @@ struct InputSpec {
   bool variadic = false;              // from the schema
   std::vector<DType> allowed_dtypes;  // from the schema (only dtypes onnxfuzz can hold)
   InputRole role = InputRole::kData;
-  ValueDomain domain;                 // ours: the values that keep the output finite
+  ValueDomain domain;  // ours: the values that keep the output finite
 };
 
 // Attribute as ONNX declares it: name, type and default, read from the schema.
@@ -138,7 +146,7 @@ struct SchemaAttr {
   onnx::AttributeProto default_value;
 };
 
-class OpSpec;
+struct OpSpec;
 // Output shape from the node's input shapes, constant inputs and attributes; error if the
 // combination is invalid (the mutator uses the error path to reject edits).
 using ShapeRule = std::function<std::expected<Shape, std::string>(const OpSpec&, const NodeSig&)>;
@@ -147,17 +155,16 @@ using RangeRule = std::function<Interval(const OpSpec&, const NodeSig&)>;
 // Whether a value of this shape can be input 0.
 using PrimaryRule = std::function<bool(const Shape&)>;
 
-class OpSpec {
- public:
+struct OpSpec {
   std::string op_type;
   OpKind kind = OpKind::kUnary;
-  int since_version = 0;              // schema version in effect at kTargetOpset
-  int min_inputs = 0, max_inputs = 0; // from the schema (variadic max is huge)
+  int since_version = 0;               // schema version in effect at kTargetOpset
+  int min_inputs = 0, max_inputs = 0;  // from the schema (variadic max is huge)
   int min_outputs = 0, max_outputs = 0;
-  std::vector<InputSpec> inputs;      // one per formal input, schema order
+  std::vector<InputSpec> inputs;  // one per formal input, schema order
   std::vector<SchemaAttr> schema_attrs;
   std::vector<AttrDomain> attr_domains;  // the attribute values we draw
-  PrimaryRule accepts_primary;        // input-0 shapes this op can take
+  PrimaryRule accepts_primary;           // input-0 shapes this op can take
   ShapeRule shape_rule;
   RangeRule range_rule;
 

@@ -1,4 +1,6 @@
 // Generator tests: validity, shape agreement with ONNX inference, determinism, coverage, policy.
+#include "generators/generator.h"
+
 #include <gtest/gtest.h>
 #include <onnx/shape_inference/implementation.h>
 
@@ -6,7 +8,6 @@
 #include <map>
 #include <set>
 
-#include "generators/generator.h"
 #include "generators/inputs.h"
 #include "generators/model_io.h"
 #include "generators/op_spec.h"
@@ -45,7 +46,8 @@ void expect_valid_with_inferred_outputs(const onnx::ModelProto& model) {
     out.mutable_type()->mutable_tensor_type()->clear_shape();
   }
   try {
-    onnx::ShapeInferenceOptions options(/*check_type=*/true, /*strict_mode=*/1, /*data_prop=*/false);
+    onnx::ShapeInferenceOptions options(/*check_type=*/true, /*strict_mode=*/1,
+                                        /*data_prop=*/false);
     onnx::shape_inference::InferShapes(erased, onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception& e) {
     FAIL() << "shape inference: " << e.what();
@@ -105,6 +107,58 @@ TEST(Generator, ReferenceOutputsAreFinite) {
     }
   }
 }
+
+// Replays every node through its OpSpec on the values the reference computed: the shape rule
+// must give the actual shape and the range rule must contain every actual value.
+TEST(OpSpec, ShapeAndRangeRulesHoldOnReferenceValues) {
+  GenPolicy policy;
+  policy.max_nodes = 20;
+  for (uint64_t seed = 0; seed < 300; ++seed) {
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
+    GeneratedModel g = generate_or_die(policy, seed);
+    TensorMap values;
+    RunResult result = run_reference(g.model, g.inputs, &values);
+    ASSERT_EQ(result.status, RunStatus::kOk) << result.message;
+    std::map<std::string, Interval> ranges;
+    auto range_of = [&](const std::string& name) {
+      if (auto it = ranges.find(name); it != ranges.end()) return it->second;
+      const Tensor& t = values.at(name);
+      Interval r{INFINITY, -INFINITY};
+      for (int64_t i = 0; i < t.numel(); ++i) r = r.hull(Interval::point(t.as_double(i)));
+      return r;
+    };
+    for (const auto& node : g.model.graph().node()) {
+      const OpSpec* spec = find_op_spec(node.op_type());
+      ASSERT_NE(spec, nullptr) << node.op_type();
+      NodeSig sig;
+      sig.attrs = attrs_of_node(node);
+      for (int i = 0; i < node.input_size(); ++i) {
+        NodeInput in;
+        if (node.input(i).empty()) {
+          in.present = false;
+        } else {
+          const Tensor& t = values.at(node.input(i));
+          in.shape = t.shape;
+          if (t.dtype == DType::kFloat) in.range = range_of(node.input(i));
+          if (t.dtype == DType::kInt64)
+            in.ints.assign(t.values<int64_t>().begin(), t.values<int64_t>().end());
+        }
+        sig.inputs.push_back(std::move(in));
+      }
+      const Tensor& out = values.at(node.output(0));
+      auto shape = spec->output_shape(sig);
+      ASSERT_TRUE(shape.has_value()) << node.name() << ": " << shape.error();
+      EXPECT_EQ(*shape, out.shape) << node.name();
+      const Interval range = spec->output_range(sig);
+      const double slack = 1e-4 * std::max(1.0, range.magnitude());
+      for (int64_t i = 0; i < out.numel(); ++i) {
+        ASSERT_GE(out.as_double(i), range.lo - slack) << node.name();
+        ASSERT_LE(out.as_double(i), range.hi + slack) << node.name();
+      }
+      ranges[node.output(0)] = range;
+    }
+  }
+}
 #endif
 
 TEST(Generator, SameSeedSameBytesAndInputs) {
@@ -121,7 +175,8 @@ TEST(Generator, SameSeedSameBytesAndInputs) {
 TEST(Generator, DifferentSeedsDifferentModels) {
   const GenPolicy policy;
   std::set<std::string> distinct;
-  for (uint64_t seed = 0; seed < 200; ++seed) distinct.insert(serialize_model(generate_or_die(policy, seed).model));
+  for (uint64_t seed = 0; seed < 200; ++seed)
+    distinct.insert(serialize_model(generate_or_die(policy, seed).model));
   EXPECT_GE(distinct.size(), 195u);
 }
 
@@ -132,9 +187,10 @@ TEST(Generator, EveryOpAppearsOverManySeeds) {
     for (const auto& op : op_sequence(generate_or_die(policy, seed).model.graph())) ++seen[op];
   }
   const std::vector<std::string> expected = {
-      "Relu",   "Sigmoid",     "Tanh",    "Exp",       "Log",       "Sqrt",      "Abs",     "Neg",
-      "Add",    "Sub",         "Mul",     "Div",       "Pow",       "MatMul",    "Gemm",    "Conv",
-      "MaxPool", "AveragePool", "Reshape", "Transpose", "Concat",    "Slice",     "Squeeze", "Unsqueeze",
+      "Relu",      "Sigmoid",    "Tanh",      "Exp",     "Log",     "Sqrt",
+      "Abs",       "Neg",        "Add",       "Sub",     "Mul",     "Div",
+      "Pow",       "MatMul",     "Gemm",      "Conv",    "MaxPool", "AveragePool",
+      "Reshape",   "Transpose",  "Concat",    "Slice",   "Squeeze", "Unsqueeze",
       "ReduceSum", "ReduceMean", "ReduceMax", "Softmax", "Clip",    "Where"};
   EXPECT_EQ(generator_ops(), expected);
   for (const auto& op : expected) EXPECT_GT(seen[op], 0) << op << " never generated";
@@ -167,8 +223,8 @@ TEST(Generator, AllowlistRestrictsOps) {
   struct Case {
     std::vector<std::string> only;
   };
-  const Case cases[] = {{{"Relu"}}, {{"Log", "Div"}}, {{"Conv", "MaxPool", "Clip"}}, {{"Pow", "Exp"}},
-                        {{"Squeeze"}}, {{"Where", "Slice", "Reshape"}}};
+  const Case cases[] = {{{"Relu"}},       {{"Log", "Div"}}, {{"Conv", "MaxPool", "Clip"}},
+                        {{"Pow", "Exp"}}, {{"Squeeze"}},    {{"Where", "Slice", "Reshape"}}};
   for (const auto& c : cases) {
     SCOPED_TRACE(::testing::Message() << "only " << ::testing::PrintToString(c.only));
     GenPolicy policy;
@@ -221,7 +277,13 @@ TEST(Generator, ImpossiblePoliciesAreErrorValues) {
     ASSERT_FALSE(generated.has_value());
     EXPECT_NE(generated.error().find(c.expected_fragment), std::string::npos) << generated.error();
   }
-  auto unknown = generate_model([] { GenPolicy p; p.only_ops = {"Frobnicate"}; return p; }(), 1);
+  auto unknown = generate_model(
+      [] {
+        GenPolicy p;
+        p.only_ops = {"Frobnicate"};
+        return p;
+      }(),
+      1);
   ASSERT_FALSE(unknown.has_value());
   EXPECT_NE(unknown.error().find("Relu"), std::string::npos) << "error should list known ops";
 }
@@ -256,8 +318,11 @@ TEST(OpSpec, TableReadsSchemasAndRules) {
 
   const OpSpec* slice = find_op_spec("Slice");
   NodeSig s;
-  s.inputs = {{true, {6, 5}, {}, {}}, {true, {1}, {}, {-1}}, {true, {1}, {}, {INT64_MIN}},
-              {true, {1}, {}, {1}}, {true, {1}, {}, {-2}}};
+  s.inputs = {{true, {6, 5}, {}, {}},
+              {true, {1}, {}, {-1}},
+              {true, {1}, {}, {INT64_MIN}},
+              {true, {1}, {}, {1}},
+              {true, {1}, {}, {-2}}};
   EXPECT_EQ(slice->output_shape(s).value(), (Shape{6, 3}));
   const OpSpec* reshape = find_op_spec("Reshape");
   NodeSig r;
@@ -287,7 +352,8 @@ TEST(Inputs, SynthesizedTensorsMatchDeclaredTypes) {
   EXPECT_EQ(inputs.at("flag").dtype, DType::kBool);
   EXPECT_EQ(inputs.at("flag").shape, (Shape{2, 1}));
   EXPECT_EQ(inputs.at("d").dtype, DType::kDouble);
-  for (float v : inputs.at("b").values<float>()) EXPECT_GT(v, 0.0f) << "Log's input must come out positive";
+  for (float v : inputs.at("b").values<float>())
+    EXPECT_GT(v, 0.0f) << "Log's input must come out positive";
   for (int64_t v : inputs.at("idx").values<int64_t>()) {
     EXPECT_GE(v, 0);
     EXPECT_LE(v, 3);
