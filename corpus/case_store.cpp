@@ -267,9 +267,9 @@ std::expected<TestCase, std::string> read_test_case(const std::string& dir) {
       if (!fs::exists(file, ec)) break;
       auto tensor = read_tensor_file(file.string());
       if (!tensor) return std::unexpected(tensor.error());
-      // Unnamed tensors take the name of the i-th runtime input, as the layout prescribes.
-      std::string name = tensor->first;
-      if (name.empty() && i < inputs.size()) name = inputs[i]->name();
+      // The layout is positional: input_i feeds the i-th runtime input, whatever name the
+      // file carries (many test files store none, or a stale one).
+      std::string name = i < inputs.size() ? inputs[i]->name() : tensor->first;
       in.insert_or_assign(name, std::move(tensor->second));
     }
     for (int i = 0;; ++i) {
@@ -277,10 +277,8 @@ std::expected<TestCase, std::string> read_test_case(const std::string& dir) {
       if (!fs::exists(file, ec)) break;
       auto tensor = read_tensor_file(file.string());
       if (!tensor) return std::unexpected(tensor.error());
-      std::string name = tensor->first;
-      if (name.empty() && i < tc.model.graph().output_size()) {
-        name = tc.model.graph().output(i).name();
-      }
+      std::string name =
+          i < tc.model.graph().output_size() ? tc.model.graph().output(i).name() : tensor->first;
       out.insert_or_assign(name, std::move(tensor->second));
     }
     tc.inputs.push_back(std::move(in));
