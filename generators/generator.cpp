@@ -193,6 +193,7 @@ class Draft {
     if (!spec.accepts_primary(probe)) return false;
     if (spec.kind == OpKind::kUnsqueeze && rank >= policy.max_rank) return false;
     if (spec.kind == OpKind::kSqueeze && policy.max_dim < 2) return false;
+    if (spec.kind == OpKind::kMatMul && policy.max_rank < 2) return false;  // B is [K, N]
     return true;
   }
 
@@ -290,17 +291,19 @@ class Draft {
       if (!fits.empty()) rhs = rng_.pick(fits);
     }
     if (rhs < 0) {
-      const int64_t n = std::min(rng_.uniform_int(1, policy_.max_dim),
-                                 std::max<int64_t>(1, policy_.max_elements / rows));
       Shape b;
       if (a.size() >= 2 && rng_.chance(policy_.prob_vector_rhs)) {
         b = {k};
-      } else if (a.size() >= 3 && rng_.chance(policy_.prob_batched_rhs)) {
-        b = Shape(a.begin(), a.end() - 2);
+      } else {
+        const bool batched = a.size() >= 3 && rng_.chance(policy_.prob_batched_rhs);
+        if (batched) b = Shape(a.begin(), a.end() - 2);
+        // N is capped by both the output (rows * N) and B itself (batch * K * N).
+        const int64_t b_rows = shape_numel(b) * k;
+        const int64_t n =
+            std::min(rng_.uniform_int(1, policy_.max_dim),
+                     std::max<int64_t>(1, policy_.max_elements / std::max(rows, b_rows)));
         b.push_back(k);
         b.push_back(n);
-      } else {
-        b = {k, n};
       }
       rhs = fresh_float(b, plan.spec->input_domain(1), operand_origin());
     }
@@ -316,7 +319,7 @@ class Draft {
     draw_float_attr(plan, "beta");
     const int64_t m = trans_a ? a[1] : a[0], k = trans_a ? a[0] : a[1];
     const int64_t n = std::min(rng_.uniform_int(1, policy_.max_dim),
-                               std::max<int64_t>(1, policy_.max_elements / m));
+                               std::max<int64_t>(1, policy_.max_elements / std::max(m, k)));
     const Shape b = trans_b ? Shape{n, k} : Shape{k, n};
     const int rhs = pick_value_of_shape(
         b, [&] { return fresh_float(b, spec.input_domain(1), operand_origin()); });
@@ -356,6 +359,18 @@ class Draft {
     return w;
   }
 
+  // Elements of a window op's output with `channels` output channels.
+  static int64_t window_numel(const Shape& x, int64_t channels, const Window& w) {
+    const size_t spatial = x.size() - 2;
+    int64_t n = x[0] * channels;
+    for (size_t i = 0; i < spatial; ++i) {
+      const int64_t span =
+          x[i + 2] + w.pads[i] + w.pads[i + spatial] - ((w.kernel[i] - 1) * w.dilations[i] + 1);
+      n *= span / w.strides[i] + 1;
+    }
+    return n;
+  }
+
   // Adds an ints attribute unless it equals the schema default and the policy omits it.
   void set_ints_attr(Plan& plan, const char* name, const std::vector<int64_t>& values,
                      int64_t default_each) {
@@ -374,16 +389,16 @@ class Draft {
     int64_t m = rng_.uniform_int(1, policy_.max_dim);
     m = group * ((m + group - 1) / group);
     Window w = draw_window(spec, x);
-    // With stride >= 1 and pads < kernel every spatial output dim is <= its input dim, so
-    // m == group <= channels keeps the output within the input's element count.
-    int64_t out_spatial = 1;
-    for (size_t i = 0; i + 2 < x.size(); ++i) {
-      out_spatial *= (x[i + 2] + w.pads[i] + w.pads[i + x.size() - 2] -
-                      ((w.kernel[i] - 1) * w.dilations[i] + 1)) /
-                         w.strides[i] +
-                     1;
-    }
-    if (x[0] * m * out_spatial > policy_.max_elements) m = group;
+    // Repairs, in order, until output and W fit max_elements: m = group (<= channels), no
+    // padding (then every output spatial dim is <= its input dim, so the output is no larger
+    // than X), and a 1x1 kernel (then W holds `channels` elements, no more than X).
+    auto weight_numel = [&] { return m * (channels / group) * shape_numel(w.kernel); };
+    auto too_big = [&] {
+      return window_numel(x, m, w) > policy_.max_elements || weight_numel() > policy_.max_elements;
+    };
+    if (too_big()) m = group;
+    if (too_big()) w.pads.assign(w.pads.size(), 0);
+    if (too_big()) w.kernel.assign(w.kernel.size(), 1);
     Shape wshape = {m, channels / group};
     wshape.insert(wshape.end(), w.kernel.begin(), w.kernel.end());
     if (!rng_.chance(policy_.prob_omit_attr))
@@ -404,6 +419,8 @@ class Draft {
     const OpSpec& spec = *plan.spec;
     const Shape x = values_[primary].shape;
     Window w = draw_window(spec, x);
+    // Without padding no output dim exceeds its input dim.
+    if (window_numel(x, x[1], w) > policy_.max_elements) w.pads.assign(w.pads.size(), 0);
     plan.attrs.push_back(Attr::of_ints("kernel_shape", w.kernel));
     set_ints_attr(plan, "strides", w.strides, 1);
     if (spec.attr_domain("dilations")) set_ints_attr(plan, "dilations", w.dilations, 1);
@@ -736,6 +753,9 @@ class Draft {
   }
 
   int fresh_float(const Shape& shape, const ValueDomain& domain, Origin origin) {
+    ONNXFUZZ_CHECK(shape_numel(shape) <= policy_.max_elements &&
+                       static_cast<int>(shape.size()) <= policy_.max_rank,
+                   "fresh tensor breaks the rank/size limits");
     const Interval range = fresh_range(domain, origin);
     Tensor t = Tensor::zeros(DType::kFloat, shape);
     for (float& v : t.values<float>())

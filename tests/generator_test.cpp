@@ -211,6 +211,50 @@ TEST(Generator, NodeLimitsAreRespectedAndModelsStayValid) {
   }
 }
 
+TEST(Generator, ExtremePoliciesStayValid) {
+  struct Case {
+    const char* what;
+    void (*adjust)(GenPolicy&);
+  };
+  const Case cases[] = {
+      {"rank 1 only", [](GenPolicy& p) { p.max_rank = 1; }},
+      {"all dims 1", [](GenPolicy& p) { p.max_dim = 1; }},
+      {"tiny tensors",
+       [](GenPolicy& p) {
+         p.max_elements = 16;
+         p.max_dim = 4;
+       }},
+      {"rank 5, big dims",
+       [](GenPolicy& p) {
+         p.max_rank = 5;
+         p.max_dim = 16;
+       }},
+      {"always reuse, never guard",
+       [](GenPolicy& p) {
+         p.prob_reuse_primary = p.prob_reuse_operand = p.prob_pick_leaf = 1;
+         p.prob_guard_repair = 0;
+       }},
+      {"always fresh, always guard, always omit",
+       [](GenPolicy& p) {
+         p.prob_reuse_primary = p.prob_reuse_operand = 0;
+         p.prob_guard_repair = p.prob_omit_attr = p.prob_omit_optional_input = 1;
+       }},
+      {"tight magnitude", [](GenPolicy& p) { p.max_magnitude = 10; }},
+      {"no Clip", [](GenPolicy& p) { p.exclude_ops = {"Clip"}; }},
+  };
+  for (const auto& c : cases) {
+    GenPolicy policy;
+    policy.max_nodes = 15;
+    c.adjust(policy);
+    for (uint64_t seed = 0; seed < 150; ++seed) {
+      SCOPED_TRACE(::testing::Message() << c.what << ", seed " << seed);
+      GeneratedModel g = generate_or_die(policy, seed);
+      expect_valid_with_inferred_outputs(g.model);
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
 TEST(Generator, ExactNodeCountWhenMinEqualsMax) {
   GenPolicy policy;
   policy.min_nodes = policy.max_nodes = 10;
