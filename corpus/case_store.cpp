@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "corpus/report.h"
 #include "generators/model_io.h"
 
 namespace onnxfuzz {
@@ -196,7 +197,9 @@ std::expected<std::string, std::string> write_case(const std::string& out_dir,
                     write_tensors(temp / "test_data_set_0", "input", input_names, inputs),
                     write_tensors(temp / "test_data_set_0", "output", output_names,
                                   expected_outputs),
-                    write_file_synced(temp / "case.json", record_to_json(record).dump(2) + "\n")}) {
+                    write_file_synced(temp / "case.json", record_to_json(record).dump(2) + "\n"),
+                    write_file_synced(temp / "report.md",
+                                      render_report(record, model, inputs, expected_outputs))}) {
     if (!step) return cleanup_on_error(step.error());
   }
   fsync_dir(temp / "test_data_set_0");
@@ -229,6 +232,14 @@ std::expected<std::string, std::string> write_case(const std::string& out_dir,
   }
   fsync_dir(cases);
   return final_dir.string();
+}
+
+std::expected<CaseRecord, std::string> read_case_record(const std::string& dir) {
+  auto text = read_whole(fs::path(dir) / "case.json");
+  if (!text) return std::unexpected(text.error());
+  auto record = record_from_json(*text);
+  if (!record) return std::unexpected(fmt::format("{}: {}", dir, record.error()));
+  return record;
 }
 
 bool is_test_case_dir(const std::string& path) {
@@ -285,10 +296,8 @@ std::expected<TestCase, std::string> read_test_case(const std::string& dir) {
     tc.expected.push_back(std::move(out));
   }
   if (fs::exists(fs::path(dir) / "case.json", ec)) {
-    auto text = read_whole(fs::path(dir) / "case.json");
-    if (!text) return std::unexpected(text.error());
-    auto record = record_from_json(*text);
-    if (!record) return std::unexpected(fmt::format("{}: {}", dir, record.error()));
+    auto record = read_case_record(dir);
+    if (!record) return std::unexpected(record.error());
     tc.record = std::move(*record);
   }
   return tc;

@@ -61,6 +61,9 @@ std::expected<std::string, std::string> write_case(const std::string& out_dir,
                                                    const TensorMap& expected_outputs,
                                                    bool* existed, bool replace = false);
 
+// Reads only DIR/case.json.
+std::expected<CaseRecord, std::string> read_case_record(const std::string& dir);
+
 // Reads a test-case directory (model.onnx + test_data_set_*/), case.json optional.
 std::expected<TestCase, std::string> read_test_case(const std::string& dir);
 bool is_test_case_dir(const std::string& path);

@@ -79,6 +79,17 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   CampaignSummary summary;
   std::set<std::string> seen_keys;              // crash/hang/rejection keys already stored
   std::map<std::string, int> minimized_per_key;  // numeric/shape minimizations per key
+  // A campaign resumed on (or sharing) an existing OUT does not re-minimize known findings.
+  if (auto existing = find_case_dirs({options.findings.out_dir}); existing) {
+    for (const auto& dir : *existing) {
+      auto record = read_case_record(dir);
+      if (!record) continue;
+      const Verdict known{record->kind, record->execution, "", record->message, ""};
+      seen_keys.insert(known.key());
+      ++minimized_per_key[known.key()];
+    }
+    if (!existing->empty()) spdlog::info("[fuzz] {} existing cases in {}", existing->size(), options.findings.out_dir);
+  }
   Rng master(options.seed);
   const auto start = Clock::now();
   auto last_status = start;

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
 
@@ -68,6 +69,14 @@ std::expected<onnx::ModelProto, std::string> validate_model(const onnx::ModelPro
     return std::unexpected(fmt::format("checker: {}", e.what()));
   }
   onnx::ModelProto inferred = model;
+  // ONNX 1.12's shape inference writes some node errors to std::cout before throwing them;
+  // they would corrupt our stdout. The error reaches the caller through the exception.
+  std::ostringstream swallowed;
+  std::streambuf* const saved = std::cout.rdbuf(swallowed.rdbuf());
+  struct RestoreCout {
+    std::streambuf* buffer;
+    ~RestoreCout() { std::cout.rdbuf(buffer); }
+  } restore{saved};
   try {
     onnx::ShapeInferenceOptions options(/*check_type=*/true, /*strict_mode=*/1,
                                         /*data_prop=*/false);

@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-#include "fuzzer/check.h"
+#include "generators/check.h"
 
 namespace onnxfuzz {
 

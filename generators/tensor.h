@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fuzzer/check.h"
+#include "generators/check.h"
 
 namespace onnx {
 class TensorProto;

@@ -1,0 +1,109 @@
+// Report rendering: what an upstream maintainer needs to reproduce a finding in minutes.
+#include "corpus/report.h"
+
+#include <fmt/format.h>
+#include <onnx/defs/printer.h>
+
+#include <sstream>
+
+#include "generators/model_io.h"
+
+namespace onnxfuzz {
+namespace {
+
+// The ORT session options an execution name stands for.
+std::string ort_level(const std::string& execution) {
+  return execution == "ort-noopt" ? "ORT_DISABLE_ALL" : "ORT_ENABLE_ALL";
+}
+
+std::string what_happened(const CaseRecord& r) {
+  switch (r.kind) {
+    case VerdictKind::kCrash: return "crashes (the process dies)";
+    case VerdictKind::kHang: return "hangs (does not finish within the time limit)";
+    case VerdictKind::kRejection: return "rejects or fails to run a valid model";
+    case VerdictKind::kShape: return "returns an output of the wrong shape or type";
+    case VerdictKind::kNumeric: return "returns wrong values";
+  }
+  return "misbehaves";
+}
+
+std::string model_text(const onnx::ModelProto& model) {
+  std::ostringstream out;
+  out << model.graph();
+  std::string text = out.str();
+  constexpr size_t kLimit = 12000;  // large initializers: the .onnx file is attached anyway
+  if (text.size() > kLimit) text = text.substr(0, kLimit) + "\n... (truncated; see model.onnx)";
+  return text;
+}
+
+}  // namespace
+
+std::string render_report(const CaseRecord& r, const onnx::ModelProto& model,
+                          const TensorMap& inputs, const TensorMap& expected_outputs) {
+  std::string out;
+  const bool ort = r.execution.rfind("ort", 0) == 0;
+  const auto version = r.versions.count(r.execution) ? r.versions.at(r.execution) : "unknown";
+  out += fmt::format("# {}: {} on a {}-node model ({})\n\n", version, verdict_kind_name(r.kind),
+                     r.nodes_after, fmt::join(r.ops, " -> "));
+  out += fmt::format(
+      "**Summary.** `{}` {} on the model below. The model passes `onnx.checker.check_model` and "
+      "strict shape inference (ONNX 1.12, opset {}). Found by onnxfuzz (a differential "
+      "fuzzer) and minimized from {} nodes to {}.\n\n",
+      r.execution, what_happened(r), kTargetOpset, r.nodes_before, r.nodes_after);
+  out += fmt::format("**Observed:** {}\n\n", r.evidence.empty() ? r.message : r.evidence);
+  if (ort) {
+    out += fmt::format("Graph optimization level: `{}`, 1 intra-op thread, CPU execution "
+                       "provider.\n\n", ort_level(r.execution));
+  }
+  out += "## Model (ONNX text format)\n\n```\n" + model_text(model) + "\n```\n\n";
+  out += "## Inputs (test_data_set_0)\n\n";
+  for (const auto& [name, tensor] : inputs) {
+    out += fmt::format("- `{}`: {}\n", name, tensor_summary(tensor, 6));
+  }
+  out += "\n## Expected outputs (onnxfuzz reference interpreter, float64 accumulation)\n\n";
+  for (const auto& [name, tensor] : expected_outputs) {
+    out += fmt::format("- `{}`: {}\n", name, tensor_summary(tensor, 6));
+  }
+  if (ort) {
+    out += fmt::format(R"(
+## Reproduce
+
+Files: `model.onnx`, `test_data_set_0/input_*.pb`, `test_data_set_0/output_*.pb` (the ONNX
+backend-test layout, so `onnx_test_runner` accepts this directory as is).
+
+```python
+import glob, numpy as np, onnx, onnxruntime as ort
+from onnx import numpy_helper
+model = onnx.load("model.onnx")
+onnx.checker.check_model(model, full_check=True)
+feeds = {{i.name: numpy_helper.to_array(onnx.load_tensor(f))
+         for i, f in zip([i for i in model.graph.input
+                          if i.name not in {{t.name for t in model.graph.initializer}}],
+                         sorted(glob.glob("test_data_set_0/input_*.pb")))}}
+expected = [numpy_helper.to_array(onnx.load_tensor(f))
+            for f in sorted(glob.glob("test_data_set_0/output_*.pb"))]
+so = ort.SessionOptions()
+so.graph_optimization_level = ort.GraphOptimizationLevel.{}
+so.intra_op_num_threads = 1
+sess = ort.InferenceSession("model.onnx", so, providers=["CPUExecutionProvider"])
+for got, want in zip(sess.run(None, feeds), expected):
+    print(got.shape, want.shape, np.abs(got - want).max() if got.shape == want.shape else "")
+    np.testing.assert_allclose(got, want, rtol={}, atol={})
+```
+)",
+                       ort_level(r.execution), r.tolerance.rtol, r.tolerance.atol);
+  }
+  out += fmt::format(
+      "\n## Environment\n\n{}- tool: {}\n- tolerance (float32): atol={} rtol={}\n- "
+      "signature: `{}`\n",
+      [&] {
+        std::string versions;
+        for (const auto& [name, v] : r.versions) versions += fmt::format("- {}: {}\n", name, v);
+        return versions;
+      }(),
+      r.tool_version, r.tolerance.atol, r.tolerance.rtol, r.signature);
+  out += fmt::format("\nReplay with onnxfuzz: `onnxfuzz replay <this directory>`.\n");
+  return out;
+}
+
+}  // namespace onnxfuzz
