@@ -5,6 +5,7 @@
 #include <onnx/defs/schema.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -361,8 +362,10 @@ bool pass_cut_nodes(Reducer& r) {
   return progress;
 }
 
-// Replaces a node by one of its own inputs of identical type (x -> Relu -> y becomes x).
+// Replaces a node by an existing value of identical type: first its own inputs
+// (x -> Relu -> y becomes x), then graph inputs and earlier values.
 bool pass_bypass_nodes(Reducer& r) {
+  constexpr size_t kMaxReplacements = 8;  // bounds the checks spent on one node
   bool progress = false;
   for (int k = r.current().graph().node_size() - 1; k >= 0; --k) {
     if (k >= r.current().graph().node_size()) continue;
@@ -374,11 +377,21 @@ bool pass_bypass_nodes(Reducer& r) {
     bool is_graph_output = false;
     for (const auto& o : r.current().graph().output()) is_graph_output |= o.name() == out;
     if (is_graph_output) continue;
-    for (const auto& in : node.input()) {
+    std::vector<std::string> replacements(node.input().begin(), node.input().end());
+    for (const auto& input : r.current().graph().input()) replacements.push_back(input.name());
+    for (int j = 0; j < k; ++j) {
+      for (const auto& value : r.current().graph().node(j).output()) replacements.push_back(value);
+    }
+    const std::string wanted_type = out_type->SerializeAsString();
+    std::vector<std::string> tried;
+    for (const auto& in : replacements) {
+      if (tried.size() >= kMaxReplacements) break;
       const onnx::TypeProto* in_type = r.type_of(in);
-      if (in.empty() || !in_type || in_type->SerializeAsString() != out_type->SerializeAsString()) {
+      if (in.empty() || !in_type || in_type->SerializeAsString() != wanted_type ||
+          std::ranges::find(tried, in) != tried.end()) {
         continue;
       }
+      tried.push_back(in);
       onnx::ModelProto candidate = r.current();
       auto* g = candidate.mutable_graph();
       g->mutable_node()->DeleteSubrange(k, 1);
@@ -388,7 +401,8 @@ bool pass_bypass_nodes(Reducer& r) {
         }
       }
       eliminate_dead_code(*g);
-      if (r.try_candidate(std::move(candidate), fmt::format("bypass {}", node.op_type()))) {
+      if (r.try_candidate(std::move(candidate),
+                          fmt::format("bypass {} with '{}'", node.op_type(), in))) {
         progress = true;
         break;
       }

@@ -144,6 +144,9 @@ g (float[2,4] x, float[2,4] y) => (float[2,4] out) {
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("numeric on planted: 6 -> 1 nodes (Sqrt)"), std::string::npos)
       << result.output;
+  // The cut-off input is fed the tensor the full model computed, then shrunk to one element.
+  EXPECT_NE(result.output.find("(float[1,1] a) => (float[1,1] d)"), std::string::npos)
+      << result.output;
 
   // A model that does not fail: the minimizer says so instead of "reducing" it.
   const char* healthy = R"(
