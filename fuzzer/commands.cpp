@@ -135,6 +135,9 @@ std::expected<ExecutionSet, std::pair<int, std::string>> make_executions(
       return std::unexpected(
           std::pair{known ? exit_code::kEnvironment : exit_code::kUsage, execution.error()});
     }
+    if (auto ready = (*execution)->check_ready(); !ready) {
+      return std::unexpected(std::pair{exit_code::kEnvironment, ready.error()});
+    }
     set.pointers.push_back(execution->get());
     set.owned.push_back(std::move(*execution));
   }

@@ -50,6 +50,9 @@ class Execution {
   virtual const std::string& name() const = 0;
   // Version string recorded in case.json, e.g. "onnxruntime 1.23.2".
   virtual std::string version() = 0;
+  // Starts the backend if needed and answers whether it can run models at all (node missing,
+  // library failing to load ...): an environment problem, reported before any model runs.
+  virtual std::expected<void, std::string> check_ready() { return {}; }
   // Never throws: every failure of the model or backend comes back as a RunResult.
   virtual RunResult run(const ModelUnderTest& model, const TensorMap& inputs) = 0;
 };

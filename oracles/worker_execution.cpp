@@ -56,23 +56,34 @@ WorkerExecution::WorkerExecution(std::string name, WorkerCommand command, Execut
       options_(options),
       process_(std::move(command), options.memory_limit_mb) {}
 
-std::string WorkerExecution::version() {
+std::expected<std::string, std::string> WorkerExecution::query_version() {
   if (version_) return *version_;
   WorkerRequest request;
   request.kind = kRequestVersion;
   const CallResult call = process_.call(encode_request(request), options_.timeout_seconds);
   if (call.outcome != CallOutcome::kResponse) {
-    return fmt::format("{} (version unknown: {})", name_,
-                       from_call(call, options_.timeout_seconds).message);
+    return std::unexpected(from_call(call, options_.timeout_seconds).message);
   }
   auto response = decode_response(call.payload);
-  if (!response) return fmt::format("{} (version unknown: {})", name_, response.error());
+  if (!response) return std::unexpected(response.error());
   if (response->status != kResponseOk || response->text.empty()) {
-    return fmt::format("{} (version unknown: {})", name_,
-                       response->text.empty() ? "empty answer" : response->text);
+    return std::unexpected(response->text.empty() ? std::string("empty answer") : response->text);
   }
   version_ = response->text;
   return *version_;
+}
+
+std::string WorkerExecution::version() {
+  auto version = query_version();
+  return version ? *version : fmt::format("{} (version unknown: {})", name_, version.error());
+}
+
+std::expected<void, std::string> WorkerExecution::check_ready() {
+  auto version = query_version();
+  if (!version) {
+    return std::unexpected(fmt::format("execution '{}' does not start: {}", name_, version.error()));
+  }
+  return {};
 }
 
 RunResult WorkerExecution::run(const ModelUnderTest& model, const TensorMap& inputs) {

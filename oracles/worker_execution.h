@@ -1,6 +1,7 @@
 // WorkerExecution: an Execution whose model runs in a WorkerProcess (ORT via Node, planted).
 #pragma once
 
+#include <expected>
 #include <optional>
 #include <string>
 
@@ -16,6 +17,8 @@ class WorkerExecution final : public Execution {
   const std::string& name() const override { return name_; }
   // Asked of the worker once; a failed query is not cached, so a later call can retry.
   std::string version() override;
+  // A version query round trip: proves the worker starts and speaks the protocol.
+  std::expected<void, std::string> check_ready() override;
   // Never throws. A dead, hung or oversized worker becomes kCrash/kTimeout; the next run
   // starts a fresh worker.
   RunResult run(const ModelUnderTest& model, const TensorMap& inputs) override;
@@ -26,6 +29,8 @@ class WorkerExecution final : public Execution {
   std::string name_;
   ExecutionOptions options_;
   WorkerProcess process_;
+  std::expected<std::string, std::string> query_version();
+
   std::optional<std::string> version_;
 };
 

@@ -105,6 +105,15 @@ TEST(Cli, UnwritableOutputIsAnEnvironmentError) {
   EXPECT_EQ(gen.exit_code, 4) << gen.output;
 }
 
+TEST(Cli, MissingNodeIsAnEnvironmentErrorBeforeAnyModelRuns) {
+  TempDir dir;
+  auto result = run_onnxfuzz("fuzz --iterations 3 --executions ref,ort --out " + dir.str("out"),
+                             "PATH=/nonexistent");
+  EXPECT_EQ(result.exit_code, 4) << result.output;
+  EXPECT_NE(result.output.find("`node` is not on PATH"), std::string::npos) << result.output;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "out"));
+}
+
 TEST(Cli, GenIsDeterministicPerSeed) {
   TempDir dir;
   ASSERT_EQ(run_onnxfuzz("gen --count 5 --seed 7 --out " + dir.str("a")).exit_code, 0);
