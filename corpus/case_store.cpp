@@ -68,6 +68,7 @@ json record_to_json(const CaseRecord& r) {
   j["signature"] = r.signature;
   j["evidence"] = r.evidence;
   j["seed"] = r.seed ? json(*r.seed) : json(nullptr);
+  j["regenerate"] = r.regenerate;
   j["nodes_before"] = r.nodes_before;
   j["nodes_after"] = r.nodes_after;
   j["tool_version"] = r.tool_version;
@@ -92,6 +93,7 @@ std::expected<CaseRecord, std::string> record_from_json(const std::string& text)
     r.signature = j.value("signature", "");
     r.evidence = j.value("evidence", "");
     if (j.contains("seed") && !j["seed"].is_null()) r.seed = j["seed"].get<uint64_t>();
+    r.regenerate = j.value("regenerate", "");
     r.nodes_before = j.value("nodes_before", 0);
     r.nodes_after = j.value("nodes_after", 0);
     r.tool_version = j.value("tool_version", "");

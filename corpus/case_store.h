@@ -26,6 +26,7 @@ struct CaseRecord {
   std::string signature;                // dedup key (see finding_signature)
   std::string evidence;
   std::optional<uint64_t> seed;         // generator seed, when the model was generated
+  std::string regenerate;               // command that regenerates original.onnx from the seed
   int nodes_before = 0;
   int nodes_after = 0;
   std::string tool_version;

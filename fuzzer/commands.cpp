@@ -47,6 +47,7 @@ namespace fs = std::filesystem;
 
 const FlagSpec kGenFlags[] = {
     {"count", "N", "10", "number of models to write"},
+    {"model-seed", "S", "", "write the one model with this per-model seed (case.json's seed)"},
     {"out", "DIR", "", "output directory (required)"},
     ONNXFUZZ_GENERATOR_FLAGS,
     {"verbose", "", "", "debug logging"},
@@ -267,9 +268,16 @@ int command_gen(const ParsedFlags& flags) {
   if (ec || !fs::is_directory(out)) {
     return fail(exit_code::kEnvironment, fmt::format("cannot create output directory {}", out));
   }
+  std::optional<uint64_t> single_seed;
+  if (flags.has("model-seed")) {
+    auto parsed = seed_flag(flags, "model-seed");
+    if (!parsed) return fail(exit_code::kUsage, parsed.error());
+    single_seed = *parsed;
+  }
   Rng master(*seed);
-  for (int64_t i = 0; i < *count; ++i) {
-    const uint64_t model_seed = master.next();
+  const int64_t models = single_seed ? 1 : *count;
+  for (int64_t i = 0; i < models; ++i) {
+    const uint64_t model_seed = single_seed ? *single_seed : master.next();
     auto generated = generate_model(*policy, model_seed);
     if (!generated) return fail(exit_code::kUsage, generated.error());
     const std::string path =
@@ -277,7 +285,7 @@ int command_gen(const ParsedFlags& flags) {
     auto written = write_file_atomic(path, serialize_model(generated->model));
     if (!written) return fail(exit_code::kEnvironment, written.error());
   }
-  spdlog::info("[gen] wrote {} models to {}", *count, out);
+  spdlog::info("[gen] wrote {} models to {}", models, out);
   return exit_code::kOk;
 }
 
@@ -352,6 +360,14 @@ int command_fuzz(const ParsedFlags& flags) {
   options.findings.oracle = *config;
   options.findings.minimize.time_budget_seconds = *budget;
   options.findings.minimize_enabled = !flags.has("no-minimize");
+  options.findings.generator_flags = fmt::format(" --max-nodes {}", policy->max_nodes);
+  if (!policy->only_ops.empty()) {
+    options.findings.generator_flags += fmt::format(" --ops {}", fmt::join(policy->only_ops, ","));
+  }
+  if (!policy->exclude_ops.empty()) {
+    options.findings.generator_flags +=
+        fmt::format(" --exclude-ops {}", fmt::join(policy->exclude_ops, ","));
+  }
   options.status_line = !flags.has("no-status") && ::isatty(STDERR_FILENO);
   auto summary = run_campaign(options);
   if (!summary) return fail(exit_code::kEnvironment, summary.error());

@@ -59,6 +59,10 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
   record.signature = finding_signature(final_verdict, record.ops);
   record.id = case_id(record);
   record.seed = seed;
+  if (seed) {
+    record.regenerate = fmt::format("onnxfuzz gen --model-seed {}{} --out DIR", *seed,
+                                    context.generator_flags);
+  }
   record.nodes_before = model.graph().node_size();
   record.nodes_after = minimized.graph().node_size();
   record.tool_version = "onnxfuzz " ONNXFUZZ_VERSION;

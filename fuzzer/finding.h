@@ -22,6 +22,7 @@ struct FindingContext {
   MinimizeOptions minimize;
   bool minimize_enabled = true;
   bool replace_existing = false;  // overwrite a stored case of the same id (minimize command)
+  std::string generator_flags;    // policy flags of `onnxfuzz gen` that reproduce generated models
 };
 
 struct StoredFinding {

@@ -99,6 +99,24 @@ TEST(PlantedFaults, CampaignIsReproducibleFromItsSeed) {
   }
 }
 
+TEST(PlantedFaults, CaseSeedRegeneratesTheOriginalModel) {
+  TempDir out, regenerated;
+  ASSERT_EQ(run_onnxfuzz("fuzz --iterations 3 --seed 2 --max-nodes 6 --executions ref,planted "
+                         "--ops Sigmoid,Relu,Add --no-status --out " + out.str())
+                .exit_code,
+            1);
+  const auto cases = read_cases(out.path());
+  ASSERT_FALSE(cases.empty());
+  std::string command = cases[0].record["regenerate"];
+  ASSERT_EQ(command.rfind("onnxfuzz gen --model-seed ", 0), 0u) << command;
+  command.replace(command.find("DIR"), 3, regenerated.str());
+  ASSERT_EQ(run_onnxfuzz(command.substr(std::string("onnxfuzz ").size())).exit_code, 0) << command;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(regenerated.path())) files.push_back(entry.path());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(testing::read_file(files[0]), testing::read_file(cases[0].dir / "original.onnx"));
+}
+
 TEST(PlantedFaults, ReplayTellsStillFailingFixedAndChanged) {
   TempDir out;
   ASSERT_EQ(run_onnxfuzz("fuzz --iterations 4 --seed 2 --max-nodes 6 --executions ref,planted "
