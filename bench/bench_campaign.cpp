@@ -9,6 +9,8 @@
 
 #include "fuzzer/evaluation.h"
 #include "generators/generator.h"
+#include "generators/model_io.h"
+#include "oracles/reference.h"
 #include "generators/rng.h"
 
 using namespace onnxfuzz;
@@ -69,6 +71,32 @@ int main(int argc, char** argv) {
     fmt::print("{:<20} {:>9} {:>10.1f} {:>8.1f}% {:>8.1f}% {:>11.1f}%\n", set, models,
                models / total, 100 * outside / total, 100 * ref_seconds / total,
                100 * worker_seconds / total);
+  }
+  // Where the time outside the executions goes, per model (default policy, ref only).
+  {
+    GenPolicy policy;
+    Rng master(2);
+    constexpr int kModels = 3000;
+    double gen = 0, validate = 0, serialize = 0, judging = 0;
+    for (int i = 0; i < kModels; ++i) {
+      auto t = Clock::now();
+      auto generated = generate_model(policy, master.next());
+      gen += since(t);
+      t = Clock::now();
+      auto inferred = validate_model(generated->model);
+      validate += since(t);
+      t = Clock::now();
+      const ModelUnderTest mut = ModelUnderTest::from_proto(generated->model);
+      serialize += since(t);
+      const RunResult ref = run_reference(generated->model, generated->inputs);
+      t = Clock::now();
+      auto verdicts = judge({"ref", ref}, {{"other", ref}}, inferred ? &*inferred : nullptr, OracleConfig{});
+      judging += since(t);
+    }
+    fmt::print("\nper model outside executions: generate {:.1f} us, checker+strict inference "
+               "{:.1f} us, serialize {:.1f} us, judge {:.1f} us\n",
+               1e6 * gen / kModels, 1e6 * validate / kModels, 1e6 * serialize / kModels,
+               1e6 * judging / kModels);
   }
   fmt::print("\ngen+val% = wall time outside every execution (generation, checker + shape "
              "inference, oracles, protocol encoding); ref% = reference interpreter; workers% = "

@@ -2,6 +2,7 @@
 #include "corpus/case_store.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -208,7 +209,7 @@ std::expected<std::string, std::string> write_case(const std::string& out_dir,
   fsync_dir(temp);
   if (replace && fs::exists(final_dir)) {
     // Move the old case aside first: a reader sees the old case, or the new one, never a mix.
-    const fs::path old = cases / fmt::format(".tmp-old-{}-{}", record.id, ::getpid());
+    const fs::path old = cases / fmt::format(".tmp-old-{}-{}-0", record.id, ::getpid());
     fs::remove_all(old, ec);
     fs::rename(final_dir, old, ec);
     if (ec) return cleanup_on_error(fmt::format("cannot replace {}: {}", final_dir.string(), ec.message()));
@@ -337,7 +338,17 @@ void remove_stale_temporaries(const std::string& out_dir) {
   const fs::path cases = fs::path(out_dir) / "cases";
   if (!fs::is_directory(cases, ec)) return;
   for (const auto& entry : fs::directory_iterator(cases, ec)) {
-    if (entry.path().filename().string().rfind(".tmp-", 0) == 0) fs::remove_all(entry.path(), ec);
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(".tmp-", 0) != 0) continue;
+    // .tmp-<id>-<pid>-<n>: leave the temporaries of instances still running (parallel
+    // campaigns may share one OUT); only a dead writer's are stale.
+    const size_t last = name.rfind('-');
+    const size_t before = last == std::string::npos ? last : name.rfind('-', last - 1);
+    if (before != std::string::npos) {
+      const pid_t pid = static_cast<pid_t>(std::atoll(name.substr(before + 1, last - before - 1).c_str()));
+      if (pid > 0 && pid != ::getpid() && (::kill(pid, 0) == 0 || errno == EPERM)) continue;
+    }
+    fs::remove_all(entry.path(), ec);
   }
 }
 

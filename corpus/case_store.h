@@ -74,7 +74,8 @@ bool is_test_case_dir(const std::string& path);
 std::expected<std::vector<std::string>, std::string> find_case_dirs(
     const std::vector<std::string>& paths);
 
-// Removes temporary directories that a killed campaign left in OUT/cases.
+// Removes temporary directories that a killed campaign left in OUT/cases (those of writers
+// still alive are kept: parallel instances may share OUT).
 void remove_stale_temporaries(const std::string& out_dir);
 
 // Atomic file write (temporary file + fsync + rename).

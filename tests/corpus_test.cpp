@@ -1,5 +1,7 @@
 // Case store: atomic layout, round trip through read_test_case, discovery and stale temps.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "corpus/case_store.h"
 #include "generators/model_io.h"
@@ -81,7 +83,11 @@ TEST(CaseStore, DiscoverySkipsTemporariesAndStaleOnesAreRemoved) {
   ASSERT_TRUE(model);
   ASSERT_TRUE(write_case(dir.str(), sample_record(), *model, *model, {}, {}, nullptr));
   // What a campaign killed mid-write leaves behind.
-  const auto stale = dir.path() / "cases" / ".tmp-numeric-ort-0-1-0";
+  // pid 999999999 cannot exist: its writer is dead.
+  const auto stale = dir.path() / "cases" / ".tmp-numeric-ort-0-999999999-0";
+  // A parallel instance (this very process stands in for it) still writing: kept.
+  const auto live = dir.path() / "cases" / fmt::format(".tmp-numeric-ort-1-{}-0", ::getppid());
+  std::filesystem::create_directories(live);
   std::filesystem::create_directories(stale);
   testing::write_file(stale / "model.onnx", "partial");
   auto found = find_case_dirs({dir.str()});
@@ -89,6 +95,7 @@ TEST(CaseStore, DiscoverySkipsTemporariesAndStaleOnesAreRemoved) {
   EXPECT_EQ(found->size(), 1u);
   remove_stale_temporaries(dir.str());
   EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(live));
 }
 
 TEST(CaseStore, SignatureRules) {
