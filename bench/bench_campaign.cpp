@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzzer/campaign.h"
 #include "fuzzer/evaluation.h"
 #include "generators/generator.h"
 #include "generators/model_io.h"
@@ -60,7 +61,11 @@ int main(int argc, char** argv) {
     while (since(start) < seconds) {
       auto generated = generate_model(policy, master.next());
       if (!generated) return 1;
-      Evaluation eval = evaluate_model(generated->model, generated->inputs, executions, OracleConfig{});
+      // The campaign's validation schedule (CampaignOptions::full_validation_every).
+      const Validation validation =
+          models % CampaignOptions{}.full_validation_every == 1 ? Validation::kFull : Validation::kCheckerOnly;
+      Evaluation eval =
+          evaluate_model(generated->model, generated->inputs, executions, OracleConfig{}, validation);
       for (const auto& obs : eval.observations) {
         (obs.execution == "ref" ? ref_seconds : worker_seconds) += obs.result.seconds;
       }

@@ -112,8 +112,11 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     auto generated = generate_model(options.policy, model_seed);
     if (!generated) return std::unexpected(generated.error());
     ++summary.models;
+    const bool full = options.full_validation_every <= 1 ||
+                      summary.models % options.full_validation_every == 1;
     Evaluation eval = evaluate_model(generated->model, generated->inputs,
-                                     options.findings.executions, options.findings.oracle);
+                                     options.findings.executions, options.findings.oracle,
+                                     full ? Validation::kFull : Validation::kCheckerOnly);
     for (const auto& obs : eval.observations) summary.backend_seconds += obs.result.seconds;
     if (!eval.valid) {
       ++summary.invalid_models;

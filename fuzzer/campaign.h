@@ -21,6 +21,9 @@ struct CampaignOptions {
   GenPolicy policy;
   FindingContext findings;             // out dir, executions, oracle and minimizer config
   int max_minimized_per_key = 10;      // numeric/shape findings minimized per (kind, exec, msg)
+  // Every n-th generated model gets full validation (checker + strict shape inference); the
+  // others the checker only. A safety net for the generator at a fraction of the cost.
+  int full_validation_every = 16;
   bool status_line = false;            // refresh one status line (TTY) instead of log lines
 };
 

@@ -62,13 +62,19 @@ std::expected<onnx::ModelProto, std::string> parse_model_text(const std::string&
   return model;
 }
 
-std::expected<onnx::ModelProto, std::string> validate_model(const onnx::ModelProto& model) {
+std::expected<onnx::ModelProto, std::string> check_model(const onnx::ModelProto& model) {
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
     return std::unexpected(fmt::format("checker: {}", e.what()));
   }
-  onnx::ModelProto inferred = model;
+  return model;
+}
+
+std::expected<onnx::ModelProto, std::string> validate_model(const onnx::ModelProto& model) {
+  auto checked = check_model(model);
+  if (!checked) return checked;
+  onnx::ModelProto& inferred = *checked;
   // ONNX 1.12's shape inference writes some node errors to std::cout before throwing them;
   // they would corrupt our stdout. The error reaches the caller through the exception.
   std::ostringstream swallowed;
@@ -84,7 +90,7 @@ std::expected<onnx::ModelProto, std::string> validate_model(const onnx::ModelPro
   } catch (const std::exception& e) {
     return std::unexpected(fmt::format("shape inference: {}", e.what()));
   }
-  return inferred;
+  return checked;
 }
 
 std::expected<ValueType, std::string> value_type_of(const onnx::ValueInfoProto& info) {

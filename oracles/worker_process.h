@@ -72,6 +72,7 @@ class WorkerProcess {
   int stderr_file_ = -1;  // unlinked temp file the worker's stderr goes to
   int starts_ = 0;
   int restarts_ = 0;
+  uint64_t calls_ = 0;
 };
 
 // "SIGSEGV", "SIGKILL", ... or "signal N" for the uncommon ones.
