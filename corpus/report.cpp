@@ -56,6 +56,15 @@ std::string render_report(const CaseRecord& r, const onnx::ModelProto& model,
                        "provider.\n\n", ort_level(r.execution));
   }
   out += "## Model (ONNX text format)\n\n```\n" + model_text(model) + "\n```\n\n";
+  if (model.graph().initializer_size() > 0) {
+    out += "## Initializers\n\n";
+    for (const auto& init : model.graph().initializer()) {
+      auto tensor = tensor_from_proto(init);
+      out += fmt::format("- `{}`: {}\n", init.name(),
+                         tensor ? tensor_summary(*tensor, 16) : tensor.error());
+    }
+    out += "\n";
+  }
   out += "## Inputs (test_data_set_0)\n\n";
   for (const auto& [name, tensor] : inputs) {
     out += fmt::format("- `{}`: {}\n", name, tensor_summary(tensor, 6));

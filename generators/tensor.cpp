@@ -209,7 +209,12 @@ std::string tensor_summary(const Tensor& tensor, int max_values) {
   std::string out = fmt::format("{}{} [", dtype_name(tensor.dtype), shape_string(tensor.shape));
   const int64_t n = std::min<int64_t>(tensor.numel(), max_values);
   for (int64_t i = 0; i < n; ++i) {
-    out += fmt::format("{}{:.6g}", i ? ", " : "", tensor.as_double(i));
+    const char* sep = i ? ", " : "";
+    if (tensor.dtype == DType::kInt64) {
+      out += fmt::format("{}{}", sep, tensor.values<int64_t>()[i]);  // exact: no double detour
+    } else {
+      out += fmt::format("{}{:.6g}", sep, tensor.as_double(i));
+    }
   }
   if (tensor.numel() > n) out += ", ...";
   return out + "]";
