@@ -141,6 +141,10 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       if (stored->is_new) {
         ++summary.unique;
         summary.new_cases.push_back(stored->case_dir);
+        summary.new_case_lines.push_back(fmt::format(
+            "{} on {}: {} ({} -> {} nodes)", verdict_kind_name(stored->record.kind),
+            stored->record.execution, fmt::join(stored->record.ops, ">"),
+            stored->record.nodes_before, stored->record.nodes_after));
         if (options.status_line) fmt::print(stderr, "\r\033[K");
         spdlog::info("[finding] NEW {} on {}: {} | ops {} | nodes {} -> {} | {}",
                      verdict_kind_name(stored->record.kind), stored->record.execution,

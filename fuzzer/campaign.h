@@ -35,6 +35,7 @@ struct CampaignSummary {
   double seconds = 0;
   double backend_seconds = 0;  // time spent inside executions
   std::vector<std::string> new_cases;
+  std::vector<std::string> new_case_lines;  // one-line description per new case, same order
 };
 
 // Runs until the time/iteration limit or SIGINT/SIGTERM. Error value only for environment

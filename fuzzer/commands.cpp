@@ -380,7 +380,13 @@ int command_fuzz(const ParsedFlags& flags) {
              }(),
              summary->unique, summary->seconds,
              summary->seconds > 0 ? 100.0 * summary->backend_seconds / summary->seconds : 0.0);
-  for (const auto& dir : summary->new_cases) fmt::print("new case: {}\n", dir);
+  for (size_t i = 0; i < summary->new_cases.size(); ++i) {
+    fmt::print("new case: {}  {}\n", summary->new_cases[i], summary->new_case_lines[i]);
+  }
+  if (!summary->new_cases.empty()) {
+    fmt::print("each case holds report.md (an issue-ready reproducer); re-check them with: "
+               "onnxfuzz replay {}\n", options.findings.out_dir);
+  }
   return summary->unique > 0 ? exit_code::kFindings : exit_code::kOk;
 }
 

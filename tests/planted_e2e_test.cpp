@@ -141,6 +141,36 @@ TEST(PlantedFaults, ReplayTellsStillFailingFixedAndChanged) {
   EXPECT_NE(changed.output.find("CHANGED"), std::string::npos) << changed.output;
 }
 
+TEST(PlantedFaults, CampaignKilledAtAnyMomentLeavesACompleteCorpus) {
+  TempDir out;
+  // SIGKILL at staggered moments while findings are being minimized and written; the same
+  // OUT is reused, as a user restarting a campaign would.
+  for (int round = 0; round < 6; ++round) {
+    const std::string command = fmt::format(
+        "timeout -s KILL {:.2f} {} fuzz --iterations 400 --seed {} --max-nodes 8 "
+        "--executions ref,planted --ops Sigmoid,Sqrt,Transpose,Relu,Add --no-status --out {} "
+        ">/dev/null 2>&1",
+        0.15 + 0.1 * round, ONNXFUZZ_BINARY, round, out.str());
+    (void)std::system(command.c_str());
+  }
+  const auto cases = read_cases(out.path());
+  ASSERT_FALSE(cases.empty());
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.dir.string());
+    for (const char* file : {"model.onnx", "original.onnx", "case.json", "report.md",
+                             "test_data_set_0/output_0.pb"}) {
+      EXPECT_TRUE(fs::exists(c.dir / file)) << file;
+    }
+    EXPECT_TRUE(load_model((c.dir / "model.onnx").string()));
+  }
+  // Whatever temporaries the kills left are not cases, and the corpus replays.
+  auto replay = run_onnxfuzz("replay " + out.str());
+  EXPECT_EQ(replay.exit_code, 0) << replay.output;
+  EXPECT_NE(replay.output.find(fmt::format("replay: {} still failing", cases.size())),
+            std::string::npos)
+      << replay.output;
+}
+
 TEST(PlantedFaults, MinimizeAHandWrittenModel) {
   const char* text = R"(
 <ir_version: 8, opset_import: ["" : 17]>
