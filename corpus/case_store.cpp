@@ -135,7 +135,49 @@ std::expected<void, std::string> write_tensors(const fs::path& dir, const char* 
 
 std::atomic<int> temp_counter{0};
 
+// model.onnx and test_data_set_0/{input,output}_<i>.pb: the ONNX backend-test layout.
+std::expected<void, std::string> write_test_case_files(const fs::path& dir,
+                                                       const onnx::ModelProto& model,
+                                                       const TensorMap& inputs,
+                                                       const TensorMap& outputs) {
+  std::error_code ec;
+  fs::create_directories(dir / "test_data_set_0", ec);
+  if (ec) return std::unexpected(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  std::vector<std::string> input_names;
+  for (const auto* info : runtime_inputs(model.graph())) input_names.push_back(info->name());
+  std::vector<std::string> output_names;
+  for (const auto& output : model.graph().output()) output_names.push_back(output.name());
+  for (auto step : {write_file_synced(dir / "model.onnx", serialize_model(model)),
+                    write_tensors(dir / "test_data_set_0", "input", input_names, inputs),
+                    write_tensors(dir / "test_data_set_0", "output", output_names, outputs)}) {
+    if (!step) return step;
+  }
+  fsync_dir(dir / "test_data_set_0");
+  return {};
+}
+
 }  // namespace
+
+std::expected<void, std::string> write_test_case(const std::string& dir,
+                                                 const onnx::ModelProto& model,
+                                                 const TensorMap& inputs,
+                                                 const TensorMap& outputs) {
+  const fs::path target(dir);
+  const fs::path temp = target.parent_path() / fmt::format(".tmp-{}-{}-{}", target.filename().string(),
+                                                           ::getpid(), temp_counter++);
+  std::error_code ec;
+  fs::remove_all(temp, ec);
+  auto written = write_test_case_files(temp, model, inputs, outputs);
+  if (written) {
+    fsync_dir(temp);
+    fs::remove_all(target, ec);
+    fs::rename(temp, target, ec);
+    if (!ec) return {};
+    written = std::unexpected(fmt::format("cannot rename {} into place: {}", temp.string(), ec.message()));
+  }
+  fs::remove_all(temp, ec);
+  return written;
+}
 
 std::string finding_signature(const Verdict& verdict, const std::vector<std::string>& ops) {
   const bool by_message = verdict.kind == VerdictKind::kCrash ||
@@ -185,27 +227,17 @@ std::expected<std::string, std::string> write_case(const std::string& out_dir,
   }
   const fs::path temp = cases / fmt::format(".tmp-{}-{}-{}", record.id, ::getpid(), temp_counter++);
   fs::remove_all(temp, ec);
-  fs::create_directories(temp / "test_data_set_0", ec);
-  if (ec) return std::unexpected(fmt::format("cannot create {}: {}", temp.string(), ec.message()));
   auto cleanup_on_error = [&](const std::string& why) {
     fs::remove_all(temp, ec);
     return std::unexpected(why);
   };
-  std::vector<std::string> input_names;
-  for (const auto* info : runtime_inputs(model.graph())) input_names.push_back(info->name());
-  std::vector<std::string> output_names;
-  for (const auto& output : model.graph().output()) output_names.push_back(output.name());
-  for (auto step : {write_file_synced(temp / "model.onnx", serialize_model(model)),
+  for (auto step : {write_test_case_files(temp, model, inputs, expected_outputs),
                     write_file_synced(temp / "original.onnx", serialize_model(original)),
-                    write_tensors(temp / "test_data_set_0", "input", input_names, inputs),
-                    write_tensors(temp / "test_data_set_0", "output", output_names,
-                                  expected_outputs),
                     write_file_synced(temp / "case.json", record_to_json(record).dump(2) + "\n"),
                     write_file_synced(temp / "report.md",
                                       render_report(record, model, inputs, expected_outputs))}) {
     if (!step) return cleanup_on_error(step.error());
   }
-  fsync_dir(temp / "test_data_set_0");
   fsync_dir(temp);
   if (replace && fs::exists(final_dir)) {
     // Move the old case aside first: a reader sees the old case, or the new one, never a mix.

@@ -62,6 +62,12 @@ std::expected<std::string, std::string> write_case(const std::string& out_dir,
                                                    const TensorMap& expected_outputs,
                                                    bool* existed, bool replace = false);
 
+// Writes DIR as a plain test case (model.onnx + test_data_set_0/), atomically; replaces DIR.
+std::expected<void, std::string> write_test_case(const std::string& dir,
+                                                 const onnx::ModelProto& model,
+                                                 const TensorMap& inputs,
+                                                 const TensorMap& outputs);
+
 // Reads only DIR/case.json.
 std::expected<CaseRecord, std::string> read_case_record(const std::string& dir);
 

@@ -48,6 +48,8 @@ namespace fs = std::filesystem;
 const FlagSpec kGenFlags[] = {
     {"count", "N", "10", "number of models to write"},
     {"model-seed", "S", "", "write the one model with this per-model seed (case.json's seed)"},
+    {"test-cases", "", "", "write ONNX test-case directories (model.onnx + test_data_set_0 "
+                           "with inputs and the reference's outputs) instead of bare .onnx files"},
     {"out", "DIR", "", "output directory (required)"},
     ONNXFUZZ_GENERATOR_FLAGS,
     {"verbose", "", "", "debug logging"},
@@ -280,8 +282,19 @@ int command_gen(const ParsedFlags& flags) {
     const uint64_t model_seed = single_seed ? *single_seed : master.next();
     auto generated = generate_model(*policy, model_seed);
     if (!generated) return fail(exit_code::kUsage, generated.error());
-    const std::string path =
-        (fs::path(out) / fmt::format("model_{:06}_{:016x}.onnx", i, model_seed)).string();
+    const std::string stem = fmt::format("model_{:06}_{:016x}", i, model_seed);
+    if (flags.has("test-cases")) {
+      const RunResult ref = run_reference(generated->model, generated->inputs);
+      if (ref.status != RunStatus::kOk) {
+        return fail(exit_code::kFindings, fmt::format("reference failed on generated model {}: {}",
+                                                      stem, ref.message));
+      }
+      auto written = write_test_case((fs::path(out) / stem).string(), generated->model,
+                                     generated->inputs, ref.outputs);
+      if (!written) return fail(exit_code::kEnvironment, written.error());
+      continue;
+    }
+    const std::string path = (fs::path(out) / (stem + ".onnx")).string();
     auto written = write_file_atomic(path, serialize_model(generated->model));
     if (!written) return fail(exit_code::kEnvironment, written.error());
   }

@@ -141,6 +141,21 @@ TEST(Cli, GenIsDeterministicPerSeed) {
   EXPECT_EQ(differing, 5);
 }
 
+TEST(Cli, GenWritesTestCasesThatRunCommandAccepts) {
+  TempDir dir;
+  ASSERT_EQ(run_onnxfuzz("gen --count 3 --seed 4 --test-cases --out " + dir.str()).exit_code, 0);
+  int cases = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    SCOPED_TRACE(entry.path().string());
+    ++cases;
+    EXPECT_TRUE(std::filesystem::exists(entry.path() / "test_data_set_0" / "output_0.pb"));
+    // The stored outputs are the reference's: running the case on ref passes the check.
+    auto result = run_onnxfuzz("run " + entry.path().string() + " --executions ref");
+    EXPECT_EQ(result.exit_code, 0) << result.output;
+  }
+  EXPECT_EQ(cases, 3);
+}
+
 TEST(Cli, RunPrintsOutputsAndChecksStoredTestData) {
   // A backend node test directory: stored inputs are fed, stored outputs are checked.
   const std::string node_test = "/usr/share/libonnx-testdata/data/node/test_relu";
