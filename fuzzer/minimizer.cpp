@@ -13,6 +13,7 @@
 #include "fuzzer/evaluation.h"
 #include "generators/inputs.h"
 #include "generators/model_io.h"
+#include "generators/op_spec.h"
 #include "generators/rng.h"
 #include "oracles/reference.h"
 
@@ -481,15 +482,26 @@ bool pass_simplify_attributes(Reducer& r) {
         candidates.push_back(r.current());
         candidates.back().mutable_graph()->mutable_node(k)->mutable_attribute()->DeleteSubrange(a, 1);
       }
+      // Simpler values: 0 and 1, plus the values the op spec draws for this attribute (the
+      // generator's table is the one place that knows which values an op accepts).
+      std::vector<int64_t> simpler{0, 1};
+      if (const OpSpec* spec = find_op_spec(node.op_type())) {
+        for (const auto& domain : spec->attr_domains) {
+          if (domain.name != attr.name()) continue;
+          for (double choice : domain.choices) simpler.push_back(static_cast<int64_t>(choice));
+        }
+      }
+      std::ranges::sort(simpler, [](int64_t x, int64_t y) { return std::abs(x) < std::abs(y); });
+      simpler.erase(std::unique(simpler.begin(), simpler.end()), simpler.end());
       if (attr.type() == onnx::AttributeProto::INT) {
-        for (int64_t v : {int64_t{0}, int64_t{1}}) {
-          if (attr.i() == v) continue;
+        for (int64_t v : simpler) {
+          if (std::abs(v) >= std::abs(attr.i())) continue;
           candidates.push_back(r.current());
           candidates.back().mutable_graph()->mutable_node(k)->mutable_attribute(a)->set_i(v);
         }
       }
       if (attr.type() == onnx::AttributeProto::INTS) {
-        for (int64_t v : {int64_t{0}, int64_t{1}}) {
+        for (int64_t v : simpler) {
           candidates.push_back(r.current());
           auto* ints = candidates.back().mutable_graph()->mutable_node(k)->mutable_attribute(a)
                            ->mutable_ints();

@@ -141,6 +141,30 @@ TEST(PlantedFaults, ReplayTellsStillFailingFixedAndChanged) {
   EXPECT_NE(changed.output.find("CHANGED"), std::string::npos) << changed.output;
 }
 
+TEST(PlantedFaults, MinimizerShrinksDimsAndDropsAttributesTheFaultDoesNotNeed) {
+  const char* text = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[1,2,6,6] x, float[3,2,3,3] w) => (float[1,3,3,3] out) {
+  a = Relu(x)
+  c = Conv<strides = [2, 2], pads = [1, 1, 1, 1], dilations = [1, 1], group = 1>(a, w)
+  out = Abs(c)
+}
+)";
+  TempDir dir;
+  auto model = parse_model_text(text);
+  ASSERT_TRUE(model) << model.error();
+  testing::write_file(dir.str("conv.onnx"), serialize_model(*model));
+  // The planted wrong value on Conv does not depend on its attributes or sizes.
+  auto result = run_onnxfuzz("minimize " + dir.str("conv.onnx") +
+                                 " --executions ref,planted --out " + dir.str("min"),
+                             "ONNXFUZZ_PLANTED=value=Conv");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("numeric on planted: 3 -> 1 nodes (Conv)"), std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("c = Conv(a, w)"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("float[1,1,1,1] w"), std::string::npos) << result.output;
+}
+
 TEST(PlantedFaults, CampaignKilledAtAnyMomentLeavesACompleteCorpus) {
   TempDir out;
   // SIGKILL at staggered moments while findings are being minimized and written; the same
