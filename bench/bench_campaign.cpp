@@ -11,8 +11,8 @@
 #include "fuzzer/evaluation.h"
 #include "generators/generator.h"
 #include "generators/model_io.h"
-#include "oracles/reference.h"
 #include "generators/rng.h"
+#include "oracles/reference.h"
 
 using namespace onnxfuzz;
 using Clock = std::chrono::steady_clock;
@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
     std::vector<Execution*> executions;
     for (size_t start = 0; start <= set.size();) {
       const size_t comma = set.find(',', start);
-      const std::string name = set.substr(start, comma == std::string::npos ? comma : comma - start);
+      const std::string name =
+          set.substr(start, comma == std::string::npos ? comma : comma - start);
       auto e = make_execution(name, ExecutionOptions{});
       if (!e) {
         fmt::print(stderr, "{}: {}\n", name, e.error());
@@ -62,10 +63,11 @@ int main(int argc, char** argv) {
       auto generated = generate_model(policy, master.next());
       if (!generated) return 1;
       // The campaign's validation schedule (CampaignOptions::full_validation_every).
-      const Validation validation =
-          models % CampaignOptions{}.full_validation_every == 1 ? Validation::kFull : Validation::kCheckerOnly;
-      Evaluation eval =
-          evaluate_model(generated->model, generated->inputs, executions, OracleConfig{}, validation);
+      const Validation validation = models % CampaignOptions{}.full_validation_every == 1
+                                        ? Validation::kFull
+                                        : Validation::kCheckerOnly;
+      Evaluation eval = evaluate_model(generated->model, generated->inputs, executions,
+                                       OracleConfig{}, validation);
       for (const auto& obs : eval.observations) {
         (obs.execution == "ref" ? ref_seconds : worker_seconds) += obs.result.seconds;
       }
@@ -95,16 +97,19 @@ int main(int argc, char** argv) {
       serialize += since(t);
       const RunResult ref = run_reference(generated->model, generated->inputs);
       t = Clock::now();
-      auto verdicts = judge({"ref", ref}, {{"other", ref}}, inferred ? &*inferred : nullptr, OracleConfig{});
+      auto verdicts =
+          judge({"ref", ref}, {{"other", ref}}, inferred ? &*inferred : nullptr, OracleConfig{});
       judging += since(t);
     }
-    fmt::print("\nper model outside executions: generate {:.1f} us, checker+strict inference "
-               "{:.1f} us, serialize {:.1f} us, judge {:.1f} us\n",
-               1e6 * gen / kModels, 1e6 * validate / kModels, 1e6 * serialize / kModels,
-               1e6 * judging / kModels);
+    fmt::print(
+        "\nper model outside executions: generate {:.1f} us, checker+strict inference "
+        "{:.1f} us, serialize {:.1f} us, judge {:.1f} us\n",
+        1e6 * gen / kModels, 1e6 * validate / kModels, 1e6 * serialize / kModels,
+        1e6 * judging / kModels);
   }
-  fmt::print("\ngen+val% = wall time outside every execution (generation, checker + shape "
-             "inference, oracles, protocol encoding); ref% = reference interpreter; workers% = "
-             "ORT worker round trips.\n");
+  fmt::print(
+      "\ngen+val% = wall time outside every execution (generation, checker + shape "
+      "inference, oracles, protocol encoding); ref% = reference interpreter; workers% = "
+      "ORT worker round trips.\n");
   return 0;
 }

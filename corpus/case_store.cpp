@@ -2,8 +2,8 @@
 #include "corpus/case_store.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,7 +33,8 @@ uint64_t fnv1a(const std::string& text) {
 
 std::expected<void, std::string> write_file_synced(const fs::path& path, const std::string& bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return std::unexpected(fmt::format("cannot create {}: {}", path.string(), strerror(errno)));
+  if (fd < 0)
+    return std::unexpected(fmt::format("cannot create {}: {}", path.string(), strerror(errno)));
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -163,8 +164,9 @@ std::expected<void, std::string> write_test_case(const std::string& dir,
                                                  const TensorMap& inputs,
                                                  const TensorMap& outputs) {
   const fs::path target(dir);
-  const fs::path temp = target.parent_path() / fmt::format(".tmp-{}-{}-{}", target.filename().string(),
-                                                           ::getpid(), temp_counter++);
+  const fs::path temp =
+      target.parent_path() /
+      fmt::format(".tmp-{}-{}-{}", target.filename().string(), ::getpid(), temp_counter++);
   std::error_code ec;
   fs::remove_all(temp, ec);
   auto written = write_test_case_files(temp, model, inputs, outputs);
@@ -173,7 +175,8 @@ std::expected<void, std::string> write_test_case(const std::string& dir,
     fs::remove_all(target, ec);
     fs::rename(temp, target, ec);
     if (!ec) return {};
-    written = std::unexpected(fmt::format("cannot rename {} into place: {}", temp.string(), ec.message()));
+    written = std::unexpected(
+        fmt::format("cannot rename {} into place: {}", temp.string(), ec.message()));
   }
   fs::remove_all(temp, ec);
   return written;
@@ -195,8 +198,8 @@ std::string case_id(const CaseRecord& record) {
 std::expected<void, std::string> write_file_atomic(const std::string& path,
                                                    const std::string& bytes) {
   const fs::path target(path);
-  const fs::path temp = target.parent_path() /
-                        fmt::format(".{}.tmp.{}", target.filename().string(), ::getpid());
+  const fs::path temp =
+      target.parent_path() / fmt::format(".{}.tmp.{}", target.filename().string(), ::getpid());
   auto ok = write_file_synced(temp, bytes);
   if (!ok) return ok;
   std::error_code ec;
@@ -208,13 +211,10 @@ std::expected<void, std::string> write_file_atomic(const std::string& path,
   return {};
 }
 
-std::expected<std::string, std::string> write_case(const std::string& out_dir,
-                                                   const CaseRecord& record,
-                                                   const onnx::ModelProto& model,
-                                                   const onnx::ModelProto& original,
-                                                   const TensorMap& inputs,
-                                                   const TensorMap& expected_outputs,
-                                                   bool* existed, bool replace) {
+std::expected<std::string, std::string> write_case(
+    const std::string& out_dir, const CaseRecord& record, const onnx::ModelProto& model,
+    const onnx::ModelProto& original, const TensorMap& inputs, const TensorMap& expected_outputs,
+    bool* existed, bool replace) {
   if (existed) *existed = false;
   const fs::path cases = fs::path(out_dir) / "cases";
   const fs::path final_dir = cases / record.id;
@@ -244,7 +244,9 @@ std::expected<std::string, std::string> write_case(const std::string& out_dir,
     const fs::path old = cases / fmt::format(".tmp-old-{}-{}-0", record.id, ::getpid());
     fs::remove_all(old, ec);
     fs::rename(final_dir, old, ec);
-    if (ec) return cleanup_on_error(fmt::format("cannot replace {}: {}", final_dir.string(), ec.message()));
+    if (ec)
+      return cleanup_on_error(
+          fmt::format("cannot replace {}: {}", final_dir.string(), ec.message()));
     fs::rename(temp, final_dir, ec);
     if (ec) {
       fs::rename(old, final_dir, ec);
@@ -262,8 +264,8 @@ std::expected<std::string, std::string> write_case(const std::string& out_dir,
       if (existed) *existed = true;
       return final_dir.string();
     }
-    return cleanup_on_error(fmt::format("cannot rename {} into place: {}", temp.string(),
-                                        ec.message()));
+    return cleanup_on_error(
+        fmt::format("cannot rename {} into place: {}", temp.string(), ec.message()));
   }
   fsync_dir(cases);
   return final_dir.string();
@@ -377,7 +379,8 @@ void remove_stale_temporaries(const std::string& out_dir) {
     const size_t last = name.rfind('-');
     const size_t before = last == std::string::npos ? last : name.rfind('-', last - 1);
     if (before != std::string::npos) {
-      const pid_t pid = static_cast<pid_t>(std::atoll(name.substr(before + 1, last - before - 1).c_str()));
+      const pid_t pid =
+          static_cast<pid_t>(std::atoll(name.substr(before + 1, last - before - 1).c_str()));
       if (pid > 0 && pid != ::getpid() && (::kill(pid, 0) == 0 || errno == EPERM)) continue;
     }
     fs::remove_all(entry.path(), ec);

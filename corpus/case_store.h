@@ -25,14 +25,14 @@ struct CaseRecord {
   std::string message;                  // normalized failure message
   std::string signature;                // dedup key (see finding_signature)
   std::string evidence;
-  std::optional<uint64_t> seed;         // generator seed, when the model was generated
-  std::string regenerate;               // command that regenerates original.onnx from the seed
+  std::optional<uint64_t> seed;  // generator seed, when the model was generated
+  std::string regenerate;        // command that regenerates original.onnx from the seed
   int nodes_before = 0;
   int nodes_after = 0;
   std::string tool_version;
   std::map<std::string, std::string> versions;  // execution name -> backend version
-  Tolerance tolerance;                  // float32 tolerance the verdict was judged with
-  std::string minimize_log;             // accepted reduction steps, one per line
+  Tolerance tolerance;                          // float32 tolerance the verdict was judged with
+  std::string minimize_log;                     // accepted reduction steps, one per line
 };
 
 // A test-case directory in the ONNX backend-test layout.
@@ -40,8 +40,8 @@ struct TestCase {
   std::string dir;
   onnx::ModelProto model;
   std::optional<onnx::ModelProto> original;
-  std::vector<TensorMap> inputs;    // per test_data_set_N, keyed by input name
-  std::vector<TensorMap> expected;  // per test_data_set_N, keyed by output name
+  std::vector<TensorMap> inputs;     // per test_data_set_N, keyed by input name
+  std::vector<TensorMap> expected;   // per test_data_set_N, keyed by output name
   std::optional<CaseRecord> record;  // when case.json exists
 };
 
@@ -54,19 +54,15 @@ std::string case_id(const CaseRecord& record);
 // Writes OUT/cases/<id>/ atomically (temporary directory + rename). Returns the final path,
 // or an error value. If the case already exists, `*existed` is set and, unless `replace` is
 // true, nothing is written; with `replace` the new case atomically takes the old one's place.
-std::expected<std::string, std::string> write_case(const std::string& out_dir,
-                                                   const CaseRecord& record,
-                                                   const onnx::ModelProto& model,
-                                                   const onnx::ModelProto& original,
-                                                   const TensorMap& inputs,
-                                                   const TensorMap& expected_outputs,
-                                                   bool* existed, bool replace = false);
+std::expected<std::string, std::string> write_case(
+    const std::string& out_dir, const CaseRecord& record, const onnx::ModelProto& model,
+    const onnx::ModelProto& original, const TensorMap& inputs, const TensorMap& expected_outputs,
+    bool* existed, bool replace = false);
 
 // Writes DIR as a plain test case (model.onnx + test_data_set_0/), atomically; replaces DIR.
 std::expected<void, std::string> write_test_case(const std::string& dir,
                                                  const onnx::ModelProto& model,
-                                                 const TensorMap& inputs,
-                                                 const TensorMap& outputs);
+                                                 const TensorMap& inputs, const TensorMap& outputs);
 
 // Reads only DIR/case.json.
 std::expected<CaseRecord, std::string> read_case_record(const std::string& dir);

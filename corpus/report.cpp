@@ -18,11 +18,16 @@ std::string ort_level(const std::string& execution) {
 
 std::string what_happened(const CaseRecord& r) {
   switch (r.kind) {
-    case VerdictKind::kCrash: return "crashes (the process dies)";
-    case VerdictKind::kHang: return "hangs (does not finish within the time limit)";
-    case VerdictKind::kRejection: return "rejects or fails to run a valid model";
-    case VerdictKind::kShape: return "returns an output of the wrong shape or type";
-    case VerdictKind::kNumeric: return "returns wrong values";
+    case VerdictKind::kCrash:
+      return "crashes (the process dies)";
+    case VerdictKind::kHang:
+      return "hangs (does not finish within the time limit)";
+    case VerdictKind::kRejection:
+      return "rejects or fails to run a valid model";
+    case VerdictKind::kShape:
+      return "returns an output of the wrong shape or type";
+    case VerdictKind::kNumeric:
+      return "returns wrong values";
   }
   return "misbehaves";
 }
@@ -52,8 +57,10 @@ std::string render_report(const CaseRecord& r, const onnx::ModelProto& model,
       r.execution, what_happened(r), kTargetOpset, r.nodes_before, r.nodes_after);
   out += fmt::format("**Observed:** {}\n\n", r.evidence.empty() ? r.message : r.evidence);
   if (ort) {
-    out += fmt::format("Graph optimization level: `{}`, 1 intra-op thread, CPU execution "
-                       "provider.\n\n", ort_level(r.execution));
+    out += fmt::format(
+        "Graph optimization level: `{}`, 1 intra-op thread, CPU execution "
+        "provider.\n\n",
+        ort_level(r.execution));
   }
   out += "## Model (ONNX text format)\n\n```\n" + model_text(model) + "\n```\n\n";
   if (model.graph().initializer_size() > 0) {

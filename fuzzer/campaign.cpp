@@ -36,12 +36,12 @@ std::string status_text(const CampaignSummary& s) {
     auto it = s.findings_by_kind.find(kind);
     kinds += fmt::format(" {} {}", kind, it == s.findings_by_kind.end() ? 0 : it->second);
   }
-  return fmt::format("{} models {} ({:.1f}/s) |{} | unique {}", elapsed_string(s.seconds),
-                     s.models, s.seconds > 0 ? s.models / s.seconds : 0.0, kinds, s.unique);
+  return fmt::format("{} models {} ({:.1f}/s) |{} | unique {}", elapsed_string(s.seconds), s.models,
+                     s.seconds > 0 ? s.models / s.seconds : 0.0, kinds, s.unique);
 }
 
-std::expected<void, std::string> write_stats(const std::string& out_dir,
-                                             const CampaignSummary& s, uint64_t seed) {
+std::expected<void, std::string> write_stats(const std::string& out_dir, const CampaignSummary& s,
+                                             uint64_t seed) {
   nlohmann::json j;
   j["seed"] = seed;
   j["models"] = s.models;
@@ -59,7 +59,9 @@ std::expected<void, std::string> write_stats(const std::string& out_dir,
 std::expected<void, std::string> prepare_out_dir(const std::string& out_dir) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(out_dir) / "cases", ec);
-  if (ec) return std::unexpected(fmt::format("cannot create output directory {}: {}", out_dir, ec.message()));
+  if (ec)
+    return std::unexpected(
+        fmt::format("cannot create output directory {}: {}", out_dir, ec.message()));
   auto probe = write_file_atomic((std::filesystem::path(out_dir) / ".write-probe").string(), "ok");
   if (!probe) return std::unexpected(fmt::format("output directory {} is not writable", out_dir));
   std::filesystem::remove(std::filesystem::path(out_dir) / ".write-probe", ec);
@@ -77,7 +79,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   std::signal(SIGTERM, request_stop);
 
   CampaignSummary summary;
-  std::set<std::string> seen_keys;              // crash/hang/rejection keys already stored
+  std::set<std::string> seen_keys;               // crash/hang/rejection keys already stored
   std::map<std::string, int> minimized_per_key;  // numeric/shape minimizations per key
   // A campaign resumed on (or sharing) an existing OUT does not re-minimize known findings.
   if (auto existing = find_case_dirs({options.findings.out_dir}); existing) {
@@ -88,18 +90,21 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       seen_keys.insert(known.key());
       ++minimized_per_key[known.key()];
     }
-    if (!existing->empty()) spdlog::info("[fuzz] {} existing cases in {}", existing->size(), options.findings.out_dir);
+    if (!existing->empty())
+      spdlog::info("[fuzz] {} existing cases in {}", existing->size(), options.findings.out_dir);
   }
   Rng master(options.seed);
   const auto start = Clock::now();
   auto last_status = start;
   auto last_stats = start;
   spdlog::info("[fuzz] seed {} executions {} out {}", options.seed,
-               fmt::join([&] {
-                 std::vector<std::string> names;
-                 for (auto* e : options.findings.executions) names.push_back(e->name());
-                 return names;
-               }(), ","),
+               fmt::join(
+                   [&] {
+                     std::vector<std::string> names;
+                     for (auto* e : options.findings.executions) names.push_back(e->name());
+                     return names;
+                   }(),
+                   ","),
                options.findings.out_dir);
 
   while (!g_stop) {
@@ -112,8 +117,8 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     auto generated = generate_model(options.policy, model_seed);
     if (!generated) return std::unexpected(generated.error());
     ++summary.models;
-    const bool full = options.full_validation_every <= 1 ||
-                      summary.models % options.full_validation_every == 1;
+    const bool full =
+        options.full_validation_every <= 1 || summary.models % options.full_validation_every == 1;
     Evaluation eval = evaluate_model(generated->model, generated->inputs,
                                      options.findings.executions, options.findings.oracle,
                                      full ? Validation::kFull : Validation::kCheckerOnly);
@@ -134,17 +139,17 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
         continue;  // a duplicate by signature: not worth another minimization
       }
       ++minimized_per_key[key];
-      auto stored = store_finding(options.findings, generated->model, generated->inputs, verdict,
-                                  model_seed);
+      auto stored =
+          store_finding(options.findings, generated->model, generated->inputs, verdict, model_seed);
       if (!stored) return std::unexpected(stored.error());
       if (by_message) seen_keys.insert(key);
       if (stored->is_new) {
         ++summary.unique;
         summary.new_cases.push_back(stored->case_dir);
-        summary.new_case_lines.push_back(fmt::format(
-            "{} on {}: {} ({} -> {} nodes)", verdict_kind_name(stored->record.kind),
-            stored->record.execution, fmt::join(stored->record.ops, ">"),
-            stored->record.nodes_before, stored->record.nodes_after));
+        summary.new_case_lines.push_back(
+            fmt::format("{} on {}: {} ({} -> {} nodes)", verdict_kind_name(stored->record.kind),
+                        stored->record.execution, fmt::join(stored->record.ops, ">"),
+                        stored->record.nodes_before, stored->record.nodes_after));
         if (options.status_line) fmt::print(stderr, "\r\033[K");
         spdlog::info("[finding] NEW {} on {}: {} | ops {} | nodes {} -> {} | {}",
                      verdict_kind_name(stored->record.kind), stored->record.execution,

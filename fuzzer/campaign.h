@@ -15,23 +15,23 @@
 namespace onnxfuzz {
 
 struct CampaignOptions {
-  double time_seconds = 60;            // wall-clock limit (ignored when iterations is set)
-  std::optional<int64_t> iterations;   // number of models, instead of a time limit
-  uint64_t seed = 1;                   // master seed; model i gets a seed derived from it
+  double time_seconds = 60;           // wall-clock limit (ignored when iterations is set)
+  std::optional<int64_t> iterations;  // number of models, instead of a time limit
+  uint64_t seed = 1;                  // master seed; model i gets a seed derived from it
   GenPolicy policy;
-  FindingContext findings;             // out dir, executions, oracle and minimizer config
-  int max_minimized_per_key = 10;      // numeric/shape findings minimized per (kind, exec, msg)
+  FindingContext findings;         // out dir, executions, oracle and minimizer config
+  int max_minimized_per_key = 10;  // numeric/shape findings minimized per (kind, exec, msg)
   // Every n-th generated model gets full validation (checker + strict shape inference); the
   // others the checker only. A safety net for the generator at a fraction of the cost.
   int full_validation_every = 16;
-  bool status_line = false;            // refresh one status line (TTY) instead of log lines
+  bool status_line = false;  // refresh one status line (TTY) instead of log lines
 };
 
 struct CampaignSummary {
   int64_t models = 0;
   int64_t invalid_models = 0;  // generated models that failed validation: a generator bug
   std::map<std::string, int64_t> findings_by_kind;  // every verdict, duplicates included
-  int64_t unique = 0;          // new case directories written
+  int64_t unique = 0;                               // new case directories written
   double seconds = 0;
   double backend_seconds = 0;  // time spent inside executions
   std::vector<std::string> new_cases;

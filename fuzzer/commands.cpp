@@ -31,25 +31,29 @@ namespace fs = std::filesystem;
 
 #define ONNXFUZZ_EXECUTION_FLAGS(default_execs)                                               \
   FlagSpec{"executions", "LIST", default_execs,                                               \
-           "comma-separated executions, baseline first: ref, ort, ort-noopt (planted: tests "  \
+           "comma-separated executions, baseline first: ref, ort, ort-noopt (planted: tests " \
            "only)"},                                                                          \
       FlagSpec{"timeout", "SECONDS", "10", "per-model time limit of worker executions"},      \
       FlagSpec{"memory-limit-mb", "MB", "4096", "resident memory limit of a worker process"}, \
       FlagSpec{"atol", "X", "1e-3", "float32 absolute tolerance of the numeric oracle"},      \
       FlagSpec{"rtol", "X", "1e-2", "float32 relative tolerance of the numeric oracle"},      \
-      FlagSpec{"verbose", "", "", "debug logging"}
+      FlagSpec {                                                                              \
+    "verbose", "", "", "debug logging"                                                        \
+  }
 
-#define ONNXFUZZ_GENERATOR_FLAGS                                                          \
-  FlagSpec{"seed", "S", "1", "master seed (model i uses the i-th seed drawn from it)"},   \
-      FlagSpec{"max-nodes", "K", "10", "maximum operator nodes per generated model"},     \
-      FlagSpec{"ops", "LIST", "", "only generate these ops (comma-separated)"},           \
-      FlagSpec{"exclude-ops", "LIST", "", "never generate these ops (comma-separated)"}
+#define ONNXFUZZ_GENERATOR_FLAGS                                                           \
+  FlagSpec{"seed", "S", "1", "master seed (model i uses the i-th seed drawn from it)"},    \
+      FlagSpec{"max-nodes", "K", "10", "maximum operator nodes per generated model"},      \
+      FlagSpec{"ops", "LIST", "", "only generate these ops (comma-separated)"}, FlagSpec { \
+    "exclude-ops", "LIST", "", "never generate these ops (comma-separated)"                \
+  }
 
 const FlagSpec kGenFlags[] = {
     {"count", "N", "10", "number of models to write"},
     {"model-seed", "S", "", "write the one model with this per-model seed (case.json's seed)"},
-    {"test-cases", "", "", "write ONNX test-case directories (model.onnx + test_data_set_0 "
-                           "with inputs and the reference's outputs) instead of bare .onnx files"},
+    {"test-cases", "", "",
+     "write ONNX test-case directories (model.onnx + test_data_set_0 "
+     "with inputs and the reference's outputs) instead of bare .onnx files"},
     {"out", "DIR", "", "output directory (required)"},
     ONNXFUZZ_GENERATOR_FLAGS,
     {"verbose", "", "", "debug logging"},
@@ -112,23 +116,27 @@ std::expected<OracleConfig, std::string> oracle_config(const ParsedFlags& flags)
 // start) are told apart by the returned exit code.
 std::expected<ExecutionSet, std::pair<int, std::string>> make_executions(
     const std::vector<std::string>& names, const ParsedFlags& flags) {
-  if (names.empty()) return std::unexpected(std::pair{exit_code::kUsage, std::string("--executions is empty")});
+  if (names.empty())
+    return std::unexpected(std::pair{exit_code::kUsage, std::string("--executions is empty")});
   ExecutionOptions options;
   auto timeout = flags.get_double("timeout");
   if (!timeout || *timeout <= 0) {
-    return std::unexpected(std::pair{exit_code::kUsage, std::string("--timeout: expected seconds > 0")});
+    return std::unexpected(
+        std::pair{exit_code::kUsage, std::string("--timeout: expected seconds > 0")});
   }
   options.timeout_seconds = *timeout;
   auto memory = flags.get_int("memory-limit-mb");
   if (!memory || *memory <= 0) {
-    return std::unexpected(std::pair{exit_code::kUsage, std::string("--memory-limit-mb: expected MB > 0")});
+    return std::unexpected(
+        std::pair{exit_code::kUsage, std::string("--memory-limit-mb: expected MB > 0")});
   }
   options.memory_limit_mb = *memory;
   ExecutionSet set;
   for (const auto& name : names) {
     for (auto* existing : set.pointers) {
       if (existing->name() == name) {
-        return std::unexpected(std::pair{exit_code::kUsage, fmt::format("execution '{}' listed twice", name)});
+        return std::unexpected(
+            std::pair{exit_code::kUsage, fmt::format("execution '{}' listed twice", name)});
       }
     }
     auto execution = make_execution(name, options);
@@ -196,7 +204,8 @@ void print_verdicts(const std::vector<Verdict>& verdicts) {
   }
   for (const auto& v : verdicts) {
     fmt::print("verdict: {} on {}{}: {}\n  evidence: {}\n", verdict_kind_name(v.kind), v.execution,
-               v.baseline.empty() ? "" : fmt::format(" (vs {})", v.baseline), v.message, v.evidence);
+               v.baseline.empty() ? "" : fmt::format(" (vs {})", v.baseline), v.message,
+               v.evidence);
   }
 }
 
@@ -256,7 +265,8 @@ int fail(int code, const std::string& message) {
 // ---- gen -------------------------------------------------------------------------------------
 
 int command_gen(const ParsedFlags& flags) {
-  if (!flags.positional.empty()) return fail(exit_code::kUsage, "gen takes no positional arguments");
+  if (!flags.positional.empty())
+    return fail(exit_code::kUsage, "gen takes no positional arguments");
   if (flags.get("out").empty()) return fail(exit_code::kUsage, "gen needs --out DIR");
   auto count = flags.get_int("count");
   if (!count || *count < 0) return fail(exit_code::kUsage, "--count: expected N >= 0");
@@ -286,8 +296,8 @@ int command_gen(const ParsedFlags& flags) {
     if (flags.has("test-cases")) {
       const RunResult ref = run_reference(generated->model, generated->inputs);
       if (ref.status != RunStatus::kOk) {
-        return fail(exit_code::kFindings, fmt::format("reference failed on generated model {}: {}",
-                                                      stem, ref.message));
+        return fail(exit_code::kFindings,
+                    fmt::format("reference failed on generated model {}: {}", stem, ref.message));
       }
       auto written = write_test_case((fs::path(out) / stem).string(), generated->model,
                                      generated->inputs, ref.outputs);
@@ -315,9 +325,8 @@ int command_run(const ParsedFlags& flags) {
   if (!loaded) return fail(exit_code::kBadInput, loaded.error());
   if (uses_ref(names)) {
     if (auto missing = unsupported_ops(loaded->model); !missing.empty()) {
-      return fail(exit_code::kBadInput,
-                  fmt::format("{}: unsupported op(s) for the reference: {}", flags.positional[0],
-                              fmt::join(missing, ", ")));
+      return fail(exit_code::kBadInput, fmt::format("{}: unsupported op(s) for the reference: {}",
+                                                    flags.positional[0], fmt::join(missing, ", ")));
     }
   }
   auto executions = make_executions(names, flags);
@@ -325,14 +334,15 @@ int command_run(const ParsedFlags& flags) {
   bool failed = false;
   for (size_t set = 0; set < loaded->inputs.size(); ++set) {
     fmt::print("data set {}:\n", set);
-    Evaluation eval = evaluate_model(loaded->model, loaded->inputs[set], executions->pointers, *config);
+    Evaluation eval =
+        evaluate_model(loaded->model, loaded->inputs[set], executions->pointers, *config);
     if (!eval.valid) fmt::print("model is invalid: {}\n", eval.invalid_reason);
     for (const auto& obs : eval.observations) {
       print_result(obs);
       if (obs.result.status != RunStatus::kOk) failed = true;
       if (!loaded->expected[set].empty()) {
-        auto stored = compare_outputs(obs.execution, obs.result, "expected",
-                                      loaded->expected[set], *config);
+        auto stored =
+            compare_outputs(obs.execution, obs.result, "expected", loaded->expected[set], *config);
         eval.verdicts.insert(eval.verdicts.end(), stored.begin(), stored.end());
       }
     }
@@ -345,14 +355,16 @@ int command_run(const ParsedFlags& flags) {
 // ---- fuzz ------------------------------------------------------------------------------------
 
 int command_fuzz(const ParsedFlags& flags) {
-  if (!flags.positional.empty()) return fail(exit_code::kUsage, "fuzz takes no positional arguments");
+  if (!flags.positional.empty())
+    return fail(exit_code::kUsage, "fuzz takes no positional arguments");
   CampaignOptions options;
   auto time = parse_duration(flags.get("time"));
   if (!time) return fail(exit_code::kUsage, fmt::format("--time: {}", time.error()));
   options.time_seconds = *time;
   if (flags.has("iterations")) {
     auto iterations = flags.get_int("iterations");
-    if (!iterations || *iterations < 0) return fail(exit_code::kUsage, "--iterations: expected N >= 0");
+    if (!iterations || *iterations < 0)
+      return fail(exit_code::kUsage, "--iterations: expected N >= 0");
     options.iterations = *iterations;
   }
   auto seed = seed_flag(flags, "seed");
@@ -384,21 +396,24 @@ int command_fuzz(const ParsedFlags& flags) {
   options.status_line = !flags.has("no-status") && ::isatty(STDERR_FILENO);
   auto summary = run_campaign(options);
   if (!summary) return fail(exit_code::kEnvironment, summary.error());
-  fmt::print("models {} | invalid {} | findings {} | unique {} | {:.1f} s ({:.1f}% in backends)\n",
-             summary->models, summary->invalid_models,
-             [&] {
-               int64_t n = 0;
-               for (const auto& [kind, count] : summary->findings_by_kind) n += count;
-               return n;
-             }(),
-             summary->unique, summary->seconds,
-             summary->seconds > 0 ? 100.0 * summary->backend_seconds / summary->seconds : 0.0);
+  fmt::print(
+      "models {} | invalid {} | findings {} | unique {} | {:.1f} s ({:.1f}% in backends)\n",
+      summary->models, summary->invalid_models,
+      [&] {
+        int64_t n = 0;
+        for (const auto& [kind, count] : summary->findings_by_kind) n += count;
+        return n;
+      }(),
+      summary->unique, summary->seconds,
+      summary->seconds > 0 ? 100.0 * summary->backend_seconds / summary->seconds : 0.0);
   for (size_t i = 0; i < summary->new_cases.size(); ++i) {
     fmt::print("new case: {}  {}\n", summary->new_cases[i], summary->new_case_lines[i]);
   }
   if (!summary->new_cases.empty()) {
-    fmt::print("each case holds report.md (an issue-ready reproducer); re-check them with: "
-               "onnxfuzz replay {}\n", options.findings.out_dir);
+    fmt::print(
+        "each case holds report.md (an issue-ready reproducer); re-check them with: "
+        "onnxfuzz replay {}\n",
+        options.findings.out_dir);
   }
   return summary->unique > 0 ? exit_code::kFindings : exit_code::kOk;
 }
@@ -418,9 +433,10 @@ int command_minimize(const ParsedFlags& flags) {
   auto loaded = load_input(flags.positional[0], *input_seed);
   if (!loaded) return fail(exit_code::kBadInput, loaded.error());
   if (auto missing = unsupported_ops(loaded->model); !missing.empty()) {
-    return fail(exit_code::kBadInput,
-                fmt::format("{}: unsupported op(s) for the reference, which the minimizer needs: {}",
-                            flags.positional[0], fmt::join(missing, ", ")));
+    return fail(
+        exit_code::kBadInput,
+        fmt::format("{}: unsupported op(s) for the reference, which the minimizer needs: {}",
+                    flags.positional[0], fmt::join(missing, ", ")));
   }
   auto names = flags.get_list("executions");
   if (names.empty()) {
@@ -430,8 +446,8 @@ int command_minimize(const ParsedFlags& flags) {
   if (!executions) return fail(executions.error().first, executions.error().second);
   std::optional<Verdict> wanted;
   if (loaded->record) {
-    wanted = Verdict{loaded->record->kind, loaded->record->execution, "", loaded->record->message,
-                     ""};
+    wanted =
+        Verdict{loaded->record->kind, loaded->record->execution, "", loaded->record->message, ""};
   } else {
     Evaluation eval =
         evaluate_model(loaded->model, loaded->inputs[0], executions->pointers, *config);
@@ -482,7 +498,8 @@ int command_replay(const ParsedFlags& flags) {
     auto tc = read_test_case(dir);
     if (!tc) return fail(exit_code::kBadInput, tc.error());
     auto names = flags.get_list("executions");
-    if (names.empty()) names = tc->record ? tc->record->executions : std::vector<std::string>{"ref", "ort"};
+    if (names.empty())
+      names = tc->record ? tc->record->executions : std::vector<std::string>{"ref", "ort"};
     const std::string key = fmt::format("{}", fmt::join(names, ","));
     if (!execution_cache.count(key)) {
       auto executions = make_executions(names, flags);
@@ -503,7 +520,8 @@ int command_replay(const ParsedFlags& flags) {
     std::string detail = "no failure";
     if (!ref_drift.empty()) {
       outcome = ReplayOutcome::kChanged;
-      detail = fmt::format("reference outputs differ from the stored ones: {}", ref_drift[0].evidence);
+      detail =
+          fmt::format("reference outputs differ from the stored ones: {}", ref_drift[0].evidence);
     } else if (!eval.verdicts.empty()) {
       outcome = ReplayOutcome::kChanged;
       const Verdict* first = primary_verdict(eval.verdicts);
@@ -545,8 +563,8 @@ const Command kCommands[] = {
      "run a campaign: generate, execute, judge, minimize, store", kFuzzFlags, command_fuzz},
     {"minimize", "onnxfuzz minimize CASE_DIR|MODEL [--executions ...]",
      "shrink a failing model while it fails the same way", kMinimizeFlags, command_minimize},
-    {"replay", "onnxfuzz replay DIR...",
-     "re-run stored cases: still failing, fixed or changed", kReplayFlags, command_replay},
+    {"replay", "onnxfuzz replay DIR...", "re-run stored cases: still failing, fixed or changed",
+     kReplayFlags, command_replay},
 };
 
 constexpr std::string_view kExitCodeHelp =
@@ -561,8 +579,10 @@ constexpr std::string_view kExitCodeHelp =
     "  6  replay: some cases changed (fail differently, or reference outputs drifted)\n";
 
 std::string top_help() {
-  std::string out = "onnxfuzz " ONNXFUZZ_VERSION " - a fuzzer for ONNX runtimes and converters\n\n"
-                    "usage: onnxfuzz <command> [options]   (onnxfuzz <command> --help)\n\ncommands:\n";
+  std::string out =
+      "onnxfuzz " ONNXFUZZ_VERSION
+      " - a fuzzer for ONNX runtimes and converters\n\n"
+      "usage: onnxfuzz <command> [options]   (onnxfuzz <command> --help)\n\ncommands:\n";
   for (const auto& c : kCommands) out += fmt::format("  {:<10} {}\n", c.name, c.summary);
   return out + "\n" + std::string(kExitCodeHelp);
 }
@@ -585,8 +605,8 @@ int run_command_line(const std::vector<std::string>& args) {
     if (command.name != args[0]) continue;
     auto flags = parse_flags(command.flags, std::vector<std::string>(args.begin() + 1, args.end()));
     if (!flags) {
-      return fail(exit_code::kUsage, fmt::format("{} (see onnxfuzz {} --help)", flags.error(),
-                                                 command.name));
+      return fail(exit_code::kUsage,
+                  fmt::format("{} (see onnxfuzz {} --help)", flags.error(), command.name));
     }
     if (flags->help) {
       fmt::print("usage: {}\n\n{}\n\noptions:\n{}\n{}", command.usage, command.summary,
@@ -596,7 +616,8 @@ int run_command_line(const std::vector<std::string>& args) {
     spdlog::set_level(flags->has("verbose") ? spdlog::level::debug : spdlog::level::info);
     return command.run(*flags);
   }
-  return fail(exit_code::kUsage, fmt::format("unknown command '{}' (see onnxfuzz --help)", args[0]));
+  return fail(exit_code::kUsage,
+              fmt::format("unknown command '{}' (see onnxfuzz --help)", args[0]));
 }
 
 }  // namespace onnxfuzz

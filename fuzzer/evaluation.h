@@ -13,19 +13,19 @@
 namespace onnxfuzz {
 
 struct Evaluation {
-  bool valid = false;          // passed the ONNX checker and strict shape inference
-  std::string invalid_reason;  // why not, when !valid
-  onnx::ModelProto inferred;   // the model with inferred value_info (when valid)
+  bool valid = false;                     // passed the ONNX checker and strict shape inference
+  std::string invalid_reason;             // why not, when !valid
+  onnx::ModelProto inferred;              // the model with inferred value_info (when valid)
   std::vector<Observation> observations;  // one per execution, baseline first
   std::vector<Verdict> verdicts;
 };
 
 // How much of ONNX's validation to run before executing.
 enum class Validation {
-  kFull,          // checker + strict shape inference (any model)
-  kCheckerOnly,   // checker; output types as declared. For generated models, whose declared
-                  // output shapes equal inference's by construction (tested over 1,000+ seeds):
-                  // inference is ~60% of the per-model cost outside the executions.
+  kFull,         // checker + strict shape inference (any model)
+  kCheckerOnly,  // checker; output types as declared. For generated models, whose declared
+                 // output shapes equal inference's by construction (tested over 1,000+ seeds):
+                 // inference is ~60% of the per-model cost outside the executions.
 };
 
 // Runs `model` on `executions` (the first is the baseline every other is judged against).

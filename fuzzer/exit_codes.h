@@ -2,12 +2,12 @@
 #pragma once
 
 namespace onnxfuzz::exit_code {
-inline constexpr int kOk = 0;           // success; nothing failed (replay: all reproduce as recorded)
-inline constexpr int kFindings = 1;     // run: an execution failed; fuzz: findings were recorded;
-                                        // minimize: nothing to minimize
-inline constexpr int kUsage = 2;        // bad flag or argument
-inline constexpr int kBadInput = 3;     // missing/corrupt model or case, unsupported op
-inline constexpr int kEnvironment = 4;  // unwritable output, missing node/ORT, worker won't start
-inline constexpr int kReplayFixed = 5;  // replay: some cases no longer fail, none changed
+inline constexpr int kOk = 0;        // success; nothing failed (replay: all reproduce as recorded)
+inline constexpr int kFindings = 1;  // run: an execution failed; fuzz: findings were recorded;
+                                     // minimize: nothing to minimize
+inline constexpr int kUsage = 2;     // bad flag or argument
+inline constexpr int kBadInput = 3;  // missing/corrupt model or case, unsupported op
+inline constexpr int kEnvironment = 4;    // unwritable output, missing node/ORT, worker won't start
+inline constexpr int kReplayFixed = 5;    // replay: some cases no longer fail, none changed
 inline constexpr int kReplayChanged = 6;  // replay: some cases fail differently (or ref changed)
 }  // namespace onnxfuzz::exit_code

@@ -33,8 +33,8 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
   Verdict final_verdict = verdict;
   std::string log;
   if (context.minimize_enabled) {
-    auto result = minimize(model, inputs, verdict, *baseline, *target, context.oracle,
-                           context.minimize);
+    auto result =
+        minimize(model, inputs, verdict, *baseline, *target, context.oracle, context.minimize);
     if (result) {
       minimized = std::move(result->model);
       minimized_inputs = std::move(result->inputs);
@@ -60,8 +60,8 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
   record.id = case_id(record);
   record.seed = seed;
   if (seed) {
-    record.regenerate = fmt::format("onnxfuzz gen --model-seed {}{} --out DIR", *seed,
-                                    context.generator_flags);
+    record.regenerate =
+        fmt::format("onnxfuzz gen --model-seed {}{} --out DIR", *seed, context.generator_flags);
   }
   record.nodes_before = model.graph().node_size();
   record.nodes_after = minimized.graph().node_size();

@@ -113,10 +113,19 @@ std::expected<double, std::string> parse_duration(std::string_view text) {
   double scale = 1;
   std::string_view number = text;
   switch (text.back()) {
-    case 's': number.remove_suffix(1); break;
-    case 'm': scale = 60; number.remove_suffix(1); break;
-    case 'h': scale = 3600; number.remove_suffix(1); break;
-    default: break;
+    case 's':
+      number.remove_suffix(1);
+      break;
+    case 'm':
+      scale = 60;
+      number.remove_suffix(1);
+      break;
+    case 'h':
+      scale = 3600;
+      number.remove_suffix(1);
+      break;
+    default:
+      break;
   }
   try {
     size_t used = 0;

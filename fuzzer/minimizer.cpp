@@ -26,9 +26,9 @@ using Clock = std::chrono::steady_clock;
 // accepted step makes progress and the reducer cannot cycle.
 struct ModelSize {
   int nodes = 0;
-  int64_t elements = 0;   // runtime input + initializer elements
+  int64_t elements = 0;          // runtime input + initializer elements
   int64_t attribute_weight = 0;  // attribute count + magnitude of int attribute values
-  int interface = 0;      // graph inputs + outputs
+  int interface = 0;             // graph inputs + outputs
   auto operator<=>(const ModelSize&) const = default;
 };
 
@@ -110,10 +110,14 @@ std::optional<Tensor> leading_block(const Tensor& source, const Shape& shape) {
 
 class Reducer {
  public:
-  Reducer(Execution& baseline, Execution& target, const OracleConfig& config,
-          const Verdict& wanted, const MinimizeOptions& options)
-      : baseline_(baseline), target_(target), config_(config), wanted_(wanted),
-        options_(options), started_(Clock::now()) {}
+  Reducer(Execution& baseline, Execution& target, const OracleConfig& config, const Verdict& wanted,
+          const MinimizeOptions& options)
+      : baseline_(baseline),
+        target_(target),
+        config_(config),
+        wanted_(wanted),
+        options_(options),
+        started_(Clock::now()) {}
 
   // Checks the unreduced model; sets it as the current one.
   std::expected<void, std::string> start(const onnx::ModelProto& model, const TensorMap& inputs) {
@@ -291,7 +295,8 @@ bool pass_promote_output(Reducer& r) {
       out->set_name(value);
       *out->mutable_type() = *r.type_of(value);
       eliminate_dead_code(*g);
-      if (r.try_candidate(std::move(candidate), fmt::format("promote '{}' to sole output", value))) {
+      if (r.try_candidate(std::move(candidate),
+                          fmt::format("promote '{}' to sole output", value))) {
         return true;
       }
     }
@@ -339,8 +344,7 @@ bool delete_nodes(Reducer& r, int begin, int end) {
     *input->mutable_type() = *type;
   }
   eliminate_dead_code(*g);
-  return r.try_candidate(std::move(candidate),
-                         fmt::format("cut {}", fmt::join(removed_ops, ",")));
+  return r.try_candidate(std::move(candidate), fmt::format("cut {}", fmt::join(removed_ops, ",")));
 }
 
 // ddmin-style: halves, then quarters, ... then single nodes.
@@ -470,8 +474,7 @@ bool pass_simplify_attributes(Reducer& r) {
       if (a >= r.current().graph().node(k).attribute_size()) continue;
       const auto node = r.current().graph().node(k);
       const auto& attr = node.attribute(a);
-      const auto* schema =
-          onnx::OpSchemaRegistry::Schema(node.op_type(), opset, node.domain());
+      const auto* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset, node.domain());
       bool required = true;
       if (schema) {
         auto it = schema->attributes().find(attr.name());
@@ -480,7 +483,8 @@ bool pass_simplify_attributes(Reducer& r) {
       std::vector<onnx::ModelProto> candidates;
       if (!required) {
         candidates.push_back(r.current());
-        candidates.back().mutable_graph()->mutable_node(k)->mutable_attribute()->DeleteSubrange(a, 1);
+        candidates.back().mutable_graph()->mutable_node(k)->mutable_attribute()->DeleteSubrange(a,
+                                                                                                1);
       }
       // Simpler values: 0 and 1, plus the values the op spec draws for this attribute (the
       // generator's table is the one place that knows which values an op accepts).
@@ -503,7 +507,10 @@ bool pass_simplify_attributes(Reducer& r) {
       if (attr.type() == onnx::AttributeProto::INTS) {
         for (int64_t v : simpler) {
           candidates.push_back(r.current());
-          auto* ints = candidates.back().mutable_graph()->mutable_node(k)->mutable_attribute(a)
+          auto* ints = candidates.back()
+                           .mutable_graph()
+                           ->mutable_node(k)
+                           ->mutable_attribute(a)
                            ->mutable_ints();
           for (auto& x : *ints) x = v;
         }
@@ -527,12 +534,9 @@ struct Pass {
 
 // Pass order is data: cheap, large reductions first; fine-grained ones last.
 constexpr Pass kPasses[] = {
-    {"promote-output", pass_promote_output},
-    {"drop-outputs", pass_drop_outputs},
-    {"cut-nodes", pass_cut_nodes},
-    {"bypass-nodes", pass_bypass_nodes},
-    {"shrink-dims", pass_shrink_dims},
-    {"simplify-attributes", pass_simplify_attributes},
+    {"promote-output", pass_promote_output}, {"drop-outputs", pass_drop_outputs},
+    {"cut-nodes", pass_cut_nodes},           {"bypass-nodes", pass_bypass_nodes},
+    {"shrink-dims", pass_shrink_dims},       {"simplify-attributes", pass_simplify_attributes},
 };
 
 }  // namespace

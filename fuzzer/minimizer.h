@@ -18,8 +18,8 @@ struct MinimizeOptions {
 };
 
 struct MinimizeStats {
-  int checks = 0;        // candidate models run
-  int accepted = 0;      // candidates that still failed the same way
+  int checks = 0;    // candidate models run
+  int accepted = 0;  // candidates that still failed the same way
   int nodes_before = 0;
   int nodes_after = 0;
   double seconds = 0;

@@ -11,13 +11,20 @@ namespace onnxfuzz {
 
 size_t dtype_size(DType dtype) {
   switch (dtype) {
-    case DType::kFloat: return 4;
-    case DType::kUint8: return 1;
-    case DType::kInt8: return 1;
-    case DType::kInt32: return 4;
-    case DType::kInt64: return 8;
-    case DType::kBool: return 1;
-    case DType::kDouble: return 8;
+    case DType::kFloat:
+      return 4;
+    case DType::kUint8:
+      return 1;
+    case DType::kInt8:
+      return 1;
+    case DType::kInt32:
+      return 4;
+    case DType::kInt64:
+      return 8;
+    case DType::kBool:
+      return 1;
+    case DType::kDouble:
+      return 8;
   }
   ONNXFUZZ_CHECK(false, "dtype_size: unknown dtype");
   return 0;
@@ -25,13 +32,20 @@ size_t dtype_size(DType dtype) {
 
 std::string_view dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::kFloat: return "float32";
-    case DType::kUint8: return "uint8";
-    case DType::kInt8: return "int8";
-    case DType::kInt32: return "int32";
-    case DType::kInt64: return "int64";
-    case DType::kBool: return "bool";
-    case DType::kDouble: return "float64";
+    case DType::kFloat:
+      return "float32";
+    case DType::kUint8:
+      return "uint8";
+    case DType::kInt8:
+      return "int8";
+    case DType::kInt32:
+      return "int32";
+    case DType::kInt64:
+      return "int64";
+    case DType::kBool:
+      return "bool";
+    case DType::kDouble:
+      return "float64";
   }
   return "unknown";
 }
@@ -83,19 +97,27 @@ Tensor Tensor::of_int64s(Shape shape, std::span<const int64_t> values) {
 Tensor Tensor::of_bools(Shape shape, std::span<const bool> values) {
   Tensor t = zeros(DType::kBool, std::move(shape));
   ONNXFUZZ_CHECK(values.size() == static_cast<size_t>(t.numel()), "of_bools: size mismatch");
-  for (size_t i = 0; i < values.size(); ++i) t.bytes[i] = std::byte{values[i] ? uint8_t{1} : uint8_t{0}};
+  for (size_t i = 0; i < values.size(); ++i)
+    t.bytes[i] = std::byte{values[i] ? uint8_t{1} : uint8_t{0}};
   return t;
 }
 
 double Tensor::as_double(int64_t i) const {
   switch (dtype) {
-    case DType::kFloat: return values<float>()[i];
-    case DType::kUint8: return values<uint8_t>()[i];
-    case DType::kInt8: return values<int8_t>()[i];
-    case DType::kInt32: return values<int32_t>()[i];
-    case DType::kInt64: return static_cast<double>(values<int64_t>()[i]);
-    case DType::kBool: return values<uint8_t>()[i] != 0 ? 1.0 : 0.0;
-    case DType::kDouble: return values<double>()[i];
+    case DType::kFloat:
+      return values<float>()[i];
+    case DType::kUint8:
+      return values<uint8_t>()[i];
+    case DType::kInt8:
+      return values<int8_t>()[i];
+    case DType::kInt32:
+      return values<int32_t>()[i];
+    case DType::kInt64:
+      return static_cast<double>(values<int64_t>()[i]);
+    case DType::kBool:
+      return values<uint8_t>()[i] != 0 ? 1.0 : 0.0;
+    case DType::kDouble:
+      return values<double>()[i];
   }
   return 0;
 }
@@ -112,11 +134,12 @@ void copy_typed(const Field& field, Tensor& t) {
 
 std::expected<Tensor, std::string> tensor_from_proto(const onnx::TensorProto& proto) {
   if (!dtype_supported(proto.data_type())) {
-    return std::unexpected(fmt::format("tensor '{}': unsupported element type {}", proto.name(),
-                                       proto.data_type()));
+    return std::unexpected(
+        fmt::format("tensor '{}': unsupported element type {}", proto.name(), proto.data_type()));
   }
   if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
-    return std::unexpected(fmt::format("tensor '{}': external data is not supported", proto.name()));
+    return std::unexpected(
+        fmt::format("tensor '{}': external data is not supported", proto.name()));
   }
   Shape shape(proto.dims().begin(), proto.dims().end());
   for (int64_t d : shape) {
@@ -185,8 +208,8 @@ onnx::TensorProto tensor_to_proto(const Tensor& tensor, const std::string& name)
   proto.set_name(name);
   proto.set_data_type(static_cast<int32_t>(tensor.dtype));
   for (int64_t d : tensor.shape) proto.add_dims(d);
-  proto.set_raw_data(std::string(reinterpret_cast<const char*>(tensor.bytes.data()),
-                                 tensor.bytes.size()));
+  proto.set_raw_data(
+      std::string(reinterpret_cast<const char*>(tensor.bytes.data()), tensor.bytes.size()));
   return proto;
 }
 

@@ -39,8 +39,8 @@ struct ModelUnderTest {
 };
 
 struct ExecutionOptions {
-  double timeout_seconds = 10;    // per model, for worker executions
-  int64_t memory_limit_mb = 4096; // resident memory cap of a worker process
+  double timeout_seconds = 10;     // per model, for worker executions
+  int64_t memory_limit_mb = 4096;  // resident memory cap of a worker process
 };
 
 class Execution {

@@ -12,11 +12,16 @@ namespace onnxfuzz {
 
 std::string_view verdict_kind_name(VerdictKind kind) {
   switch (kind) {
-    case VerdictKind::kCrash: return "crash";
-    case VerdictKind::kHang: return "hang";
-    case VerdictKind::kRejection: return "rejection";
-    case VerdictKind::kShape: return "shape";
-    case VerdictKind::kNumeric: return "numeric";
+    case VerdictKind::kCrash:
+      return "crash";
+    case VerdictKind::kHang:
+      return "hang";
+    case VerdictKind::kRejection:
+      return "rejection";
+    case VerdictKind::kShape:
+      return "shape";
+    case VerdictKind::kNumeric:
+      return "numeric";
   }
   return "unknown";
 }
@@ -90,7 +95,8 @@ std::string index_string(const Shape& shape, int64_t flat) {
 bool is_float(DType dtype) { return dtype == DType::kFloat || dtype == DType::kDouble; }
 
 // Shape/dtype comparison of one output; returns the mismatch description or "".
-std::string shape_mismatch(const Tensor& actual, DType expected_dtype, const Shape& expected_shape) {
+std::string shape_mismatch(const Tensor& actual, DType expected_dtype,
+                           const Shape& expected_shape) {
   if (actual.dtype != expected_dtype || actual.shape != expected_shape) {
     return fmt::format("{}{} vs {}{}", dtype_name(actual.dtype), shape_string(actual.shape),
                        dtype_name(expected_dtype), shape_string(expected_shape));

@@ -40,8 +40,8 @@ struct Tolerance {
   double rtol = 1e-2;
 };
 struct OracleConfig {
-  Tolerance float32;                            // float32 outputs
-  Tolerance float64{1e-7, 1e-6};                // float64 outputs
+  Tolerance float32;              // float32 outputs
+  Tolerance float64{1e-7, 1e-6};  // float64 outputs
   // Integers and bools must match exactly.
 };
 

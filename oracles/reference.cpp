@@ -187,8 +187,7 @@ std::string evaluate(const onnx::ModelProto& model, const TensorMap& inputs,
     auto supplied = inputs.find(input.name());
     if (supplied == inputs.end()) {
       if (env.contains(input.name())) continue;  // the initializer is the default value
-      return fmt::format("graph input '{}' was not supplied and has no initializer",
-                         input.name());
+      return fmt::format("graph input '{}' was not supplied and has no initializer", input.name());
     }
     if (auto error = check_declared_type(input, supplied->second); !error.empty()) return error;
     env.insert_or_assign(input.name(), supplied->second);
@@ -215,9 +214,10 @@ std::string evaluate(const onnx::ModelProto& model, const TensorMap& inputs,
       }
       auto found = env.find(name);
       if (found == env.end()) {
-        return fmt::format("{}: input '{}' is not available (not a graph input, initializer or "
-                           "output of an earlier node)",
-                           where(), name);
+        return fmt::format(
+            "{}: input '{}' is not available (not a graph input, initializer or "
+            "output of an earlier node)",
+            where(), name);
       }
       node_inputs.push_back(&found->second);
     }

@@ -26,23 +26,34 @@ T unary_value(T x) {
     // Computed in double and rounded once, so the result is the correctly rounded float.
     const double v = x;
     switch (kind) {
-      case UnaryKind::kRelu: return v < 0 ? T{0} : x;  // NaN stays NaN
-      case UnaryKind::kSigmoid: return static_cast<T>(1.0 / (1.0 + std::exp(-v)));
-      case UnaryKind::kTanh: return static_cast<T>(std::tanh(v));
-      case UnaryKind::kExp: return static_cast<T>(std::exp(v));
-      case UnaryKind::kLog: return static_cast<T>(std::log(v));
-      case UnaryKind::kSqrt: return static_cast<T>(std::sqrt(v));
-      case UnaryKind::kAbs: return std::fabs(x);
-      case UnaryKind::kNeg: return -x;
+      case UnaryKind::kRelu:
+        return v < 0 ? T{0} : x;  // NaN stays NaN
+      case UnaryKind::kSigmoid:
+        return static_cast<T>(1.0 / (1.0 + std::exp(-v)));
+      case UnaryKind::kTanh:
+        return static_cast<T>(std::tanh(v));
+      case UnaryKind::kExp:
+        return static_cast<T>(std::exp(v));
+      case UnaryKind::kLog:
+        return static_cast<T>(std::log(v));
+      case UnaryKind::kSqrt:
+        return static_cast<T>(std::sqrt(v));
+      case UnaryKind::kAbs:
+        return std::fabs(x);
+      case UnaryKind::kNeg:
+        return -x;
     }
   } else {
     switch (kind) {
-      case UnaryKind::kRelu: return x < 0 ? T{0} : x;
+      case UnaryKind::kRelu:
+        return x < 0 ? T{0} : x;
       case UnaryKind::kAbs:
         if constexpr (std::is_signed_v<T>) return x < 0 ? wrap<T>(0 - static_cast<uint64_t>(x)) : x;
         return x;
-      case UnaryKind::kNeg: return wrap<T>(0 - static_cast<uint64_t>(x));
-      default: break;
+      case UnaryKind::kNeg:
+        return wrap<T>(0 - static_cast<uint64_t>(x));
+      default:
+        break;
     }
   }
   return x;
@@ -108,17 +119,24 @@ std::vector<Tensor> binary(const NodeContext& ctx) {
         // Exact in double for +,-,*,/ on floats, then one rounding: the correctly rounded result.
         const double u = x, v = y;
         switch (kind) {
-          case BinaryKind::kAdd: return static_cast<T>(u + v);
-          case BinaryKind::kSub: return static_cast<T>(u - v);
-          case BinaryKind::kMul: return static_cast<T>(u * v);
-          case BinaryKind::kDiv: return static_cast<T>(u / v);
+          case BinaryKind::kAdd:
+            return static_cast<T>(u + v);
+          case BinaryKind::kSub:
+            return static_cast<T>(u - v);
+          case BinaryKind::kMul:
+            return static_cast<T>(u * v);
+          case BinaryKind::kDiv:
+            return static_cast<T>(u / v);
         }
       } else {
         const uint64_t u = static_cast<uint64_t>(x), v = static_cast<uint64_t>(y);
         switch (kind) {
-          case BinaryKind::kAdd: return wrap<T>(u + v);
-          case BinaryKind::kSub: return wrap<T>(u - v);
-          case BinaryKind::kMul: return wrap<T>(u * v);
+          case BinaryKind::kAdd:
+            return wrap<T>(u + v);
+          case BinaryKind::kSub:
+            return wrap<T>(u - v);
+          case BinaryKind::kMul:
+            return wrap<T>(u * v);
           case BinaryKind::kDiv:
             if (y == 0) fail("integer division by zero");
             if constexpr (std::is_signed_v<T>) {
@@ -165,7 +183,8 @@ std::vector<Tensor> clip(const NodeContext& ctx) {
         const Tensor* t = ctx.optional_input(i);
         if (t == nullptr) return;
         if (t->dtype != x.dtype) fail("Clip bound {} has element type {}", i, dtype_name(t->dtype));
-        if (t->numel() != 1) fail("Clip bound {} must be a scalar, got {}", i, shape_string(t->shape));
+        if (t->numel() != 1)
+          fail("Clip bound {} must be a scalar, got {}", i, shape_string(t->shape));
         value = t->values<T>()[0];
       };
       bound(1, lo);

@@ -47,9 +47,7 @@ class NodeContext {
   // Input i; fails if it is omitted ("" or beyond the node's inputs).
   const Tensor& input(size_t i) const;
   // Input i or nullptr when it is omitted.
-  const Tensor* optional_input(size_t i) const {
-    return i < inputs_.size() ? inputs_[i] : nullptr;
-  }
+  const Tensor* optional_input(size_t i) const { return i < inputs_.size() ? inputs_[i] : nullptr; }
   // Whether output i is requested (present and named).
   bool wants_output(size_t i) const {
     return static_cast<int>(i) < node_.output_size() && !node_.output(static_cast<int>(i)).empty();
@@ -76,8 +74,8 @@ struct KernelEntry {
 
 // Kernel tables, one per source file, in the order reference_ops() lists them.
 std::span<const KernelEntry> elementwise_kernels();  // unary/binary math, Clip, Where
-std::span<const KernelEntry> nn_kernels();           // MatMul, Gemm, Conv, pools, reductions, Softmax
-std::span<const KernelEntry> layout_kernels();       // Reshape ... Unsqueeze, Constant, Identity
+std::span<const KernelEntry> nn_kernels();      // MatMul, Gemm, Conv, pools, reductions, Softmax
+std::span<const KernelEntry> layout_kernels();  // Reshape ... Unsqueeze, Constant, Identity
 
 // ---- dtype dispatch -------------------------------------------------------------------------
 
@@ -90,9 +88,12 @@ struct TypeTag {
 template <class F>
 decltype(auto) dispatch_floating(DType dtype, F&& f) {
   switch (dtype) {
-    case DType::kFloat: return f(TypeTag<float>{});
-    case DType::kDouble: return f(TypeTag<double>{});
-    default: fail("element type {} is not supported here (float32/float64 only)", dtype_name(dtype));
+    case DType::kFloat:
+      return f(TypeTag<float>{});
+    case DType::kDouble:
+      return f(TypeTag<double>{});
+    default:
+      fail("element type {} is not supported here (float32/float64 only)", dtype_name(dtype));
   }
 }
 
@@ -100,13 +101,20 @@ decltype(auto) dispatch_floating(DType dtype, F&& f) {
 template <class F>
 decltype(auto) dispatch_numeric(DType dtype, F&& f) {
   switch (dtype) {
-    case DType::kFloat: return f(TypeTag<float>{});
-    case DType::kDouble: return f(TypeTag<double>{});
-    case DType::kInt8: return f(TypeTag<int8_t>{});
-    case DType::kUint8: return f(TypeTag<uint8_t>{});
-    case DType::kInt32: return f(TypeTag<int32_t>{});
-    case DType::kInt64: return f(TypeTag<int64_t>{});
-    default: fail("element type {} is not supported here", dtype_name(dtype));
+    case DType::kFloat:
+      return f(TypeTag<float>{});
+    case DType::kDouble:
+      return f(TypeTag<double>{});
+    case DType::kInt8:
+      return f(TypeTag<int8_t>{});
+    case DType::kUint8:
+      return f(TypeTag<uint8_t>{});
+    case DType::kInt32:
+      return f(TypeTag<int32_t>{});
+    case DType::kInt64:
+      return f(TypeTag<int64_t>{});
+    default:
+      fail("element type {} is not supported here", dtype_name(dtype));
   }
 }
 
@@ -114,10 +122,14 @@ decltype(auto) dispatch_numeric(DType dtype, F&& f) {
 template <class F>
 decltype(auto) dispatch_width(DType dtype, F&& f) {
   switch (dtype_size(dtype)) {
-    case 1: return f(TypeTag<uint8_t>{});
-    case 4: return f(TypeTag<uint32_t>{});
-    case 8: return f(TypeTag<uint64_t>{});
-    default: fail("element type {} has an unsupported width", dtype_name(dtype));
+    case 1:
+      return f(TypeTag<uint8_t>{});
+    case 4:
+      return f(TypeTag<uint32_t>{});
+    case 8:
+      return f(TypeTag<uint64_t>{});
+    default:
+      fail("element type {} has an unsupported width", dtype_name(dtype));
   }
 }
 
@@ -158,8 +170,7 @@ std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out);
 // the dot product of the index with strides[k]. The innermost dimension is a tight loop and
 // nothing is allocated per element.
 template <size_t N, class F>
-void for_each_index(const Shape& shape, const std::array<std::vector<int64_t>, N>& strides,
-                    F&& f) {
+void for_each_index(const Shape& shape, const std::array<std::vector<int64_t>, N>& strides, F&& f) {
   const size_t rank = shape.size();
   if (shape_numel(shape) == 0) return;
   std::array<int64_t, N> offset{};

@@ -16,9 +16,8 @@ Tensor strided_copy(const Tensor& x, const Shape& out_shape, int64_t base,
     auto in = x.values<W>();
     auto out = y.values<W>();
     const std::array<std::vector<int64_t>, 1> s{std::move(strides)};
-    for_each_index(out_shape, s, [&](int64_t i, const std::array<int64_t, 1>& at) {
-      out[i] = in[base + at[0]];
-    });
+    for_each_index(out_shape, s,
+                   [&](int64_t i, const std::array<int64_t, 1>& at) { out[i] = in[base + at[0]]; });
   });
   return y;
 }
@@ -45,7 +44,8 @@ std::vector<Tensor> reshape(const NodeContext& ctx) {
     int64_t v = requested[d];
     if (v == 0 && !allow_zero) {
       // 0 copies the input's dim at the same position.
-      if (d >= x.rank()) fail("shape {} copies dim {} that the input lacks", shape_string(requested), d);
+      if (d >= x.rank())
+        fail("shape {} copies dim {} that the input lacks", shape_string(requested), d);
       v = x.shape[d];
     }
     if (v == -1) {
@@ -106,14 +106,17 @@ std::vector<Tensor> concat(const NodeContext& ctx) {
     if (t.dtype != first.dtype) fail("input {} has element type {}", i, dtype_name(t.dtype));
     bool same = t.rank() == first.rank();
     for (int64_t d = 0; same && d < rank; ++d) same = d == axis || t.shape[d] == first.shape[d];
-    if (!same) fail("input {} of shape {} does not match {}", i, shape_string(t.shape), shape_string(first.shape));
+    if (!same)
+      fail("input {} of shape {} does not match {}", i, shape_string(t.shape),
+           shape_string(first.shape));
     shape[axis] += t.shape[axis];
   }
   Tensor y = make_tensor(first.dtype, shape);
   int64_t outer = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
   const size_t elem = dtype_size(first.dtype);
-  const size_t out_block = static_cast<size_t>(shape_numel(shape) / std::max<int64_t>(outer, 1)) * elem;
+  const size_t out_block =
+      static_cast<size_t>(shape_numel(shape) / std::max<int64_t>(outer, 1)) * elem;
   size_t offset = 0;  // byte offset of the current input's block within an output block
   for (int i = 0; i < n; ++i) {
     const Tensor& t = ctx.input(i);
@@ -145,7 +148,8 @@ std::vector<Tensor> slice(const NodeContext& ctx) {
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
   }
   if (steps.empty()) steps.assign(starts.size(), 1);
-  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size()) {
+  if (ends.size() != starts.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size()) {
     fail("starts, ends, axes and steps differ in length");
   }
   Shape shape = x.shape;
@@ -170,10 +174,10 @@ std::vector<Tensor> slice(const NodeContext& ctx) {
       end = std::clamp<int64_t>(end, -1, dim - 1);
     }
     // Unsigned arithmetic: a fuzzed step may be INT64_MIN/MAX and must not overflow.
-    const uint64_t distance = step > 0 ? static_cast<uint64_t>(end - start)
-                                       : static_cast<uint64_t>(start - end);
-    const uint64_t magnitude = step > 0 ? static_cast<uint64_t>(step)
-                                        : uint64_t{0} - static_cast<uint64_t>(step);
+    const uint64_t distance =
+        step > 0 ? static_cast<uint64_t>(end - start) : static_cast<uint64_t>(start - end);
+    const uint64_t magnitude =
+        step > 0 ? static_cast<uint64_t>(step) : uint64_t{0} - static_cast<uint64_t>(step);
     const bool empty = step > 0 ? end <= start : start <= end;
     const int64_t length = empty ? 0 : static_cast<int64_t>((distance - 1) / magnitude + 1);
     shape[axis] = length;
@@ -252,14 +256,8 @@ std::vector<Tensor> constant(const NodeContext& ctx) {
 std::vector<Tensor> identity(const NodeContext& ctx) { return {ctx.input(0)}; }
 
 constexpr KernelEntry kKernels[] = {
-    {"Reshape", reshape},
-    {"Transpose", transpose},
-    {"Concat", concat},
-    {"Slice", slice},
-    {"Squeeze", squeeze},
-    {"Unsqueeze", unsqueeze},
-    {"Constant", constant},
-    {"Identity", identity},
+    {"Reshape", reshape}, {"Transpose", transpose}, {"Concat", concat},     {"Slice", slice},
+    {"Squeeze", squeeze}, {"Unsqueeze", unsqueeze}, {"Constant", constant}, {"Identity", identity},
 };
 
 }  // namespace

@@ -31,11 +31,16 @@ Acc<T> to_acc(T v) {
 template <class F>
 decltype(auto) dispatch_matmul(DType dtype, F&& f) {
   switch (dtype) {
-    case DType::kFloat: return f(TypeTag<float>{});
-    case DType::kDouble: return f(TypeTag<double>{});
-    case DType::kInt32: return f(TypeTag<int32_t>{});
-    case DType::kInt64: return f(TypeTag<int64_t>{});
-    default: fail("element type {} is not supported by this op", dtype_name(dtype));
+    case DType::kFloat:
+      return f(TypeTag<float>{});
+    case DType::kDouble:
+      return f(TypeTag<double>{});
+    case DType::kInt32:
+      return f(TypeTag<int32_t>{});
+    case DType::kInt64:
+      return f(TypeTag<int64_t>{});
+    default:
+      fail("element type {} is not supported by this op", dtype_name(dtype));
   }
 }
 
@@ -44,7 +49,8 @@ decltype(auto) dispatch_matmul(DType dtype, F&& f) {
 std::vector<Tensor> matmul(const NodeContext& ctx) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
-  if (a.dtype != b.dtype) fail("element types differ: {} and {}", dtype_name(a.dtype), dtype_name(b.dtype));
+  if (a.dtype != b.dtype)
+    fail("element types differ: {} and {}", dtype_name(a.dtype), dtype_name(b.dtype));
   if (a.rank() == 0 || b.rank() == 0) fail("MatMul operands must have rank >= 1");
   // numpy: a 1-D A is a row vector, a 1-D B a column vector; the added dim is removed after.
   Shape as = a.shape, bs = b.shape;
@@ -106,14 +112,16 @@ std::vector<Tensor> gemm(const NodeContext& ctx) {
   const int64_t k = ta ? a.shape[0] : a.shape[1];
   const int64_t kb = tb ? b.shape[1] : b.shape[0];
   const int64_t n = tb ? b.shape[0] : b.shape[1];
-  if (k != kb) fail("inner dimensions differ: {} x {}", shape_string(a.shape), shape_string(b.shape));
+  if (k != kb)
+    fail("inner dimensions differ: {} x {}", shape_string(a.shape), shape_string(b.shape));
   const Shape out_shape{m, n};
   std::vector<int64_t> c_strides;
   if (c != nullptr) {
     // Unidirectional: C must broadcast to (M, N) without changing it.
     const std::array<const Shape*, 2> shapes{&c->shape, &out_shape};
     if (c->rank() > 2 || broadcast_shape(shapes) != out_shape) {
-      fail("C of shape {} does not broadcast to {}", shape_string(c->shape), shape_string(out_shape));
+      fail("C of shape {} does not broadcast to {}", shape_string(c->shape),
+           shape_string(out_shape));
     }
     c_strides = broadcast_strides(c->shape, out_shape);
   }
@@ -183,7 +191,9 @@ WindowPlan plan_windows(const NodeContext& ctx, const Shape& in, const Shape& ke
       plan.pad_end[d] = pads[d + nd];
       if (pads[d] < 0 || pads[d + nd] < 0) fail("pads must be non-negative");
       const int64_t room = in[d] + pads[d] + pads[d + nd] - span;
-      if (room < 0) fail("window of extent {} exceeds padded input dim {}", span, in[d] + pads[d] + pads[d + nd]);
+      if (room < 0)
+        fail("window of extent {} exceeds padded input dim {}", span,
+             in[d] + pads[d] + pads[d + nd]);
       // ONNX (as of opset 17) uses plain ceil here, without PyTorch's rule that the last
       // window must start inside the input.
       plan.out[d] = (ceil_mode ? (room + s - 1) / s : room / s) + 1;
@@ -258,7 +268,8 @@ std::vector<Tensor> conv(const NodeContext& ctx) {
   const Tensor* bias = ctx.optional_input(2);
   if (x.rank() < 3) fail("X must have rank >= 3, got {}", shape_string(x.shape));
   if (w.rank() != x.rank()) fail("W rank {} differs from X rank {}", w.rank(), x.rank());
-  if (w.dtype != x.dtype || (bias != nullptr && bias->dtype != x.dtype)) fail("element types differ");
+  if (w.dtype != x.dtype || (bias != nullptr && bias->dtype != x.dtype))
+    fail("element types differ");
   const int64_t batch = x.shape[0], channels = x.shape[1], maps = w.shape[0];
   const int64_t group = ctx.int_attr("group", 1);
   if (group <= 0 || channels % group != 0 || maps % group != 0) {
@@ -275,7 +286,8 @@ std::vector<Tensor> conv(const NodeContext& ctx) {
   const Shape w_kernel(w.shape.begin() + 2, w.shape.end());
   Shape kernel = ctx.ints_attr("kernel_shape");
   if (kernel.empty()) kernel = w_kernel;
-  if (kernel != w_kernel) fail("kernel_shape {} differs from W's {}", shape_string(kernel), shape_string(w_kernel));
+  if (kernel != w_kernel)
+    fail("kernel_shape {} differs from W's {}", shape_string(kernel), shape_string(w_kernel));
   const WindowPlan plan = plan_windows(ctx, in, kernel, /*ceil_allowed=*/false);
   Shape out_shape{batch, maps};
   out_shape.insert(out_shape.end(), plan.out.begin(), plan.out.end());
@@ -494,12 +506,16 @@ std::vector<Tensor> softmax(const NodeContext& ctx) {
   // Before opset 13 the input is coerced to 2-D at `axis` and normalised over the whole
   // trailing block; from 13 on it is normalised along the single axis.
   const bool coerce_2d = ctx.opset() < 13;
-  const int64_t axis = normalize_axis(ctx.int_attr("axis", coerce_2d ? 1 : -1), std::max<int64_t>(rank, 1));
+  const int64_t axis =
+      normalize_axis(ctx.int_attr("axis", coerce_2d ? 1 : -1), std::max<int64_t>(rank, 1));
   int64_t outer = 1, length = 1, inner = 1;
   for (int64_t d = 0; d < rank; ++d) {
-    if (d < axis) outer *= x.shape[d];
-    else if (d == axis || coerce_2d) length *= x.shape[d];
-    else inner *= x.shape[d];
+    if (d < axis)
+      outer *= x.shape[d];
+    else if (d == axis || coerce_2d)
+      length *= x.shape[d];
+    else
+      inner *= x.shape[d];
   }
   return {dispatch_floating(x.dtype, [&]<class T>(TypeTag<T>) {
     Tensor y = make_tensor(x.dtype, x.shape);

@@ -81,7 +81,8 @@ std::string WorkerExecution::version() {
 std::expected<void, std::string> WorkerExecution::check_ready() {
   auto version = query_version();
   if (!version) {
-    return std::unexpected(fmt::format("execution '{}' does not start: {}", name_, version.error()));
+    return std::unexpected(
+        fmt::format("execution '{}' does not start: {}", name_, version.error()));
   }
   return {};
 }

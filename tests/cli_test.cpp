@@ -55,8 +55,8 @@ TEST(Cli, BadInputTable) {
   testing::write_file(dir.str("empty.onnx"), "");
   const std::string readonly = dir.str("readonly");
   std::filesystem::create_directories(readonly);
-  std::filesystem::permissions(readonly, std::filesystem::perms::owner_read |
-                                             std::filesystem::perms::owner_exec);
+  std::filesystem::permissions(
+      readonly, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
   struct Row {
     std::string args;
     int exit_code;
@@ -98,9 +98,11 @@ TEST(Cli, UnwritableOutputIsAnEnvironmentError) {
   TempDir dir;
   // A regular file where the output directory should be: unwritable even for root.
   testing::write_file(dir.str("file"), "x");
-  auto result = run_onnxfuzz("fuzz --iterations 1 --executions ref --out " + dir.str("file") + "/out");
+  auto result =
+      run_onnxfuzz("fuzz --iterations 1 --executions ref --out " + dir.str("file") + "/out");
   EXPECT_EQ(result.exit_code, 4) << result.output;
-  EXPECT_NE(result.output.find("cannot create output directory"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("cannot create output directory"), std::string::npos)
+      << result.output;
   auto gen = run_onnxfuzz("gen --count 1 --out " + dir.str("file") + "/out");
   EXPECT_EQ(gen.exit_code, 4) << gen.output;
 }
@@ -134,7 +136,8 @@ TEST(Cli, GenIsDeterministicPerSeed) {
   for (const auto& entry : std::filesystem::directory_iterator(dir.str("c"))) {
     bool same_as_any = false;
     for (const auto& name : names) {
-      same_as_any |= testing::read_file(entry.path()) == testing::read_file(dir.path() / "a" / name);
+      same_as_any |=
+          testing::read_file(entry.path()) == testing::read_file(dir.path() / "a" / name);
     }
     differing += !same_as_any;
   }

@@ -25,8 +25,8 @@ CaseRecord sample_record() {
   record.executions = {"ref", "ort"};
   record.ops = {"Add", "Relu"};
   record.message = "values differ from ref";
-  record.signature = finding_signature({VerdictKind::kNumeric, "ort", "ref", record.message, ""},
-                                       record.ops);
+  record.signature =
+      finding_signature({VerdictKind::kNumeric, "ort", "ref", record.message, ""}, record.ops);
   record.id = case_id(record);
   record.seed = 42;
   record.nodes_before = 7;
@@ -47,15 +47,16 @@ TEST(CaseStore, RoundTrip) {
   auto path = write_case(dir.str(), record, *model, *model, inputs, outputs, &existed);
   ASSERT_TRUE(path) << path.error();
   EXPECT_FALSE(existed);
-  for (const char* file : {"model.onnx", "original.onnx", "case.json",
-                           "test_data_set_0/input_0.pb", "test_data_set_0/input_1.pb",
-                           "test_data_set_0/output_0.pb", "report.md"}) {
+  for (const char* file :
+       {"model.onnx", "original.onnx", "case.json", "test_data_set_0/input_0.pb",
+        "test_data_set_0/input_1.pb", "test_data_set_0/output_0.pb", "report.md"}) {
     EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(*path) / file)) << file;
   }
   // The issue-ready report carries the model text, the versions and the verdict.
   const std::string report = testing::read_file(std::filesystem::path(*path) / "report.md");
   EXPECT_NE(report.find("onnxruntime-node 1.23.2: numeric on a 2-node model (Add -> Relu)"),
-            std::string::npos) << report;
+            std::string::npos)
+      << report;
   EXPECT_NE(report.find("z = Relu(s)"), std::string::npos) << report;
   EXPECT_NE(report.find("ORT_ENABLE_ALL"), std::string::npos) << report;
   auto tc = read_test_case(*path);

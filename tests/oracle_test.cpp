@@ -1,7 +1,7 @@
 // Oracle verdicts on synthetic execution results: every kind, tolerances, normalization.
-#include <gtest/gtest.h>
-
 #include "oracles/oracle.h"
+
+#include <gtest/gtest.h>
 
 namespace onnxfuzz {
 namespace {
@@ -48,7 +48,8 @@ TEST(Oracle, EachKindIsReported) {
 TEST(Oracle, AgreementWithinToleranceIsNoVerdict) {
   const Observation ref{"ref", ok_result({1, 100, -3})};
   // 100 * (1 + 0.5 * rtol) stays inside atol + rtol * |expected|.
-  auto verdicts = judge(ref, {{"ort", ok_result({1.0005f, 100.5f, -3.001f})}}, nullptr, OracleConfig{});
+  auto verdicts =
+      judge(ref, {{"ort", ok_result({1.0005f, 100.5f, -3.001f})}}, nullptr, OracleConfig{});
   EXPECT_TRUE(verdicts.empty());
 }
 

@@ -15,8 +15,10 @@ using testing::TempDir;
 
 TEST(OrtSmoke, ShortCampaignAgainstOrtWithAndWithoutOptimizations) {
   TempDir out;
-  auto result = run_onnxfuzz("fuzz --iterations 30 --seed 1 --executions ref,ort,ort-noopt "
-                             "--minimize-budget 20 --no-status --out " + out.str());
+  auto result = run_onnxfuzz(
+      "fuzz --iterations 30 --seed 1 --executions ref,ort,ort-noopt "
+      "--minimize-budget 20 --no-status --out " +
+      out.str());
   ASSERT_TRUE(result.exit_code == 0 || result.exit_code == 1) << result.output;
   const auto stats = nlohmann::json::parse(testing::read_file(out.path() / "stats.json"));
   EXPECT_EQ(stats["models"], 30);

@@ -1,8 +1,7 @@
 // End to end through the real CLI with planted faults: each oracle kind is found, minimized to
 // the faulty op, stored as a case, and replayed (still failing / fixed / changed).
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -28,16 +27,17 @@ std::vector<StoredCase> read_cases(const fs::path& out) {
   if (!fs::exists(out / "cases")) return cases;
   for (const auto& entry : fs::directory_iterator(out / "cases")) {
     if (entry.path().filename().string()[0] == '.') continue;
-    cases.push_back({entry.path(), nlohmann::json::parse(testing::read_file(entry.path() / "case.json"))});
+    cases.push_back(
+        {entry.path(), nlohmann::json::parse(testing::read_file(entry.path() / "case.json"))});
   }
   return cases;
 }
 
 struct FaultRow {
-  const char* kind;     // verdict kind the planted fault must produce
-  const char* op;       // the faulty op (planted worker defaults)
-  const char* ops;      // generator allowlist: the faulty op plus harmless ones
-  const char* extra;    // extra flags
+  const char* kind;   // verdict kind the planted fault must produce
+  const char* op;     // the faulty op (planted worker defaults)
+  const char* ops;    // generator allowlist: the faulty op plus harmless ones
+  const char* extra;  // extra flags
 };
 
 const FaultRow kFaults[] = {
@@ -73,8 +73,10 @@ TEST(PlantedFaults, EachKindIsFoundAndMinimizedToTheFaultyOp) {
       ASSERT_TRUE(model) << model.error();
       EXPECT_TRUE(validate_model(*model)) << c.dir;
       EXPECT_EQ(run_onnxfuzz("run " + c.dir.string() + " --executions ref").exit_code, 0);
-      EXPECT_EQ(run_onnxfuzz(fmt::format("run {} --executions ref,planted {}", c.dir.string(),
-                                         row.extra)).exit_code, 1);
+      EXPECT_EQ(
+          run_onnxfuzz(fmt::format("run {} --executions ref,planted {}", c.dir.string(), row.extra))
+              .exit_code,
+          1);
     }
     EXPECT_TRUE(found) << "no " << row.kind << " case stored:\n" << result.output;
   }
@@ -102,7 +104,8 @@ TEST(PlantedFaults, CampaignIsReproducibleFromItsSeed) {
 TEST(PlantedFaults, CaseSeedRegeneratesTheOriginalModel) {
   TempDir out, regenerated;
   ASSERT_EQ(run_onnxfuzz("fuzz --iterations 3 --seed 2 --max-nodes 6 --executions ref,planted "
-                         "--ops Sigmoid,Relu,Add --no-status --out " + out.str())
+                         "--ops Sigmoid,Relu,Add --no-status --out " +
+                         out.str())
                 .exit_code,
             1);
   const auto cases = read_cases(out.path());
@@ -112,7 +115,8 @@ TEST(PlantedFaults, CaseSeedRegeneratesTheOriginalModel) {
   command.replace(command.find("DIR"), 3, regenerated.str());
   ASSERT_EQ(run_onnxfuzz(command.substr(std::string("onnxfuzz ").size())).exit_code, 0) << command;
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(regenerated.path())) files.push_back(entry.path());
+  for (const auto& entry : fs::directory_iterator(regenerated.path()))
+    files.push_back(entry.path());
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(testing::read_file(files[0]), testing::read_file(cases[0].dir / "original.onnx"));
 }
@@ -120,7 +124,8 @@ TEST(PlantedFaults, CaseSeedRegeneratesTheOriginalModel) {
 TEST(PlantedFaults, ReplayTellsStillFailingFixedAndChanged) {
   TempDir out;
   ASSERT_EQ(run_onnxfuzz("fuzz --iterations 4 --seed 2 --max-nodes 6 --executions ref,planted "
-                         "--ops Sigmoid,Relu,Add --no-status --out " + out.str())
+                         "--ops Sigmoid,Relu,Add --no-status --out " +
+                         out.str())
                 .exit_code,
             1);
   ASSERT_FALSE(read_cases(out.path()).empty());
@@ -155,9 +160,9 @@ g (float[1,2,6,6] x, float[3,2,3,3] w) => (float[1,3,3,3] out) {
   ASSERT_TRUE(model) << model.error();
   testing::write_file(dir.str("conv.onnx"), serialize_model(*model));
   // The planted wrong value on Conv does not depend on its attributes or sizes.
-  auto result = run_onnxfuzz("minimize " + dir.str("conv.onnx") +
-                                 " --executions ref,planted --out " + dir.str("min"),
-                             "ONNXFUZZ_PLANTED=value=Conv");
+  auto result = run_onnxfuzz(
+      "minimize " + dir.str("conv.onnx") + " --executions ref,planted --out " + dir.str("min"),
+      "ONNXFUZZ_PLANTED=value=Conv");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("numeric on planted: 3 -> 1 nodes (Conv)"), std::string::npos)
       << result.output;
@@ -181,8 +186,8 @@ TEST(PlantedFaults, CampaignKilledAtAnyMomentLeavesACompleteCorpus) {
   ASSERT_FALSE(cases.empty());
   for (const auto& c : cases) {
     SCOPED_TRACE(c.dir.string());
-    for (const char* file : {"model.onnx", "original.onnx", "case.json", "report.md",
-                             "test_data_set_0/output_0.pb"}) {
+    for (const char* file :
+         {"model.onnx", "original.onnx", "case.json", "report.md", "test_data_set_0/output_0.pb"}) {
       EXPECT_TRUE(fs::exists(c.dir / file)) << file;
     }
     EXPECT_TRUE(load_model((c.dir / "model.onnx").string()));
@@ -230,8 +235,8 @@ g (float[2,4] x) => (float[2,4] out) {
   auto ok_model = parse_model_text(healthy);
   ASSERT_TRUE(ok_model);
   testing::write_file(dir.str("ok.onnx"), serialize_model(*ok_model));
-  auto nothing = run_onnxfuzz("minimize " + dir.str("ok.onnx") + " --executions ref,planted --out " +
-                              dir.str("min2"));
+  auto nothing = run_onnxfuzz("minimize " + dir.str("ok.onnx") +
+                              " --executions ref,planted --out " + dir.str("min2"));
   EXPECT_EQ(nothing.exit_code, 1) << nothing.output;
   EXPECT_NE(nothing.output.find("nothing to minimize"), std::string::npos) << nothing.output;
 }

@@ -27,7 +27,8 @@ const std::map<std::string, std::string> kSkipped = {};
 // Why a node test is out of scope (an op or dtype the reference does not cover), or "".
 std::string out_of_scope(const onnx::ModelProto& model) {
   for (const auto& node : model.graph().node()) {
-    if ((!node.domain().empty() && node.domain() != "ai.onnx") || !reference_supports(node.op_type())) {
+    if ((!node.domain().empty() && node.domain() != "ai.onnx") ||
+        !reference_supports(node.op_type())) {
       return "op " + node.op_type();
     }
   }
@@ -53,7 +54,8 @@ std::string compare(const Tensor& got, const Tensor& want) {
     return fmt::format("dtype {} != expected {}", dtype_name(got.dtype), dtype_name(want.dtype));
   }
   if (got.shape != want.shape) {
-    return fmt::format("shape {} != expected {}", shape_string(got.shape), shape_string(want.shape));
+    return fmt::format("shape {} != expected {}", shape_string(got.shape),
+                       shape_string(want.shape));
   }
   const bool floating = got.dtype == DType::kFloat || got.dtype == DType::kDouble;
   for (int64_t i = 0; i < got.numel(); ++i) {
@@ -67,8 +69,8 @@ std::string compare(const Tensor& got, const Tensor& want) {
       ok = a == b || std::fabs(a - b) <= 1e-4 + 1e-3 * std::fabs(b);
     }
     if (!ok) {
-      return fmt::format("element {} is {} but expected {}\n  got:      {}\n  expected: {}", i, a, b,
-                         tensor_summary(got, 16), tensor_summary(want, 16));
+      return fmt::format("element {} is {} but expected {}\n  got:      {}\n  expected: {}", i, a,
+                         b, tensor_summary(got, 16), tensor_summary(want, 16));
     }
   }
   return {};
@@ -104,7 +106,8 @@ std::vector<std::string> run_node_test(const fs::path& dir, const onnx::ModelPro
     if (!readable) continue;
     const RunResult result = run_reference(model, feeds);
     if (result.status != RunStatus::kOk) {
-      failures.push_back(fmt::format("{}: {}: {}", where, run_status_name(result.status), result.message));
+      failures.push_back(
+          fmt::format("{}: {}: {}", where, run_status_name(result.status), result.message));
       continue;
     }
     for (int k = 0; k < model.graph().output_size(); ++k) {

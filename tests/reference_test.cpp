@@ -149,8 +149,10 @@ TEST(Reference, OpsetSelectsSemantics) {
   )";
   TensorMap inputs;
   inputs["x"] = Tensor::of_floats({1, 2, 2}, std::vector<float>{0, 0, 0, 0});
-  const RunResult r11 = run_reference(parse("<ir_version: 7, opset_import: [\"\" : 11]>" + body), inputs);
-  const RunResult r13 = run_reference(parse("<ir_version: 8, opset_import: [\"\" : 13]>" + body), inputs);
+  const RunResult r11 =
+      run_reference(parse("<ir_version: 7, opset_import: [\"\" : 11]>" + body), inputs);
+  const RunResult r13 =
+      run_reference(parse("<ir_version: 8, opset_import: [\"\" : 13]>" + body), inputs);
   ASSERT_EQ(r11.status, RunStatus::kOk) << r11.message;
   ASSERT_EQ(r13.status, RunStatus::kOk) << r13.message;
   EXPECT_EQ(floats_of(r11.outputs.at("y")), (std::vector<float>(4, 0.25f)));
@@ -251,7 +253,8 @@ TEST(Reference, ErrorsNameTheNode) {
   };
   const Tensor two_floats = Tensor::of_floats({2}, std::vector<float>{1, 2});
   const std::vector<Case> cases = {
-      {"unsupported op", R"(
+      {"unsupported op",
+       R"(
         <ir_version: 8, opset_import: ["" : 17]>
         g (float[2] x) => (float[2] y) {
           t = Relu(x)
@@ -260,7 +263,8 @@ TEST(Reference, ErrorsNameTheNode) {
       )",
        {{"x", two_floats}},
        {"unsupported op 'Erf'", "node 1"}},
-      {"missing input", R"(
+      {"missing input",
+       R"(
         <ir_version: 8, opset_import: ["" : 17]>
         g (float[2] x) => (float[2] y) {
           y = Add(x, ghost)
@@ -268,7 +272,8 @@ TEST(Reference, ErrorsNameTheNode) {
       )",
        {{"x", two_floats}},
        {"node 0", "'first'", "Add", "'ghost'", "not available"}},
-      {"bad shapes", R"(
+      {"bad shapes",
+       R"(
         <ir_version: 8, opset_import: ["" : 17]>
         g (float[2] x, float[3] z) => (float[2] y) {
           y = Mul(x, z)
@@ -276,7 +281,8 @@ TEST(Reference, ErrorsNameTheNode) {
       )",
        {{"x", two_floats}, {"z", Tensor::of_floats({3}, std::vector<float>{1, 2, 3})}},
        {"node 0", "'first'", "Mul", "[2]", "[3]", "broadcast"}},
-      {"reshape to a wrong size", R"(
+      {"reshape to a wrong size",
+       R"(
         <ir_version: 8, opset_import: ["" : 17]>
         g (float[2] x) => (float[3] y) <int64[1] shape = {3}> {
           y = Reshape(x, shape)
@@ -284,7 +290,8 @@ TEST(Reference, ErrorsNameTheNode) {
       )",
        {{"x", two_floats}},
        {"node 0", "'first'", "Reshape", "[2]", "[3]"}},
-      {"integer division by zero", R"(
+      {"integer division by zero",
+       R"(
         <ir_version: 8, opset_import: ["" : 17]>
         g (int64[2] x) => (int64[2] y) <int64 zero = {0}> {
           y = Div(x, zero)
@@ -301,7 +308,8 @@ TEST(Reference, ErrorsNameTheNode) {
     EXPECT_EQ(r.status, RunStatus::kError);
     EXPECT_TRUE(r.outputs.empty());
     for (const auto& part : c.message_parts) {
-      EXPECT_NE(r.message.find(part), std::string::npos) << "'" << part << "' not in: " << r.message;
+      EXPECT_NE(r.message.find(part), std::string::npos)
+          << "'" << part << "' not in: " << r.message;
     }
   }
 }

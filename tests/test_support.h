@@ -25,7 +25,8 @@ inline CommandResult run_onnxfuzz(const std::string& args, const std::string& en
   if (!pipe) return result;
   std::array<char, 4096> buffer;
   size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.output.append(buffer.data(), n);
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
@@ -35,7 +36,8 @@ inline CommandResult run_onnxfuzz(const std::string& args, const std::string& en
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "onnxfuzz-test-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "onnxfuzz-test-XXXXXX").string();
     path_ = ::mkdtemp(pattern.data());
   }
   ~TempDir() {
