@@ -77,6 +77,7 @@ json record_to_json(const CaseRecord& r) {
   j["versions"] = r.versions;
   j["tolerance"] = {{"float32_atol", r.tolerance.atol}, {"float32_rtol", r.tolerance.rtol}};
   j["minimize_log"] = r.minimize_log;
+  j["results"] = r.results;
   return j;
 }
 
@@ -105,6 +106,7 @@ std::expected<CaseRecord, std::string> record_from_json(const std::string& text)
       r.tolerance.rtol = j["tolerance"].value("float32_rtol", r.tolerance.rtol);
     }
     r.minimize_log = j.value("minimize_log", "");
+    r.results = j.value("results", std::vector<std::string>{});
     if (r.executions.empty()) return std::unexpected(std::string("case.json lists no executions"));
     return r;
   } catch (const std::exception& e) {

@@ -33,6 +33,7 @@ struct CaseRecord {
   std::map<std::string, std::string> versions;  // execution name -> backend version
   Tolerance tolerance;                          // float32 tolerance the verdict was judged with
   std::string minimize_log;                     // accepted reduction steps, one per line
+  std::vector<std::string> results;  // each execution's result on model.onnx, one line each
 };
 
 // A test-case directory in the ONNX backend-test layout.

@@ -56,6 +56,11 @@ std::string render_report(const CaseRecord& r, const onnx::ModelProto& model,
       "fuzzer) and minimized from {} nodes to {}.\n\n",
       r.execution, what_happened(r), kTargetOpset, r.nodes_before, r.nodes_after);
   out += fmt::format("**Observed:** {}\n\n", r.evidence.empty() ? r.message : r.evidence);
+  if (!r.results.empty()) {
+    out += "Results of every execution on this model:\n\n";
+    for (const auto& line : r.results) out += fmt::format("- {}\n", line);
+    out += "\n";
+  }
   if (ort) {
     out += fmt::format(
         "Graph optimization level: `{}`, 1 intra-op thread, CPU execution "

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <sstream>
 
 #include "corpus/case_store.h"
@@ -41,11 +42,13 @@ namespace fs = std::filesystem;
     "verbose", "", "", "debug logging"                                                        \
   }
 
-#define ONNXFUZZ_GENERATOR_FLAGS                                                           \
-  FlagSpec{"seed", "S", "1", "master seed (model i uses the i-th seed drawn from it)"},    \
-      FlagSpec{"max-nodes", "K", "10", "maximum operator nodes per generated model"},      \
-      FlagSpec{"ops", "LIST", "", "only generate these ops (comma-separated)"}, FlagSpec { \
-    "exclude-ops", "LIST", "", "never generate these ops (comma-separated)"                \
+#define ONNXFUZZ_GENERATOR_FLAGS                                                               \
+  FlagSpec{                                                                                    \
+      "seed", "S", "",                                                                         \
+      "master seed; model i uses the i-th seed drawn from it (gen: 1; fuzz: random, logged)"}, \
+      FlagSpec{"max-nodes", "K", "10", "maximum operator nodes per generated model"},          \
+      FlagSpec{"ops", "LIST", "", "only generate these ops (comma-separated)"}, FlagSpec {     \
+    "exclude-ops", "LIST", "", "never generate these ops (comma-separated)"                    \
   }
 
 const FlagSpec kGenFlags[] = {
@@ -270,7 +273,8 @@ int command_gen(const ParsedFlags& flags) {
   if (flags.get("out").empty()) return fail(exit_code::kUsage, "gen needs --out DIR");
   auto count = flags.get_int("count");
   if (!count || *count < 0) return fail(exit_code::kUsage, "--count: expected N >= 0");
-  auto seed = seed_flag(flags, "seed");
+  auto seed =
+      flags.has("seed") ? seed_flag(flags, "seed") : std::expected<uint64_t, std::string>(1);
   if (!seed) return fail(exit_code::kUsage, seed.error());
   auto policy = generator_policy(flags);
   if (!policy) return fail(exit_code::kUsage, policy.error());
@@ -367,7 +371,12 @@ int command_fuzz(const ParsedFlags& flags) {
       return fail(exit_code::kUsage, "--iterations: expected N >= 0");
     options.iterations = *iterations;
   }
-  auto seed = seed_flag(flags, "seed");
+  // Without --seed every campaign explores new models; the seed is logged and kept in
+  // stats.json, and every case records its own model seed.
+  auto seed = flags.has("seed")
+                  ? seed_flag(flags, "seed")
+                  : std::expected<uint64_t, std::string>(std::random_device{}() * 0x100000000ULL ^
+                                                         std::random_device{}());
   if (!seed) return fail(exit_code::kUsage, seed.error());
   options.seed = *seed;
   auto policy = generator_policy(flags);

@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
+#include "fuzzer/evaluation.h"
 #include "generators/model_io.h"
 #include "oracles/reference.h"
 
@@ -72,6 +75,25 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
   record.tolerance = context.oracle.float32;
   record.minimize_log = log;
 
+  // Every execution of the campaign on the minimized model: which levels fail tells a
+  // maintainer where to look (e.g. fails with optimizations, passes without).
+  const Evaluation final_eval =
+      evaluate_model(minimized, minimized_inputs, context.executions, context.oracle);
+  for (const auto& obs : final_eval.observations) {
+    std::string line = fmt::format("{}: {}", obs.execution, run_status_name(obs.result.status));
+    if (obs.result.status != RunStatus::kOk) line += fmt::format(" ({})", obs.result.message);
+    for (const auto& v : final_eval.verdicts) {
+      if (v.execution == obs.execution) {
+        line += fmt::format("; {} vs {}: {}", verdict_kind_name(v.kind), v.baseline, v.message);
+      }
+    }
+    if (obs.result.status == RunStatus::kOk && obs.execution != baseline->name() &&
+        std::ranges::none_of(final_eval.verdicts,
+                             [&](const Verdict& v) { return v.execution == obs.execution; })) {
+      line += fmt::format("; agrees with {}", baseline->name());
+    }
+    record.results.push_back(std::move(line));
+  }
   const RunResult expected = run_reference(minimized, minimized_inputs);
   bool existed = false;
   auto dir = write_case(context.out_dir, record, minimized, model, minimized_inputs,
