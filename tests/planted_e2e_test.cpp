@@ -65,6 +65,9 @@ TEST(PlantedFaults, EachKindIsFoundAndMinimizedToTheFaultyOp) {
       EXPECT_EQ(c.record["ops"], nlohmann::json::array({row.op})) << c.record.dump(2);
       EXPECT_GE(c.record["nodes_before"].get<int>(), c.record["nodes_after"].get<int>());
       EXPECT_TRUE(c.record["seed"].is_number_unsigned());
+      ASSERT_EQ(c.record["results"].size(), 2u) << c.record.dump(2);
+      EXPECT_EQ(c.record["results"][0], "ref: ok");
+      EXPECT_EQ(c.record["results"][1].get<std::string>().rfind("planted: ", 0), 0u);
       EXPECT_TRUE(fs::exists(c.dir / "original.onnx"));
       EXPECT_TRUE(fs::exists(c.dir / "test_data_set_0" / "input_0.pb"));
       EXPECT_TRUE(fs::exists(c.dir / "test_data_set_0" / "output_0.pb"));
