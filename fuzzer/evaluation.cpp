@@ -9,26 +9,44 @@ Evaluation evaluate_model(const onnx::ModelProto& model, const TensorMap& inputs
                           std::span<Execution* const> executions, const OracleConfig& config,
                           Validation validation) {
   Evaluation eval;
-  auto validated = validation == Validation::kFull ? validate_model(model) : check_model(model);
-  eval.valid = validated.has_value();
-  if (validated) {
-    eval.inferred = std::move(*validated);
+  // Output types the shape oracle checks against: inference's, or (checker only) the declared
+  // ones, read in place rather than copied.
+  const onnx::ModelProto* typed = nullptr;
+  if (validation == Validation::kFull) {
+    auto validated = validate_model(model);
+    eval.valid = validated.has_value();
+    if (validated) {
+      eval.inferred = std::move(*validated);
+      typed = &eval.inferred;
+    } else {
+      eval.invalid_reason = validated.error();
+    }
   } else {
-    eval.invalid_reason = validated.error();
+    auto checked = check_model(model);
+    eval.valid = checked.has_value();
+    if (checked) {
+      typed = &model;
+    } else {
+      eval.invalid_reason = checked.error();
+    }
   }
+  if (executions.empty()) return eval;
   const ModelUnderTest mut = ModelUnderTest::from_proto(model);
-  for (Execution* execution : executions) {
-    eval.observations.push_back({execution->name(), execution->run(mut, inputs)});
+  Observation baseline{executions.front()->name(), executions.front()->run(mut, inputs)};
+  std::vector<Observation> others;
+  others.reserve(executions.size() - 1);
+  for (Execution* execution : executions.subspan(1)) {
+    others.push_back({execution->name(), execution->run(mut, inputs)});
   }
-  if (eval.observations.empty()) return eval;
-  const Observation& baseline = eval.observations.front();
-  std::vector<Observation> others(eval.observations.begin() + 1, eval.observations.end());
-  eval.verdicts = judge(baseline, others, eval.valid ? &eval.inferred : nullptr, config);
+  eval.verdicts = judge(baseline, others, typed, config);
   if (!eval.valid) {
     std::erase_if(eval.verdicts, [](const Verdict& v) {
       return v.kind != VerdictKind::kCrash && v.kind != VerdictKind::kHang;
     });
   }
+  eval.observations.reserve(executions.size());
+  eval.observations.push_back(std::move(baseline));
+  for (auto& obs : others) eval.observations.push_back(std::move(obs));
   return eval;
 }
 

@@ -62,19 +62,18 @@ std::expected<onnx::ModelProto, std::string> parse_model_text(const std::string&
   return model;
 }
 
-std::expected<onnx::ModelProto, std::string> check_model(const onnx::ModelProto& model) {
+std::expected<void, std::string> check_model(const onnx::ModelProto& model) {
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
     return std::unexpected(fmt::format("checker: {}", e.what()));
   }
-  return model;
+  return {};
 }
 
 std::expected<onnx::ModelProto, std::string> validate_model(const onnx::ModelProto& model) {
-  auto checked = check_model(model);
-  if (!checked) return checked;
-  onnx::ModelProto& inferred = *checked;
+  if (auto checked = check_model(model); !checked) return std::unexpected(checked.error());
+  onnx::ModelProto inferred = model;
   // ONNX 1.12's shape inference writes some node errors to std::cout before throwing them;
   // they would corrupt our stdout. The error reaches the caller through the exception.
   std::ostringstream swallowed;
@@ -90,7 +89,7 @@ std::expected<onnx::ModelProto, std::string> validate_model(const onnx::ModelPro
   } catch (const std::exception& e) {
     return std::unexpected(fmt::format("shape inference: {}", e.what()));
   }
-  return checked;
+  return inferred;
 }
 
 std::expected<ValueType, std::string> value_type_of(const onnx::ValueInfoProto& info) {

@@ -25,8 +25,8 @@ std::string serialize_model(const onnx::ModelProto& model);
 // Parses the ONNX text format (onnx/defs/parser.h), for fixtures written inline in tests.
 std::expected<onnx::ModelProto, std::string> parse_model_text(const std::string& text);
 
-// onnx::checker::check_model only; returns a copy of the model.
-std::expected<onnx::ModelProto, std::string> check_model(const onnx::ModelProto& model);
+// onnx::checker::check_model only.
+std::expected<void, std::string> check_model(const onnx::ModelProto& model);
 
 // onnx::checker::check_model, then strict shape inference (type checks on, errors thrown).
 // On success returns a copy of the model with value_info filled in by inference.
