@@ -93,22 +93,25 @@ Files: `model.onnx`, `test_data_set_0/input_*.pb`, `test_data_set_0/output_*.pb`
 backend-test layout, so `onnx_test_runner` accepts this directory as is).
 
 ```python
-import glob, numpy as np, onnx, onnxruntime as ort
+import numpy as np, onnx, onnxruntime as ort
 from onnx import numpy_helper
+
+def load(kind, count):  # test_data_set_0/<kind>_<i>.pb, positional
+    return [numpy_helper.to_array(onnx.load_tensor(f"test_data_set_0/{{kind}}_{{i}}.pb"))
+            for i in range(count)]
+
 model = onnx.load("model.onnx")
 onnx.checker.check_model(model, full_check=True)
-feeds = {{i.name: numpy_helper.to_array(onnx.load_tensor(f))
-         for i, f in zip([i for i in model.graph.input
-                          if i.name not in {{t.name for t in model.graph.initializer}}],
-                         sorted(glob.glob("test_data_set_0/input_*.pb")))}}
-expected = [numpy_helper.to_array(onnx.load_tensor(f))
-            for f in sorted(glob.glob("test_data_set_0/output_*.pb"))]
+initializers = {{t.name for t in model.graph.initializer}}
+names = [i.name for i in model.graph.input if i.name not in initializers]
+feeds = dict(zip(names, load("input", len(names))))
+expected = load("output", len(model.graph.output))
 so = ort.SessionOptions()
 so.graph_optimization_level = ort.GraphOptimizationLevel.{}
 so.intra_op_num_threads = 1
 sess = ort.InferenceSession("model.onnx", so, providers=["CPUExecutionProvider"])
 for got, want in zip(sess.run(None, feeds), expected):
-    print(got.shape, want.shape, np.abs(got - want).max() if got.shape == want.shape else "")
+    print(got.dtype, got.shape, "expected", want.dtype, want.shape)
     np.testing.assert_allclose(got, want, rtol={}, atol={})
 ```
 )",

@@ -78,6 +78,23 @@ TEST(CaseStore, RoundTrip) {
   EXPECT_EQ(*again, *path);
 }
 
+TEST(CaseStore, ReportPythonReproducerIsValidPython) {
+  if (std::system("command -v python3 >/dev/null 2>&1") != 0) GTEST_SKIP() << "no python3";
+  testing::TempDir dir;
+  auto model = parse_model_text(kModel);
+  ASSERT_TRUE(model);
+  auto path = write_case(dir.str(), sample_record(), *model, *model, {}, {}, nullptr);
+  ASSERT_TRUE(path) << path.error();
+  const std::string report = testing::read_file(std::filesystem::path(*path) / "report.md");
+  const size_t begin = report.find("```python\n");
+  ASSERT_NE(begin, std::string::npos) << report;
+  const size_t end = report.find("```", begin + 10);
+  ASSERT_NE(end, std::string::npos);
+  testing::write_file(dir.path() / "repro.py", report.substr(begin + 10, end - begin - 10));
+  const std::string command = "python3 -m py_compile " + dir.str("repro.py") + " 2>&1";
+  EXPECT_EQ(std::system(command.c_str()), 0) << report.substr(begin, end - begin);
+}
+
 TEST(CaseStore, DiscoverySkipsTemporariesAndStaleOnesAreRemoved) {
   testing::TempDir dir;
   auto model = parse_model_text(kModel);
