@@ -48,6 +48,7 @@ std::expected<void, std::string> write_stats(const std::string& out_dir, const C
   j["invalid_models"] = s.invalid_models;
   j["findings_by_kind"] = s.findings_by_kind;
   j["unique"] = s.unique;
+  j["known"] = s.known;
   j["seconds"] = s.seconds;
   j["backend_seconds"] = s.backend_seconds;
   j["new_cases"] = s.new_cases;
@@ -81,17 +82,32 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   CampaignSummary summary;
   std::set<std::string> seen_keys;               // crash/hang/rejection keys already stored
   std::map<std::string, int> minimized_per_key;  // numeric/shape minimizations per key
-  // A campaign resumed on (or sharing) an existing OUT does not re-minimize known findings.
-  if (auto existing = find_case_dirs({options.findings.out_dir}); existing) {
+  // A campaign resumed on (or sharing) an existing OUT does not re-minimize its findings, and
+  // findings of --known corpora are neither minimized again (errors) nor stored.
+  FindingContext findings = options.findings;
+  std::set<std::string> known_keys;  // crash/hang/rejection keys of --known corpora
+  std::vector<std::string> corpora = options.known_dirs;
+  corpora.push_back(options.findings.out_dir);
+  for (const auto& corpus : corpora) {
+    auto existing = find_case_dirs({corpus});
+    if (!existing) {
+      if (corpus == options.findings.out_dir) continue;  // a new OUT has no cases yet
+      return std::unexpected(fmt::format("--known: {}", existing.error()));
+    }
     for (const auto& dir : *existing) {
       auto record = read_case_record(dir);
       if (!record) continue;
       const Verdict known{record->kind, record->execution, "", record->message, ""};
       seen_keys.insert(known.key());
-      ++minimized_per_key[known.key()];
+      if (corpus == options.findings.out_dir) {
+        ++minimized_per_key[known.key()];
+      } else {
+        findings.known_signatures.insert(record->signature);
+        known_keys.insert(known.key());
+      }
     }
     if (!existing->empty())
-      spdlog::info("[fuzz] {} existing cases in {}", existing->size(), options.findings.out_dir);
+      spdlog::info("[fuzz] {} existing cases in {}", existing->size(), corpus);
   }
   Rng master(options.seed);
   const auto start = Clock::now();
@@ -134,15 +150,25 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       const bool by_message = verdict.kind == VerdictKind::kCrash ||
                               verdict.kind == VerdictKind::kHang ||
                               verdict.kind == VerdictKind::kRejection;
+      if (by_message && known_keys.count(key)) {
+        ++summary.known;
+        continue;
+      }
       if (by_message ? seen_keys.count(key) > 0
                      : minimized_per_key[key] >= options.max_minimized_per_key) {
         continue;  // a duplicate by signature: not worth another minimization
       }
       ++minimized_per_key[key];
       auto stored =
-          store_finding(options.findings, generated->model, generated->inputs, verdict, model_seed);
+          store_finding(findings, generated->model, generated->inputs, verdict, model_seed);
       if (!stored) return std::unexpected(stored.error());
       if (by_message) seen_keys.insert(key);
+      if (stored->known) {
+        ++summary.known;
+        spdlog::debug("[finding] known {} on {}: {}", verdict_kind_name(stored->record.kind),
+                      stored->record.execution, stored->record.signature);
+        continue;
+      }
       if (stored->is_new) {
         ++summary.unique;
         summary.new_cases.push_back(stored->case_dir);

@@ -24,7 +24,8 @@ struct CampaignOptions {
   // Every n-th generated model gets full validation (checker + strict shape inference); the
   // others the checker only. A safety net for the generator at a fraction of the cost.
   int full_validation_every = 16;
-  bool status_line = false;  // refresh one status line (TTY) instead of log lines
+  bool status_line = false;             // refresh one status line (TTY) instead of log lines
+  std::vector<std::string> known_dirs;  // corpora of triaged findings: matching ones not stored
 };
 
 struct CampaignSummary {
@@ -32,6 +33,7 @@ struct CampaignSummary {
   int64_t invalid_models = 0;  // generated models that failed validation: a generator bug
   std::map<std::string, int64_t> findings_by_kind;  // every verdict, duplicates included
   int64_t unique = 0;                               // new case directories written
+  int64_t known = 0;                                // findings matching a case of a --known corpus
   double seconds = 0;
   double backend_seconds = 0;  // time spent inside executions
   std::vector<std::string> new_cases;

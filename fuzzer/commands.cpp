@@ -75,6 +75,9 @@ const FlagSpec kFuzzFlags[] = {
     ONNXFUZZ_EXECUTION_FLAGS("ref,ort"),
     {"minimize-budget", "SECONDS", "60", "time limit for minimizing one finding"},
     {"no-minimize", "", "", "store findings unminimized"},
+    {"known", "DIRS", "",
+     "comma-separated corpora of triaged findings: findings with the same signature are counted, "
+     "not stored"},
     {"no-status", "", "", "plain log lines even on a terminal"},
 };
 
@@ -403,17 +406,23 @@ int command_fuzz(const ParsedFlags& flags) {
         fmt::format(" --exclude-ops {}", fmt::join(policy->exclude_ops, ","));
   }
   options.status_line = !flags.has("no-status") && ::isatty(STDERR_FILENO);
+  options.known_dirs = flags.get_list("known");
+  for (const auto& dir : options.known_dirs) {
+    if (!fs::is_directory(dir))
+      return fail(exit_code::kBadInput, fmt::format("--known: {}: no such directory", dir));
+  }
   auto summary = run_campaign(options);
   if (!summary) return fail(exit_code::kEnvironment, summary.error());
   fmt::print(
-      "models {} | invalid {} | findings {} | unique {} | {:.1f} s ({:.1f}% in backends)\n",
+      "models {} | invalid {} | findings {} | unique {} | known {} | {:.1f} s ({:.1f}% in "
+      "backends)\n",
       summary->models, summary->invalid_models,
       [&] {
         int64_t n = 0;
         for (const auto& [kind, count] : summary->findings_by_kind) n += count;
         return n;
       }(),
-      summary->unique, summary->seconds,
+      summary->unique, summary->known, summary->seconds,
       summary->seconds > 0 ? 100.0 * summary->backend_seconds / summary->seconds : 0.0);
   for (size_t i = 0; i < summary->new_cases.size(); ++i) {
     fmt::print("new case: {}  {}\n", summary->new_cases[i], summary->new_case_lines[i]);

@@ -61,6 +61,13 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
   record.evidence = final_verdict.evidence;
   record.signature = finding_signature(final_verdict, record.ops);
   record.id = case_id(record);
+  if (context.known_signatures.count(record.signature)) {
+    StoredFinding known;
+    known.known = true;
+    known.record = std::move(record);
+    known.model = std::move(minimized);
+    return known;
+  }
   record.seed = seed;
   if (seed) {
     record.regenerate =
@@ -99,7 +106,7 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
   auto dir = write_case(context.out_dir, record, minimized, model, minimized_inputs,
                         expected.outputs, &existed, context.replace_existing);
   if (!dir) return std::unexpected(dir.error());
-  return StoredFinding{*dir, !existed, std::move(record), std::move(minimized)};
+  return StoredFinding{*dir, !existed, false, std::move(record), std::move(minimized)};
 }
 
 }  // namespace onnxfuzz

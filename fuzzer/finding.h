@@ -5,6 +5,7 @@
 
 #include <expected>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 
@@ -23,11 +24,13 @@ struct FindingContext {
   bool minimize_enabled = true;
   bool replace_existing = false;  // overwrite a stored case of the same id (minimize command)
   std::string generator_flags;    // policy flags of `onnxfuzz gen` that reproduce generated models
+  std::set<std::string> known_signatures;  // findings already triaged elsewhere: not stored
 };
 
 struct StoredFinding {
-  std::string case_dir;
+  std::string case_dir;  // empty when the finding is known
   bool is_new = false;
+  bool known = false;  // its signature is in FindingContext::known_signatures
   CaseRecord record;
   onnx::ModelProto model;  // what was stored as model.onnx
 };

@@ -124,6 +124,24 @@ TEST(PlantedFaults, CaseSeedRegeneratesTheOriginalModel) {
   EXPECT_EQ(testing::read_file(files[0]), testing::read_file(cases[0].dir / "original.onnx"));
 }
 
+TEST(PlantedFaults, KnownCorpusSuppressesTriagedFindings) {
+  TempDir triaged, fresh;
+  const std::string args =
+      "fuzz --iterations 6 --seed 3 --max-nodes 6 --executions ref,planted "
+      "--ops Sigmoid,Sqrt,Relu,Add --no-status --out ";
+  ASSERT_EQ(run_onnxfuzz(args + triaged.str()).exit_code, 1);
+  ASSERT_FALSE(read_cases(triaged.path()).empty());
+  // The same findings again, with the first corpus declared known: nothing new is stored.
+  auto again = run_onnxfuzz(args + fresh.str() + " --known " + triaged.str());
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_TRUE(read_cases(fresh.path()).empty());
+  const auto stats = nlohmann::json::parse(testing::read_file(fresh.path() / "stats.json"));
+  EXPECT_GT(stats["known"].get<int>(), 0) << stats.dump(2);
+  EXPECT_EQ(stats["unique"], 0);
+  auto missing = run_onnxfuzz(args + fresh.str() + " --known " + fresh.str("nope"));
+  EXPECT_EQ(missing.exit_code, 3) << missing.output;
+}
+
 TEST(PlantedFaults, ReplayTellsStillFailingFixedAndChanged) {
   TempDir out;
   ASSERT_EQ(run_onnxfuzz("fuzz --iterations 4 --seed 2 --max-nodes 6 --executions ref,planted "
