@@ -49,6 +49,7 @@ std::expected<void, std::string> write_stats(const std::string& out_dir, const C
   j["findings_by_kind"] = s.findings_by_kind;
   j["unique"] = s.unique;
   j["known"] = s.known;
+  j["flaky"] = s.flaky;
   j["seconds"] = s.seconds;
   j["backend_seconds"] = s.backend_seconds;
   j["new_cases"] = s.new_cases;
@@ -163,6 +164,13 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
           store_finding(findings, generated->model, generated->inputs, verdict, model_seed);
       if (!stored) return std::unexpected(stored.error());
       if (by_message) seen_keys.insert(key);
+      if (stored->flaky) {
+        ++summary.flaky;
+        spdlog::warn("[finding] {} on {} did not reproduce; not stored: {}",
+                     verdict_kind_name(verdict.kind), verdict.execution,
+                     stored->record.minimize_log);
+        continue;
+      }
       if (stored->known) {
         ++summary.known;
         spdlog::debug("[finding] known {} on {}: {}", verdict_kind_name(stored->record.kind),

@@ -34,6 +34,7 @@ struct CampaignSummary {
   std::map<std::string, int64_t> findings_by_kind;  // every verdict, duplicates included
   int64_t unique = 0;                               // new case directories written
   int64_t known = 0;                                // findings matching a case of a --known corpus
+  int64_t flaky = 0;  // findings that did not fail again when re-run (not stored)
   double seconds = 0;
   double backend_seconds = 0;  // time spent inside executions
   std::vector<std::string> new_cases;

@@ -414,7 +414,8 @@ int command_fuzz(const ParsedFlags& flags) {
   auto summary = run_campaign(options);
   if (!summary) return fail(exit_code::kEnvironment, summary.error());
   fmt::print(
-      "models {} | invalid {} | findings {} | unique {} | known {} | {:.1f} s ({:.1f}% in "
+      "models {} | invalid {} | findings {} | unique {} | known {} | flaky {} | {:.1f} s ({:.1f}% "
+      "in "
       "backends)\n",
       summary->models, summary->invalid_models,
       [&] {
@@ -422,7 +423,7 @@ int command_fuzz(const ParsedFlags& flags) {
         for (const auto& [kind, count] : summary->findings_by_kind) n += count;
         return n;
       }(),
-      summary->unique, summary->known, summary->seconds,
+      summary->unique, summary->known, summary->flaky, summary->seconds,
       summary->seconds > 0 ? 100.0 * summary->backend_seconds / summary->seconds : 0.0);
   for (size_t i = 0; i < summary->new_cases.size(); ++i) {
     fmt::print("new case: {}  {}\n", summary->new_cases[i], summary->new_case_lines[i]);
@@ -488,9 +489,7 @@ int command_minimize(const ParsedFlags& flags) {
   auto stored = store_finding(context, loaded->model, loaded->inputs[0], *wanted,
                               loaded->record ? loaded->record->seed : std::nullopt);
   if (!stored) return fail(exit_code::kEnvironment, stored.error());
-  if (stored->record.minimize_log.rfind("not minimized", 0) == 0) {
-    return fail(exit_code::kFindings, stored->record.minimize_log);
-  }
+  if (stored->flaky) return fail(exit_code::kFindings, stored->record.minimize_log);
   std::ostringstream text;
   text << stored->model.graph();
   fmt::print("{} on {}: {} -> {} nodes ({})\n{}\n{}\n", verdict_kind_name(stored->record.kind),

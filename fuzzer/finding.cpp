@@ -45,8 +45,15 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
       log = fmt::format("{}", fmt::join(result->stats.log, "\n"));
       if (result->stats.budget_exhausted) log += "\n(minimization budget exhausted)";
     } else {
-      log = fmt::format("not minimized: {}", result.error());
-      spdlog::warn("[minimize] {}", result.error());
+      // The failure did not come back on a fresh run (a worker that leaked into its memory
+      // limit, a timing-dependent hang ...): not a reproducible finding, so nothing is stored.
+      StoredFinding flaky;
+      flaky.flaky = true;
+      flaky.record.kind = verdict.kind;
+      flaky.record.execution = verdict.execution;
+      flaky.record.message = verdict.message;
+      flaky.record.minimize_log = result.error();
+      return flaky;
     }
   }
 
@@ -106,7 +113,12 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
   auto dir = write_case(context.out_dir, record, minimized, model, minimized_inputs,
                         expected.outputs, &existed, context.replace_existing);
   if (!dir) return std::unexpected(dir.error());
-  return StoredFinding{*dir, !existed, false, std::move(record), std::move(minimized)};
+  StoredFinding stored;
+  stored.case_dir = *dir;
+  stored.is_new = !existed;
+  stored.record = std::move(record);
+  stored.model = std::move(minimized);
+  return stored;
 }
 
 }  // namespace onnxfuzz

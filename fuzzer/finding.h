@@ -31,14 +31,15 @@ struct StoredFinding {
   std::string case_dir;  // empty when the finding is known
   bool is_new = false;
   bool known = false;  // its signature is in FindingContext::known_signatures
+  bool flaky = false;  // did not fail again when re-run; record.minimize_log says how
   CaseRecord record;
   onnx::ModelProto model;  // what was stored as model.onnx
 };
 
 // Minimizes `model` for `verdict` (baseline = executions[0], target = verdict.execution),
 // writes OUT/cases/<id>/ with ref's outputs as expected outputs, and reports whether the
-// signature was new. If the failure does not reproduce during minimization (flaky), the
-// unreduced model is stored and the record says so.
+// signature was new. A failure that does not reproduce when re-run is reported as flaky and
+// not stored.
 std::expected<StoredFinding, std::string> store_finding(const FindingContext& context,
                                                         const onnx::ModelProto& model,
                                                         const TensorMap& inputs,

@@ -142,6 +142,21 @@ TEST(PlantedFaults, KnownCorpusSuppressesTriagedFindings) {
   EXPECT_EQ(missing.exit_code, 3) << missing.output;
 }
 
+TEST(PlantedFaults, FailureThatDoesNotReproduceIsNotStored) {
+  TempDir out;
+  auto result = run_onnxfuzz(
+      "fuzz --iterations 4 --seed 2 --max-nodes 6 --executions ref,planted "
+      "--ops Sigmoid,Relu,Add --no-status --out " +
+          out.str(),
+      "ONNXFUZZ_PLANTED=flaky=Sigmoid ONNXFUZZ_PLANTED_STATE=" + out.str("crashed-once"));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("did not reproduce"), std::string::npos) << result.output;
+  EXPECT_TRUE(read_cases(out.path()).empty());
+  const auto stats = nlohmann::json::parse(testing::read_file(out.path() / "stats.json"));
+  EXPECT_EQ(stats["flaky"], 1) << stats.dump(2);
+  EXPECT_EQ(stats["findings_by_kind"]["crash"], 1) << stats.dump(2);
+}
+
 TEST(PlantedFaults, ReplayTellsStillFailingFixedAndChanged) {
   TempDir out;
   ASSERT_EQ(run_onnxfuzz("fuzz --iterations 4 --seed 2 --max-nodes 6 --executions ref,planted "

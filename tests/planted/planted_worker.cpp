@@ -12,6 +12,8 @@
 //   hang   the model has a node of this op: sleep until killed
 //   value  each graph output that depends on a node of this op: +0.5 on every float element
 //   shape  each graph output that depends on a node of this op: extra trailing dim of 1
+//   flaky  like crash, but only while the file named by ONNXFUZZ_PLANTED_STATE does not
+//          exist; the crash creates it, so a re-run of the same model passes
 #include <onnx/onnx_pb.h>
 #include <signal.h>
 #include <unistd.h>
@@ -35,6 +37,7 @@ struct PlantedFaults {
   std::string hang;
   std::string value;
   std::string shape;
+  std::string flaky;
 };
 
 std::optional<PlantedFaults> parse_faults(const char* spec) {
@@ -58,6 +61,8 @@ std::optional<PlantedFaults> parse_faults(const char* spec) {
       faults.value = op;
     } else if (key == "shape") {
       faults.shape = op;
+    } else if (key == "flaky") {
+      faults.flaky = op;
     } else {
       return std::nullopt;
     }
@@ -117,6 +122,13 @@ WorkerResponse run(const WorkerRequest& request, const PlantedFaults& faults) {
   if (!model) return error_response(model.error());
   const onnx::GraphProto& graph = model->graph();
 
+  if (!faults.flaky.empty() && contains_op(graph, faults.flaky)) {
+    const char* state = std::getenv("ONNXFUZZ_PLANTED_STATE");
+    if (state != nullptr && ::access(state, F_OK) != 0) {
+      if (FILE* marker = std::fopen(state, "w")) std::fclose(marker);
+      ::raise(SIGSEGV);
+    }
+  }
   if (!faults.crash.empty() && contains_op(graph, faults.crash)) {
     signal(SIGSEGV, SIG_DFL);
     raise(SIGSEGV);
