@@ -86,6 +86,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   // A campaign resumed on (or sharing) an existing OUT does not re-minimize its findings, and
   // findings of --known corpora are neither minimized again (errors) nor stored.
   FindingContext findings = options.findings;
+  findings.minimize.stop = &g_stop;  // Ctrl-C ends a minimization early; its best is stored
   std::set<std::string> known_keys;  // crash/hang/rejection keys of --known corpora
   std::vector<std::string> corpora = options.known_dirs;
   corpora.push_back(options.findings.out_dir);

@@ -175,7 +175,8 @@ class Reducer {
 
   bool out_of_budget() {
     const double elapsed = std::chrono::duration<double>(Clock::now() - started_).count();
-    if (elapsed > options_.time_budget_seconds || stats.checks >= options_.max_checks) {
+    if (elapsed > options_.time_budget_seconds || stats.checks >= options_.max_checks ||
+        (options_.stop && options_.stop->load())) {
       stats.budget_exhausted = true;
     }
     return stats.budget_exhausted;

@@ -3,6 +3,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <atomic>
 #include <expected>
 #include <string>
 #include <vector>
@@ -13,8 +14,9 @@
 namespace onnxfuzz {
 
 struct MinimizeOptions {
-  double time_budget_seconds = 120;  // stop reducing (keeping the best so far) after this
-  int max_checks = 5000;             // upper bound on interestingness checks
+  double time_budget_seconds = 120;         // stop reducing (keeping the best so far) after this
+  int max_checks = 5000;                    // upper bound on interestingness checks
+  const std::atomic<bool>* stop = nullptr;  // when set and true: stop now, keep the best so far
 };
 
 struct MinimizeStats {
