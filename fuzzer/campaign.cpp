@@ -13,8 +13,10 @@
 #include <set>
 
 #include "corpus/case_store.h"
+#include "corpus/journal.h"
 #include "fuzzer/evaluation.h"
 #include "generators/generator.h"
+#include "generators/model_io.h"
 #include "generators/rng.h"
 
 namespace onnxfuzz {
@@ -76,6 +78,8 @@ std::expected<void, std::string> prepare_out_dir(const std::string& out_dir) {
 std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& options) {
   auto prepared = prepare_out_dir(options.findings.out_dir);
   if (!prepared) return std::unexpected(prepared.error());
+  auto journal = Journal::open(options.findings.out_dir);
+  if (!journal) return std::unexpected(journal.error());
   g_stop = false;
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
@@ -87,7 +91,9 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   // findings of --known corpora are neither minimized again (errors) nor stored.
   FindingContext findings = options.findings;
   findings.minimize.stop = &g_stop;  // Ctrl-C ends a minimization early; its best is stored
-  std::set<std::string> known_keys;  // crash/hang/rejection keys of --known corpora
+  std::set<std::string> known_keys;
+  std::map<std::string, std::string> case_of_key;  // verdict key -> first case stored for it  //
+                                                   // crash/hang/rejection keys of --known corpora
   std::vector<std::string> corpora = options.known_dirs;
   corpora.push_back(options.findings.out_dir);
   for (const auto& corpus : corpora) {
@@ -148,16 +154,26 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     }
     for (const auto& verdict : eval.verdicts) {
       ++summary.findings_by_kind[std::string(verdict_kind_name(verdict.kind))];
+      JournalEntry entry{model_seed, verdict, FindingOutcome::kDuplicate, "",
+                         op_sequence(generated->model.graph())};
+      // Every verdict leaves one journal line, whichever way this iteration ends.
+      struct JournalLine {
+        Journal& journal;
+        const JournalEntry& entry;
+        ~JournalLine() { journal.append(entry); }
+      } journal_line{*journal, entry};
       const std::string key = verdict.key();
       const bool by_message = verdict.kind == VerdictKind::kCrash ||
                               verdict.kind == VerdictKind::kHang ||
                               verdict.kind == VerdictKind::kRejection;
       if (by_message && known_keys.count(key)) {
         ++summary.known;
+        entry.outcome = FindingOutcome::kKnown;
         continue;
       }
       if (by_message ? seen_keys.count(key) > 0
                      : minimized_per_key[key] >= options.max_minimized_per_key) {
+        if (auto it = case_of_key.find(key); it != case_of_key.end()) entry.case_id = it->second;
         continue;  // a duplicate by signature: not worth another minimization
       }
       ++minimized_per_key[key];
@@ -165,8 +181,12 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
           store_finding(findings, generated->model, generated->inputs, verdict, model_seed);
       if (!stored) return std::unexpected(stored.error());
       if (by_message) seen_keys.insert(key);
+      entry.case_id = stored->record.id;
+      case_of_key.emplace(key, stored->record.id);
       if (stored->flaky) {
         ++summary.flaky;
+        entry.outcome = FindingOutcome::kFlaky;
+        entry.case_id.clear();
         spdlog::warn("[finding] {} on {} did not reproduce; not stored: {}",
                      verdict_kind_name(verdict.kind), verdict.execution,
                      stored->record.minimize_log);
@@ -174,11 +194,13 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       }
       if (stored->known) {
         ++summary.known;
+        entry.outcome = FindingOutcome::kKnown;
         spdlog::debug("[finding] known {} on {}: {}", verdict_kind_name(stored->record.kind),
                       stored->record.execution, stored->record.signature);
         continue;
       }
       if (stored->is_new) {
+        entry.outcome = FindingOutcome::kNew;
         ++summary.unique;
         summary.new_cases.push_back(stored->case_dir);
         summary.new_case_lines.push_back(

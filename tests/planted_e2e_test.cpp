@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "generators/model_io.h"
 #include "tests/test_support.h"
@@ -92,6 +93,21 @@ TEST(PlantedFaults, CampaignIsReproducibleFromItsSeed) {
       "--ops Sigmoid,Sqrt,Relu,Add --no-status --out ";
   ASSERT_EQ(run_onnxfuzz(args + a.str()).exit_code, 1);
   ASSERT_EQ(run_onnxfuzz(args + b.str()).exit_code, 1);
+  // The journal has one line per verdict: new ones name their case, duplicates theirs.
+  const auto stats = nlohmann::json::parse(testing::read_file(a.path() / "stats.json"));
+  int verdicts = 0;
+  for (const auto& [kind, count] : stats["findings_by_kind"].items()) verdicts += count.get<int>();
+  std::istringstream journal(testing::read_file(a.path() / "findings.jsonl"));
+  int lines = 0, fresh = 0;
+  for (std::string line; std::getline(journal, line);) {
+    const auto entry = nlohmann::json::parse(line);
+    ++lines;
+    fresh += entry["outcome"] == "new";
+    EXPECT_TRUE(entry["case"].is_string()) << line;
+    EXPECT_FALSE(entry["model_ops"].empty()) << line;
+  }
+  EXPECT_EQ(lines, verdicts);
+  EXPECT_EQ(fresh, stats["unique"].get<int>());
   std::set<std::string> names_a, names_b;
   for (const auto& c : read_cases(a.path())) names_a.insert(c.dir.filename().string());
   for (const auto& c : read_cases(b.path())) names_b.insert(c.dir.filename().string());
