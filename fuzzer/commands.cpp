@@ -173,6 +173,8 @@ std::expected<GenPolicy, std::string> generator_policy(const ParsedFlags& flags)
   policy.exclude_ops = flags.get_list("exclude-ops");
   if (auto ok = validate_op_names(policy.only_ops); !ok) return std::unexpected(ok.error());
   if (auto ok = validate_op_names(policy.exclude_ops); !ok) return std::unexpected(ok.error());
+  // An impossible policy (e.g. every op excluded) is a usage error, found before any work.
+  if (auto probe = generate_model(policy, 0); !probe) return std::unexpected(probe.error());
   return policy;
 }
 
@@ -180,6 +182,7 @@ std::expected<uint64_t, std::string> seed_flag(const ParsedFlags& flags, std::st
   const std::string text = flags.get(name);
   try {
     size_t used = 0;
+    if (text.empty() || text[0] == '-') throw std::invalid_argument(text);
     const uint64_t value = std::stoull(text, &used, 0);
     if (used != text.size()) throw std::invalid_argument(text);
     return value;

@@ -75,6 +75,8 @@ TEST(Cli, BadInputTable) {
       {"gen --count 2", 2, "--out"},
       {"gen --count 2 --out " + dir.str("g") + " --ops Relu,NoSuchOp", 2, "NoSuchOp"},
       {"fuzz --time forever --out " + dir.str("f"), 2, "--time"},
+      {"fuzz --iterations 1 --ops Relu --exclude-ops Relu --out " + dir.str("f"), 2, "Relu"},
+      {"gen --count 1 --seed -3 --out " + dir.str("g"), 2, "--seed"},
       {"replay " + dir.str("nothing-here"), 3, "no such directory"},
       {"minimize " + dir.str("garbage.onnx") + " --executions ref", 3, "not a valid ONNX model"},
   };
