@@ -98,7 +98,8 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
     if (obs.result.status != RunStatus::kOk) line += fmt::format(" ({})", obs.result.message);
     for (const auto& v : final_eval.verdicts) {
       if (v.execution == obs.execution) {
-        line += fmt::format("; {} vs {}: {}", verdict_kind_name(v.kind), v.baseline, v.message);
+        line += fmt::format("; {}{}: {}", verdict_kind_name(v.kind),
+                            v.baseline.empty() ? "" : " vs " + v.baseline, v.message);
       }
     }
     if (obs.result.status == RunStatus::kOk && obs.execution != baseline->name() &&

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -170,7 +171,9 @@ std::string WorkerProcess::spawn() {
   const char* tmpdir = std::getenv("TMPDIR");
   std::string stderr_path = fmt::format("{}/onnxfuzz-worker-stderr-XXXXXX",
                                         tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp");
-  stderr_file_ = mkostemp(stderr_path.data(), O_CLOEXEC);
+  // O_APPEND: the worker's writes follow the file's end, so truncating it at the start of each
+  // call leaves exactly that call's stderr as evidence (and keeps a long campaign's file small).
+  stderr_file_ = mkostemp(stderr_path.data(), O_CLOEXEC | O_APPEND);
   if (stderr_file_ < 0) {
     return fmt::format("cannot create a stderr file in {}: {}", stderr_path, strerror(errno));
   }
@@ -292,7 +295,18 @@ std::string WorkerProcess::stderr_tail() const {
     done += static_cast<size_t>(got);
   }
   tail.resize(done);
-  return tail;
+  // Terminal colour codes (ORT colours its error lines) are noise in case files.
+  std::string plain;
+  plain.reserve(tail.size());
+  for (size_t i = 0; i < tail.size(); ++i) {
+    if (tail[i] == '\x1b' && i + 1 < tail.size() && tail[i + 1] == '[') {
+      i += 2;
+      while (i < tail.size() && !std::isalpha(static_cast<unsigned char>(tail[i]))) ++i;
+      continue;
+    }
+    plain += tail[i];
+  }
+  return plain;
 }
 
 int64_t WorkerProcess::resident_bytes() const {
@@ -339,6 +353,8 @@ CallResult WorkerProcess::call(const std::string& request_payload, double timeou
       return finish(CallOutcome::kSpawnFailed, std::move(error));
     }
   }
+
+  if (stderr_file_ >= 0) (void)!::ftruncate(stderr_file_, 0);
 
   std::string frame;
   frame.reserve(4 + request_payload.size());
