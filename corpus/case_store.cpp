@@ -184,12 +184,22 @@ std::expected<void, std::string> write_test_case(const std::string& dir,
   return written;
 }
 
+bool dedupes_by_message(VerdictKind kind) { return kind == VerdictKind::kRejection; }
+
 std::string finding_signature(const Verdict& verdict, const std::vector<std::string>& ops) {
-  const bool by_message = verdict.kind == VerdictKind::kCrash ||
-                          verdict.kind == VerdictKind::kHang ||
-                          verdict.kind == VerdictKind::kRejection;
-  return fmt::format("{}|{}|{}", verdict_kind_name(verdict.kind), verdict.execution,
-                     by_message ? verdict.message : fmt::format("{}", fmt::join(ops, ">")));
+  const std::string op_sequence = fmt::format("{}", fmt::join(ops, ">"));
+  switch (verdict.kind) {
+    case VerdictKind::kRejection:
+      return fmt::format("rejection|{}|{}", verdict.execution, verdict.message);
+    case VerdictKind::kCrash:
+    case VerdictKind::kHang:
+      return fmt::format("{}|{}|{}|{}", verdict_kind_name(verdict.kind), verdict.execution,
+                         verdict.message, op_sequence);
+    case VerdictKind::kShape:
+    case VerdictKind::kNumeric:
+      break;
+  }
+  return fmt::format("{}|{}|{}", verdict_kind_name(verdict.kind), verdict.execution, op_sequence);
 }
 
 std::string case_id(const CaseRecord& record) {

@@ -46,9 +46,13 @@ struct TestCase {
   std::optional<CaseRecord> record;  // when case.json exists
 };
 
-// Dedup key: crash/hang/rejection by normalized message (as crash triage does), shape and
-// numeric by the minimized op sequence (misbehaving models share operator sequences).
+// Dedup key. Rejections by normalized message: the backend's own words name the failing check.
+// Crashes and hangs carry no such words (every segfault says SIGSEGV), so they add the
+// minimized op sequence, as shape and numeric findings do (misbehaving models share operator
+// sequences).
 std::string finding_signature(const Verdict& verdict, const std::vector<std::string>& ops);
+// Whether a verdict's key alone identifies its finding before minimization (rejections).
+bool dedupes_by_message(VerdictKind kind);
 // Directory name: <kind>-<execution>-<16 hex digits of the signature hash>.
 std::string case_id(const CaseRecord& record);
 

@@ -163,9 +163,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
         ~JournalLine() { journal.append(entry); }
       } journal_line{*journal, entry};
       const std::string key = verdict.key();
-      const bool by_message = verdict.kind == VerdictKind::kCrash ||
-                              verdict.kind == VerdictKind::kHang ||
-                              verdict.kind == VerdictKind::kRejection;
+      const bool by_message = dedupes_by_message(verdict.kind);
       if (by_message && known_keys.count(key)) {
         ++summary.known;
         entry.outcome = FindingOutcome::kKnown;
