@@ -170,7 +170,9 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
         continue;
       }
       if (by_message ? seen_keys.count(key) > 0
-                     : minimized_per_key[key] >= options.max_minimized_per_key) {
+                     : minimized_per_key[key] >= (verdict.kind == VerdictKind::kHang
+                                                      ? options.max_minimized_hangs_per_key
+                                                      : options.max_minimized_per_key)) {
         if (auto it = case_of_key.find(key); it != case_of_key.end()) entry.case_id = it->second;
         continue;  // a duplicate by signature: not worth another minimization
       }

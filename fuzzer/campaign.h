@@ -20,7 +20,8 @@ struct CampaignOptions {
   uint64_t seed = 1;                  // master seed; model i gets a seed derived from it
   GenPolicy policy;
   FindingContext findings;         // out dir, executions, oracle and minimizer config
-  int max_minimized_per_key = 10;  // numeric/shape findings minimized per (kind, exec, msg)
+  int max_minimized_per_key = 10;  // crash/shape/numeric findings minimized per (kind, exec, msg)
+  int max_minimized_hangs_per_key = 3;  // the same for hangs: each check costs a full timeout
   // Every n-th generated model gets full validation (checker + strict shape inference); the
   // others the checker only. A safety net for the generator at a fraction of the cost.
   int full_validation_every = 16;
