@@ -347,14 +347,14 @@ CallResult WorkerProcess::call(const std::string& request_payload, double timeou
         CallOutcome::kProtocolError,
         fmt::format("request of {} bytes exceeds the frame limit", request_payload.size()));
   }
+  // Before a spawn too: what a fresh worker writes while starting belongs to this call.
+  if (stderr_file_ >= 0) (void)!::ftruncate(stderr_file_, 0);
   if (pid_ <= 0) {
     if (std::string error = spawn(); !error.empty()) {
       result.stderr_tail = stderr_tail();
       return finish(CallOutcome::kSpawnFailed, std::move(error));
     }
   }
-
-  if (stderr_file_ >= 0) (void)!::ftruncate(stderr_file_, 0);
 
   std::string frame;
   frame.reserve(4 + request_payload.size());
