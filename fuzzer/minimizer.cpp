@@ -165,8 +165,14 @@ class Reducer {
     ++stats.checks;
     auto eval = evaluate(runnable, *inputs);
     if (!match(eval)) {
-      spdlog::debug("minimize: {}: does not fail the same way ({} verdicts)", what,
-                    eval.verdicts.size());
+      if (spdlog::should_log(spdlog::level::debug)) {
+        std::string seen;
+        for (const auto& v : eval.verdicts) {
+          seen += fmt::format(" [{} on {}: {}]", verdict_kind_name(v.kind), v.execution, v.message);
+        }
+        spdlog::debug("minimize: {}: does not fail the same way; observed:{}", what,
+                      seen.empty() ? " no failure" : seen);
+      }
       return false;
     }
     accept(eval, runnable, *inputs, what);
