@@ -1,5 +1,6 @@
 // Reference kernels for contractions, windows and reductions: MatMul, Gemm, Conv, pools,
 // ReduceSum/Mean/Max and Softmax. Float sums accumulate in double and round once per output.
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 
@@ -46,6 +47,16 @@ decltype(auto) dispatch_matmul(DType dtype, F&& f) {
 
 // ---- MatMul, Gemm ---------------------------------------------------------------------------
 
+using RowMajorMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// A rows x cols row-major block of floats (or doubles), widened to double.
+template <class T>
+RowMajorMatrix widen(const T* data, int64_t rows, int64_t cols) {
+  return Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+             data, rows, cols)
+      .template cast<double>();
+}
+
 std::vector<Tensor> matmul(const NodeContext& ctx) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
@@ -78,9 +89,16 @@ std::vector<Tensor> matmul(const NodeContext& ctx) {
     auto yv = y.values<T>();
     std::vector<Acc<T>> acc(static_cast<size_t>(m * n));
     for_each_index(batch, strides, [&](int64_t index, const std::array<int64_t, 2>& at) {
-      std::fill(acc.begin(), acc.end(), Acc<T>{});
       const T* ap = av.data() + at[0];
       const T* bp = bv.data() + at[1];
+      T* out = yv.data() + index * m * n;
+      if constexpr (std::is_floating_point_v<T>) {
+        // Eigen's product in double: operands widened once, each output rounded once.
+        const RowMajorMatrix product = widen(ap, m, k) * widen(bp, k, n);
+        for (int64_t i = 0; i < m * n; ++i) out[i] = static_cast<T>(product.data()[i]);
+        return;
+      }
+      std::fill(acc.begin(), acc.end(), Acc<T>{});
       for (int64_t i = 0; i < m; ++i) {
         Acc<T>* row = acc.data() + i * n;
         for (int64_t p = 0; p < k; ++p) {
@@ -89,7 +107,6 @@ std::vector<Tensor> matmul(const NodeContext& ctx) {
           for (int64_t j = 0; j < n; ++j) row[j] += aip * to_acc(brow[j]);
         }
       }
-      T* out = yv.data() + index * m * n;
       for (int64_t i = 0; i < m * n; ++i) out[i] = from_acc<T>(acc[i]);
     });
     return y;
@@ -130,10 +147,28 @@ std::vector<Tensor> gemm(const NodeContext& ctx) {
     auto av = a.values<T>();
     auto bv = b.values<T>();
     auto yv = y.values<T>();
+    const T* cv = c != nullptr ? c->values<T>().data() : nullptr;
+    auto add_c = [&](int64_t i, int64_t j, double v) {
+      if (cv != nullptr) v += beta * static_cast<double>(cv[i * c_strides[0] + j * c_strides[1]]);
+      return v;
+    };
+    if constexpr (std::is_floating_point_v<T>) {
+      // Eigen's product in double, as in MatMul.
+      RowMajorMatrix op_a = widen(av.data(), a.shape[0], a.shape[1]);
+      RowMajorMatrix op_b = widen(bv.data(), b.shape[0], b.shape[1]);
+      if (ta) op_a.transposeInPlace();
+      if (tb) op_b.transposeInPlace();
+      const RowMajorMatrix product = op_a * op_b;
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < n; ++j) {
+          yv[i * n + j] = from_double<T>(add_c(i, j, alpha * product(i, j)));
+        }
+      }
+      return y;
+    }
     // Element strides of op(A) along i and p, and of op(B) along p and j.
     const int64_t a_i = ta ? 1 : k, a_p = ta ? m : 1;
     const int64_t b_p = tb ? 1 : n, b_j = tb ? k : 1;
-    const T* cv = c != nullptr ? c->values<T>().data() : nullptr;
     for (int64_t i = 0; i < m; ++i) {
       for (int64_t j = 0; j < n; ++j) {
         double sum = 0;
@@ -141,9 +176,7 @@ std::vector<Tensor> gemm(const NodeContext& ctx) {
           sum += static_cast<double>(av[i * a_i + p * a_p]) *
                  static_cast<double>(bv[p * b_p + j * b_j]);
         }
-        double v = alpha * sum;
-        if (cv != nullptr) v += beta * static_cast<double>(cv[i * c_strides[0] + j * c_strides[1]]);
-        yv[i * n + j] = from_double<T>(v);
+        yv[i * n + j] = from_double<T>(add_c(i, j, alpha * sum));
       }
     }
     return y;
