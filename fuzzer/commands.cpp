@@ -259,6 +259,24 @@ std::expected<LoadedInput, std::string> load_input(const std::string& path, uint
     loaded.model = std::move(*model);
   }
   if (loaded.inputs.empty()) {
+    // Random inputs are made in memory: refuse absurd declared shapes before allocating.
+    constexpr long double kMaxInputBytes = 1LL << 30;
+    long double total = 0;
+    for (const auto* info : runtime_inputs(loaded.model.graph())) {
+      const auto& type = info->type().tensor_type();
+      long double bytes =
+          dtype_supported(type.elem_type()) ? dtype_size(static_cast<DType>(type.elem_type())) : 1;
+      for (const auto& dim : type.shape().dim()) {
+        if (dim.has_dim_value()) bytes *= std::max<int64_t>(dim.dim_value(), 0);
+      }
+      total += bytes;
+    }
+    if (total > kMaxInputBytes) {
+      return std::unexpected(fmt::format(
+          "{}: its inputs would take {:.3g} GB; onnxfuzz makes random inputs up to 1 GB "
+          "(give a test-case directory with stored inputs instead)",
+          path, static_cast<double>(total / 1e9)));
+    }
     Rng rng(input_seed);
     loaded.inputs.push_back(synthesize_inputs(loaded.model, rng));
     loaded.expected.emplace_back();

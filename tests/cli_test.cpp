@@ -20,6 +20,13 @@ g (float[2,3] x, float[2,3] y) => (float[2,3] z) {
 }
 )";
 
+const char* kHuge = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[100000,100000] x) => (float[100000,100000] y) {
+  y = Relu(x)
+}
+)";
+
 const char* kUnsupported = R"(
 <ir_version: 8, opset_import: ["" : 17]>
 g (float[2,3] x) => (float[2,3] z) {
@@ -49,6 +56,7 @@ TEST(Cli, BadInputTable) {
   TempDir dir;
   const std::string good = write_text_model(dir, "good.onnx", kAddRelu);
   const std::string unsupported = write_text_model(dir, "erf.onnx", kUnsupported);
+  const std::string huge = write_text_model(dir, "huge.onnx", kHuge);
   const std::string bytes = testing::read_file(good);
   testing::write_file(dir.str("truncated.onnx"), bytes.substr(0, bytes.size() / 2));
   testing::write_file(dir.str("garbage.onnx"), "this is not a protobuf \xff\xff\xff");
@@ -68,6 +76,8 @@ TEST(Cli, BadInputTable) {
       {"run " + dir.str("garbage.onnx") + " --executions ref", 3, "not a valid ONNX model"},
       {"run " + dir.str("empty.onnx") + " --executions ref", 3, "empty model"},
       {"run " + unsupported + " --executions ref", 3, "unsupported op(s) for the reference: Erf"},
+      {"run " + huge + " --executions ref", 3, "onnxfuzz makes random inputs up to 1 GB"},
+      {"minimize " + huge + " --executions ref", 3, "onnxfuzz makes random inputs up to 1 GB"},
       {"run " + good + " --executions ref,nosuch", 2, "nosuch"},
       {"run " + good + " --bogus-flag", 2, "unknown option '--bogus-flag'"},
       {"run " + good + " --timeout abc --executions ref", 2, "--timeout"},
