@@ -38,6 +38,8 @@ namespace fs = std::filesystem;
       FlagSpec{"memory-limit-mb", "MB", "4096", "resident memory limit of a worker process"}, \
       FlagSpec{"atol", "X", "1e-3", "float32 absolute tolerance of the numeric oracle"},      \
       FlagSpec{"rtol", "X", "1e-2", "float32 relative tolerance of the numeric oracle"},      \
+      FlagSpec{"atol-f64", "X", "1e-7", "float64 absolute tolerance of the numeric oracle"},  \
+      FlagSpec{"rtol-f64", "X", "1e-6", "float64 relative tolerance of the numeric oracle"},  \
       FlagSpec {                                                                              \
     "verbose", "", "", "debug logging"                                                        \
   }
@@ -107,14 +109,25 @@ struct ExecutionSet {
   std::vector<Execution*> pointers;
 };
 
-std::expected<OracleConfig, std::string> oracle_config(const ParsedFlags& flags) {
-  OracleConfig config;
-  auto atol = flags.get_double("atol");
+std::expected<Tolerance, std::string> tolerance_flags(const ParsedFlags& flags,
+                                                      std::string_view atol_name,
+                                                      std::string_view rtol_name) {
+  auto atol = flags.get_double(atol_name);
   if (!atol) return std::unexpected(atol.error());
-  auto rtol = flags.get_double("rtol");
+  auto rtol = flags.get_double(rtol_name);
   if (!rtol) return std::unexpected(rtol.error());
   if (*atol < 0 || *rtol < 0) return std::unexpected(std::string("tolerances must be >= 0"));
-  config.float32 = {*atol, *rtol};
+  return Tolerance{*atol, *rtol};
+}
+
+std::expected<OracleConfig, std::string> oracle_config(const ParsedFlags& flags) {
+  OracleConfig config;
+  auto float32 = tolerance_flags(flags, "atol", "rtol");
+  if (!float32) return std::unexpected(float32.error());
+  auto float64 = tolerance_flags(flags, "atol-f64", "rtol-f64");
+  if (!float64) return std::unexpected(float64.error());
+  config.float32 = *float32;
+  config.float64 = *float64;
   return config;
 }
 
