@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
       auto inferred = validate_model(generated->model);
       validate += since(t);
       t = Clock::now();
-      const ModelUnderTest mut = ModelUnderTest::from_proto(generated->model);
+      const ModelUnderTest mut = ModelUnderTest::view(generated->model);
       serialize += since(t);
       const RunResult ref = run_reference(generated->model, generated->inputs);
       t = Clock::now();

@@ -31,7 +31,7 @@ Evaluation evaluate_model(const onnx::ModelProto& model, const TensorMap& inputs
     }
   }
   if (executions.empty()) return eval;
-  const ModelUnderTest mut = ModelUnderTest::from_proto(model);
+  const ModelUnderTest mut = ModelUnderTest::view(model);
   Observation baseline{executions.front()->name(), executions.front()->run(mut, inputs)};
   std::vector<Observation> others;
   others.reserve(executions.size() - 1);

@@ -61,8 +61,21 @@ std::string_view run_status_name(RunStatus status) {
 ModelUnderTest ModelUnderTest::from_proto(onnx::ModelProto proto) {
   ModelUnderTest model;
   model.bytes = serialize_model(proto);
-  model.proto = std::move(proto);
+  model.proto_ = std::make_shared<const onnx::ModelProto>(std::move(proto));
   return model;
+}
+
+ModelUnderTest ModelUnderTest::view(const onnx::ModelProto& proto) {
+  ModelUnderTest model;
+  model.bytes = serialize_model(proto);
+  // Aliasing constructor with no owner: a plain pointer with shared_ptr's interface.
+  model.proto_ = std::shared_ptr<const onnx::ModelProto>(std::shared_ptr<void>(), &proto);
+  return model;
+}
+
+const onnx::ModelProto& ModelUnderTest::proto() const {
+  static const onnx::ModelProto kEmpty;
+  return proto_ ? *proto_ : kEmpty;
 }
 
 std::vector<std::string> known_execution_names() { return {"ref", "ort", "ort-noopt", "planted"}; }

@@ -32,10 +32,17 @@ struct RunResult {
 
 // The model as both proto (for in-process executions) and bytes (for workers).
 struct ModelUnderTest {
-  onnx::ModelProto proto;
   std::string bytes;
 
+  // Owns its own copy of the model.
   static ModelUnderTest from_proto(onnx::ModelProto proto);
+  // Refers to `proto`, which must outlive the result: no copy on the fuzz loop's hot path.
+  static ModelUnderTest view(const onnx::ModelProto& proto);
+
+  const onnx::ModelProto& proto() const;
+
+ private:
+  std::shared_ptr<const onnx::ModelProto> proto_;
 };
 
 struct ExecutionOptions {

@@ -28,7 +28,7 @@ class ReferenceExecution final : public Execution {
   const std::string& name() const override { return name_; }
   std::string version() override;
   RunResult run(const ModelUnderTest& model, const TensorMap& inputs) override {
-    return run_reference(model.proto, inputs);
+    return run_reference(model.proto(), inputs);
   }
 
  private:

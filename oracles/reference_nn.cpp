@@ -87,7 +87,8 @@ std::vector<Tensor> matmul(const NodeContext& ctx) {
     auto av = a.values<T>();
     auto bv = b.values<T>();
     auto yv = y.values<T>();
-    std::vector<Acc<T>> acc(static_cast<size_t>(m * n));
+    // Integer accumulators only: the floating path multiplies with Eigen.
+    std::vector<Acc<T>> acc(std::is_floating_point_v<T> ? 0 : static_cast<size_t>(m * n));
     for_each_index(batch, strides, [&](int64_t index, const std::array<int64_t, 2>& at) {
       const T* ap = av.data() + at[0];
       const T* bp = bv.data() + at[1];
