@@ -12,14 +12,6 @@ namespace {
 using testing::run_onnxfuzz;
 using testing::TempDir;
 
-const char* kAddRelu = R"(
-<ir_version: 8, opset_import: ["" : 17]>
-g (float[2,3] x, float[2,3] y) => (float[2,3] z) {
-  s = Add(x, y)
-  z = Relu(s)
-}
-)";
-
 const char* kHuge = R"(
 <ir_version: 8, opset_import: ["" : 17]>
 g (float[100000,100000] x) => (float[100000,100000] y) {
@@ -54,7 +46,7 @@ TEST(Cli, EverySubcommandHasHelp) {
 
 TEST(Cli, BadInputTable) {
   TempDir dir;
-  const std::string good = write_text_model(dir, "good.onnx", kAddRelu);
+  const std::string good = write_text_model(dir, "good.onnx", testing::kAddRelu);
   const std::string unsupported = write_text_model(dir, "erf.onnx", kUnsupported);
   const std::string huge = write_text_model(dir, "huge.onnx", kHuge);
   const std::string bytes = testing::read_file(good);

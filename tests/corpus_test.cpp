@@ -10,14 +10,6 @@
 namespace onnxfuzz {
 namespace {
 
-const char* kModel = R"(
-<ir_version: 8, opset_import: ["" : 17]>
-g (float[2,3] x, float[2,3] y) => (float[2,3] z) {
-  s = Add(x, y)
-  z = Relu(s)
-}
-)";
-
 CaseRecord sample_record() {
   CaseRecord record;
   record.kind = VerdictKind::kNumeric;
@@ -37,7 +29,7 @@ CaseRecord sample_record() {
 
 TEST(CaseStore, RoundTrip) {
   testing::TempDir dir;
-  auto model = parse_model_text(kModel);
+  auto model = parse_model_text(testing::kAddRelu);
   ASSERT_TRUE(model) << model.error();
   TensorMap inputs{{"x", Tensor::of_floats({2, 3}, std::vector<float>{1, 2, 3, 4, 5, 6})},
                    {"y", Tensor::of_floats({2, 3}, std::vector<float>{-1, -1, -1, -1, -1, -1})}};
@@ -81,7 +73,7 @@ TEST(CaseStore, RoundTrip) {
 TEST(CaseStore, ReportPythonReproducerIsValidPython) {
   if (std::system("command -v python3 >/dev/null 2>&1") != 0) GTEST_SKIP() << "no python3";
   testing::TempDir dir;
-  auto model = parse_model_text(kModel);
+  auto model = parse_model_text(testing::kAddRelu);
   ASSERT_TRUE(model);
   auto path = write_case(dir.str(), sample_record(), *model, *model, {}, {}, nullptr);
   ASSERT_TRUE(path) << path.error();
@@ -97,7 +89,7 @@ TEST(CaseStore, ReportPythonReproducerIsValidPython) {
 
 TEST(CaseStore, DiscoverySkipsTemporariesAndStaleOnesAreRemoved) {
   testing::TempDir dir;
-  auto model = parse_model_text(kModel);
+  auto model = parse_model_text(testing::kAddRelu);
   ASSERT_TRUE(model);
   ASSERT_TRUE(write_case(dir.str(), sample_record(), *model, *model, {}, {}, nullptr));
   // What a campaign killed mid-write leaves behind.

@@ -17,6 +17,15 @@ struct CommandResult {
   std::string output;  // stdout and stderr, interleaved
 };
 
+// A small valid model, in ONNX text format: z = Relu(x + y) on float[2,3].
+inline constexpr const char* kAddRelu = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3] x, float[2,3] y) => (float[2,3] z) {
+  s = Add(x, y)
+  z = Relu(s)
+}
+)";
+
 // Runs `onnxfuzz <args>` through the shell (args are inserted verbatim).
 inline CommandResult run_onnxfuzz(const std::string& args, const std::string& env = "") {
   const std::string command = env + " " + ONNXFUZZ_BINARY + " " + args + " 2>&1";
