@@ -579,10 +579,8 @@ int command_replay(const ParsedFlags& flags) {
       detail = fmt::format("now {} on {}: {}", verdict_kind_name(first->kind), first->execution,
                            first->message);
       for (const auto& v : eval.verdicts) {
-        const bool by_message = v.kind == VerdictKind::kCrash || v.kind == VerdictKind::kHang ||
-                                v.kind == VerdictKind::kRejection;
-        if (tc->record && v.kind == tc->record->kind && v.execution == tc->record->execution &&
-            (!by_message || v.message == tc->record->message)) {
+        if (tc->record && fails_same_way(v, Verdict{tc->record->kind, tc->record->execution, "",
+                                                    tc->record->message, ""})) {
           outcome = ReplayOutcome::kStillFailing;
           detail = fmt::format("{} on {}: {}", verdict_kind_name(v.kind), v.execution, v.message);
         }

@@ -81,11 +81,6 @@ void eliminate_dead_code(onnx::GraphProto& graph) {
   }
 }
 
-bool is_error_kind(VerdictKind kind) {
-  return kind == VerdictKind::kCrash || kind == VerdictKind::kHang ||
-         kind == VerdictKind::kRejection;
-}
-
 // Copies the leading block of `source` with shape `shape` (every dim <= source's).
 std::optional<Tensor> leading_block(const Tensor& source, const Shape& shape) {
   if (source.rank() != shape.size()) return std::nullopt;
@@ -210,8 +205,7 @@ class Reducer {
   bool match(const Evaluation& eval) {
     if (require_valid_ && !eval.valid) return false;
     for (const auto& v : eval.verdicts) {
-      if (v.kind != wanted_.kind || v.execution != wanted_.execution) continue;
-      if (is_error_kind(v.kind) && v.message != wanted_.message) continue;
+      if (!fails_same_way(v, wanted_)) continue;
       matched_ = v;
       return true;
     }

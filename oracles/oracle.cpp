@@ -34,6 +34,14 @@ std::optional<VerdictKind> parse_verdict_kind(std::string_view name) {
   return std::nullopt;
 }
 
+bool fails_same_way(const Verdict& observed, const Verdict& wanted) {
+  if (observed.kind != wanted.kind || observed.execution != wanted.execution) return false;
+  const bool error_kind = observed.kind == VerdictKind::kCrash ||
+                          observed.kind == VerdictKind::kHang ||
+                          observed.kind == VerdictKind::kRejection;
+  return !error_kind || observed.message == wanted.message;
+}
+
 std::string Verdict::key() const {
   return fmt::format("{}|{}|{}", verdict_kind_name(kind), execution, message);
 }

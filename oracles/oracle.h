@@ -63,6 +63,10 @@ std::vector<Verdict> compare_outputs(const std::string& execution, const RunResu
                                      const std::string& baseline_name, const TensorMap& expected,
                                      const OracleConfig& config);
 
+// "Fails the same way": same kind on the same execution and, for error kinds (crash, hang,
+// rejection), the same normalized message. The minimizer and replay both decide by this.
+bool fails_same_way(const Verdict& observed, const Verdict& wanted);
+
 // Lower-cases nothing but strips what varies between runs of one bug: numbers, node/value
 // names in quotes, hex addresses, paths; keeps the first line, at most 160 characters.
 std::string normalize_message(std::string_view message);
