@@ -48,32 +48,13 @@ TensorMap synthesize_inputs(const onnx::ModelProto& model, Rng& rng) {
     }
     const DType dtype = static_cast<DType>(tensor_type.elem_type());
     Tensor t = Tensor::zeros(dtype, shape);
-    switch (dtype) {
-      case DType::kFloat: {
-        const Interval r = float_range(graph, info->name());
-        for (float& v : t.values<float>()) v = static_cast<float>(rng.uniform_real(r.lo, r.hi));
-        break;
-      }
-      case DType::kDouble: {
-        const Interval r = float_range(graph, info->name());
-        for (double& v : t.values<double>()) v = rng.uniform_real(r.lo, r.hi);
-        break;
-      }
-      case DType::kBool:
-        for (auto& b : t.bytes) b = static_cast<std::byte>(rng.uniform_int(0, 1));
-        break;
-      case DType::kUint8:
-        for (auto& v : t.values<uint8_t>()) v = static_cast<uint8_t>(rng.uniform_int(0, kIntMax));
-        break;
-      case DType::kInt8:
-        for (auto& v : t.values<int8_t>()) v = static_cast<int8_t>(rng.uniform_int(0, kIntMax));
-        break;
-      case DType::kInt32:
-        for (auto& v : t.values<int32_t>()) v = static_cast<int32_t>(rng.uniform_int(0, kIntMax));
-        break;
-      case DType::kInt64:
-        for (auto& v : t.values<int64_t>()) v = rng.uniform_int(0, kIntMax);
-        break;
+    if (is_float(dtype)) {
+      const Interval r = float_range(graph, info->name());
+      for (int64_t i = 0; i < t.numel(); ++i) t.set_double(i, rng.uniform_real(r.lo, r.hi));
+    } else {
+      const int64_t hi = dtype == DType::kBool ? 1 : kIntMax;
+      for (int64_t i = 0; i < t.numel(); ++i)
+        t.set_double(i, static_cast<double>(rng.uniform_int(0, hi)));
     }
     out.emplace(info->name(), std::move(t));
   }

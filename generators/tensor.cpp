@@ -9,61 +9,6 @@
 
 namespace onnxfuzz {
 
-size_t dtype_size(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat:
-      return 4;
-    case DType::kUint8:
-      return 1;
-    case DType::kInt8:
-      return 1;
-    case DType::kInt32:
-      return 4;
-    case DType::kInt64:
-      return 8;
-    case DType::kBool:
-      return 1;
-    case DType::kDouble:
-      return 8;
-  }
-  ONNXFUZZ_CHECK(false, "dtype_size: unknown dtype");
-  return 0;
-}
-
-std::string_view dtype_name(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat:
-      return "float32";
-    case DType::kUint8:
-      return "uint8";
-    case DType::kInt8:
-      return "int8";
-    case DType::kInt32:
-      return "int32";
-    case DType::kInt64:
-      return "int64";
-    case DType::kBool:
-      return "bool";
-    case DType::kDouble:
-      return "float64";
-  }
-  return "unknown";
-}
-
-bool dtype_supported(int32_t t) {
-  switch (static_cast<DType>(t)) {
-    case DType::kFloat:
-    case DType::kUint8:
-    case DType::kInt8:
-    case DType::kInt32:
-    case DType::kInt64:
-    case DType::kBool:
-    case DType::kDouble:
-      return true;
-  }
-  return false;
-}
-
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
@@ -103,23 +48,76 @@ Tensor Tensor::of_bools(Shape shape, std::span<const bool> values) {
 }
 
 double Tensor::as_double(int64_t i) const {
+  const std::byte* p = bytes.data() + static_cast<size_t>(i) * dtype_size(dtype);
+  auto load = [p]<class T>(T) {
+    T v;
+    std::memcpy(&v, p, sizeof(T));
+    return v;
+  };
   switch (dtype) {
     case DType::kFloat:
-      return values<float>()[i];
-    case DType::kUint8:
-      return values<uint8_t>()[i];
-    case DType::kInt8:
-      return values<int8_t>()[i];
-    case DType::kInt32:
-      return values<int32_t>()[i];
-    case DType::kInt64:
-      return static_cast<double>(values<int64_t>()[i]);
-    case DType::kBool:
-      return values<uint8_t>()[i] != 0 ? 1.0 : 0.0;
+      return load(float{});
     case DType::kDouble:
-      return values<double>()[i];
+      return load(double{});
+    case DType::kFloat16:
+      return half_to_float(load(uint16_t{}));
+    case DType::kBfloat16:
+      return bfloat16_to_float(load(uint16_t{}));
+    case DType::kUint8:
+      return load(uint8_t{});
+    case DType::kInt8:
+      return load(int8_t{});
+    case DType::kUint16:
+      return load(uint16_t{});
+    case DType::kInt16:
+      return load(int16_t{});
+    case DType::kInt32:
+      return load(int32_t{});
+    case DType::kUint32:
+      return load(uint32_t{});
+    case DType::kInt64:
+      return static_cast<double>(load(int64_t{}));
+    case DType::kUint64:
+      return static_cast<double>(load(uint64_t{}));
+    case DType::kBool:
+      return load(uint8_t{}) != 0 ? 1.0 : 0.0;
   }
   return 0;
+}
+
+void Tensor::set_double(int64_t i, double v) {
+  std::byte* p = bytes.data() + static_cast<size_t>(i) * dtype_size(dtype);
+  auto store = [p]<class T>(T x) { std::memcpy(p, &x, sizeof(T)); };
+  const double r = round_to_dtype(v, dtype);
+  switch (dtype) {
+    case DType::kFloat:
+      return store(static_cast<float>(r));
+    case DType::kDouble:
+      return store(r);
+    case DType::kFloat16:
+      return store(float_to_half(static_cast<float>(r)));
+    case DType::kBfloat16:
+      return store(float_to_bfloat16(static_cast<float>(r)));
+    case DType::kUint8:
+      return store(static_cast<uint8_t>(r));
+    case DType::kInt8:
+      return store(static_cast<int8_t>(r));
+    case DType::kUint16:
+      return store(static_cast<uint16_t>(r));
+    case DType::kInt16:
+      return store(static_cast<int16_t>(r));
+    case DType::kInt32:
+      return store(static_cast<int32_t>(r));
+    case DType::kUint32:
+      return store(static_cast<uint32_t>(r));
+    case DType::kInt64:
+      // 2^63 rounds up in double: saturate explicitly.
+      return store(r >= 9223372036854775807.0 ? INT64_MAX : static_cast<int64_t>(r));
+    case DType::kUint64:
+      return store(r >= 18446744073709551615.0 ? UINT64_MAX : static_cast<uint64_t>(r));
+    case DType::kBool:
+      return store(static_cast<uint8_t>(r != 0));
+  }
 }
 
 namespace {
@@ -167,6 +165,7 @@ std::expected<Tensor, std::string> tensor_from_proto(const onnx::TensorProto& pr
     return std::unexpected(fmt::format("tensor '{}': has {} values, shape needs {}", proto.name(),
                                        got, expected_count));
   };
+  // Which typed field holds each element type (onnx.proto's TensorProto comments).
   switch (dtype) {
     case DType::kFloat:
       if (static_cast<size_t>(proto.float_data_size()) != expected_count)
@@ -183,21 +182,27 @@ std::expected<Tensor, std::string> tensor_from_proto(const onnx::TensorProto& pr
         return count_error(proto.int64_data_size());
       copy_typed<decltype(proto.int64_data()), int64_t>(proto.int64_data(), t);
       break;
-    case DType::kInt32:
-      if (static_cast<size_t>(proto.int32_data_size()) != expected_count)
-        return count_error(proto.int32_data_size());
-      copy_typed<decltype(proto.int32_data()), int32_t>(proto.int32_data(), t);
+    case DType::kUint32:
+    case DType::kUint64:
+      if (static_cast<size_t>(proto.uint64_data_size()) != expected_count)
+        return count_error(proto.uint64_data_size());
+      for (int i = 0; i < proto.uint64_data_size(); ++i) {
+        if (dtype == DType::kUint32) {
+          t.values<uint32_t>()[i] = static_cast<uint32_t>(proto.uint64_data(i));
+        } else {
+          t.values<uint64_t>()[i] = proto.uint64_data(i);
+        }
+      }
       break;
-    case DType::kUint8:
-    case DType::kBool:
+    default:
+      // int32_data holds int32 and every narrower type (half types as their bit patterns).
       if (static_cast<size_t>(proto.int32_data_size()) != expected_count)
         return count_error(proto.int32_data_size());
-      copy_typed<decltype(proto.int32_data()), uint8_t>(proto.int32_data(), t);
-      break;
-    case DType::kInt8:
-      if (static_cast<size_t>(proto.int32_data_size()) != expected_count)
-        return count_error(proto.int32_data_size());
-      copy_typed<decltype(proto.int32_data()), int8_t>(proto.int32_data(), t);
+      for (int i = 0; i < proto.int32_data_size(); ++i) {
+        const int32_t v = proto.int32_data(i);
+        std::memcpy(t.bytes.data() + static_cast<size_t>(i) * dtype_size(dtype), &v,
+                    dtype_size(dtype));  // little-endian: the low bytes
+      }
       break;
   }
   return t;
@@ -235,6 +240,8 @@ std::string tensor_summary(const Tensor& tensor, int max_values) {
     const char* sep = i ? ", " : "";
     if (tensor.dtype == DType::kInt64) {
       out += fmt::format("{}{}", sep, tensor.values<int64_t>()[i]);  // exact: no double detour
+    } else if (tensor.dtype == DType::kUint64) {
+      out += fmt::format("{}{}", sep, tensor.values<uint64_t>()[i]);
     } else {
       out += fmt::format("{}{:.6g}", sep, tensor.as_double(i));
     }

@@ -12,28 +12,13 @@
 #include <vector>
 
 #include "generators/check.h"
+#include "generators/dtype.h"
 
 namespace onnx {
 class TensorProto;
 }
 
 namespace onnxfuzz {
-
-// Element types, numbered as onnx::TensorProto::DataType so they convert by cast.
-enum class DType : int32_t {
-  kFloat = 1,
-  kUint8 = 2,
-  kInt8 = 3,
-  kInt32 = 6,
-  kInt64 = 7,
-  kBool = 9,
-  kDouble = 11,
-};
-
-size_t dtype_size(DType dtype);
-std::string_view dtype_name(DType dtype);
-// False for element types that onnxfuzz cannot hold (strings, float16, ...).
-bool dtype_supported(int32_t onnx_elem_type);
 
 using Shape = std::vector<int64_t>;
 int64_t shape_numel(const Shape& shape);
@@ -64,6 +49,8 @@ struct Tensor {
   }
   // Element i converted to double, for any dtype (used by oracles and printing).
   double as_double(int64_t i) const;
+  // Stores round_to_dtype(v) at element i, for any dtype.
+  void set_double(int64_t i, double v);
 
   bool operator==(const Tensor&) const = default;
 };

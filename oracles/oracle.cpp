@@ -100,7 +100,6 @@ std::string index_string(const Shape& shape, int64_t flat) {
   return shape_string(index);
 }
 
-bool is_float(DType dtype) { return dtype == DType::kFloat || dtype == DType::kDouble; }
 
 // Shape/dtype comparison of one output; returns the mismatch description or "".
 std::string shape_mismatch(const Tensor& actual, DType expected_dtype,

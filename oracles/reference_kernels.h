@@ -113,6 +113,14 @@ decltype(auto) dispatch_numeric(DType dtype, F&& f) {
       return f(TypeTag<int32_t>{});
     case DType::kInt64:
       return f(TypeTag<int64_t>{});
+    case DType::kInt16:
+      return f(TypeTag<int16_t>{});
+    case DType::kUint16:
+      return f(TypeTag<uint16_t>{});
+    case DType::kUint32:
+      return f(TypeTag<uint32_t>{});
+    case DType::kUint64:
+      return f(TypeTag<uint64_t>{});
     default:
       fail("element type {} is not supported here", dtype_name(dtype));
   }
@@ -124,6 +132,8 @@ decltype(auto) dispatch_width(DType dtype, F&& f) {
   switch (dtype_size(dtype)) {
     case 1:
       return f(TypeTag<uint8_t>{});
+    case 2:
+      return f(TypeTag<uint16_t>{});
     case 4:
       return f(TypeTag<uint32_t>{});
     case 8:
