@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "generators/dtype.h"
+
 namespace onnxfuzz {
 
 // Field names say what is drawn; `prob_*` fields are probabilities in [0, 1].
@@ -30,6 +32,29 @@ struct GenPolicy {
   // Relative draw weight per op; ops not listed weigh 1, weight 0 never draws.
   std::map<std::string, double> op_weights = {
       {"Conv", 1.5}, {"MatMul", 1.5}, {"Gemm", 1.2}, {"Add", 1.2}, {"Mul", 1.2}};
+
+  // --- dtypes ---
+  // Relative draw weight of each element type for fresh values and op instances; a dtype not
+  // listed (or weighing 0) is never drawn. An op is drawn only in dtypes its schema allows.
+  std::map<DType, double> dtype_weights = {
+      {DType::kFloat, 6},   {DType::kFloat16, 1}, {DType::kBfloat16, 0.5}, {DType::kDouble, 1},
+      {DType::kInt8, 0.5},  {DType::kUint8, 0.5}, {DType::kInt16, 0.3},    {DType::kUint16, 0.3},
+      {DType::kInt32, 1},   {DType::kInt64, 1},   {DType::kUint32, 0.3},   {DType::kUint64, 0.3},
+      {DType::kBool, 0.5}};
+
+  // --- edge values ---
+  // An op instance draws edge shapes and attribute values on purpose: empty tensors, negative
+  // axes, INT64 bounds, unit broadcast dims, rank-0/1 operands, rare attribute values.
+  double prob_edge = 0.1;
+
+  // --- optimizer patterns ---
+  // Whether subgraphs that runtime optimizers rewrite (generators/patterns) are inserted whole.
+  bool patterns = true;
+  // A growth step inserts a pattern instead of a single op.
+  double prob_pattern = 0.15;
+  // An inserted pattern gets one perturbation (attribute, constant rank/shape/dtype, operand
+  // order, whole-pattern dtype) of the kind a fusion may forget to check.
+  double prob_perturb_pattern = 0.5;
 
   // --- graph shape ---
   // Input 0 is an existing value (else a fresh graph input).
