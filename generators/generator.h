@@ -8,16 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "generators/graph_builder.h"
 #include "generators/policy.h"
 #include "generators/tensor.h"
 
 namespace onnxfuzz {
-
-struct GeneratedModel {
-  onnx::ModelProto model;
-  TensorMap inputs;  // data for every graph input (initializers live in the model)
-  uint64_t seed = 0;
-};
 
 // Builds the model for `seed` under `policy`. The same (policy, seed) always gives the same
 // model bytes and inputs. The error value is only for an impossible policy (unknown op names,

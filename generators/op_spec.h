@@ -1,5 +1,5 @@
-// OpSpec: the single table of operator knowledge (arity, types, attribute domains, shape and value
-// rules).
+// OpSpec: one registration per operator version (schema facts, type rule, attribute samplers,
+// operand plan, shape, dtype and range rules, value domains); the registry every stage reads.
 #pragma once
 
 #include <onnx/onnx_pb.h>
@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "generators/policy.h"
+#include "generators/rng.h"
 #include "generators/tensor.h"
 
 namespace onnxfuzz {
@@ -50,30 +52,10 @@ struct ValueDomain {
 
 // What an input is made of when the generator builds it.
 enum class InputRole {
-  kData,         // a float tensor flowing through the graph
+  kData,         // a tensor of the node's dtype flowing through the graph
   kConstInts,    // an int64 constant initializer (axes, shape, starts/ends/steps)
-  kConstScalar,  // a float scalar initializer (Clip min/max)
+  kConstScalar,  // a scalar initializer of the node's dtype (Clip min/max)
   kCondition,    // a bool tensor (Where's condition), graph input or initializer
-};
-
-// Broad families; the generator has one construction recipe per kind.
-enum class OpKind {
-  kUnary,
-  kBinary,
-  kMatMul,
-  kGemm,
-  kConv,
-  kPool,
-  kReshape,
-  kTranspose,
-  kConcat,
-  kSlice,
-  kSqueeze,
-  kUnsqueeze,
-  kReduce,
-  kSoftmax,
-  kClip,
-  kWhere,
 };
 
 enum class AttrType { kInt, kFloat, kInts };
@@ -118,8 +100,9 @@ struct AttrDomain {
 // One node as the rules see it: its inputs (shape, value range, constant data) and attributes.
 struct NodeInput {
   bool present = true;  // false for an omitted optional input
+  DType dtype = DType::kFloat;
   Shape shape;
-  Interval range;             // value range of a float input ([v, v] for a scalar constant)
+  Interval range;             // value range ([v, v] for a scalar constant)
   std::vector<int64_t> ints;  // data of a kConstInts input
 };
 struct NodeSig {
@@ -147,31 +130,60 @@ struct SchemaAttr {
 };
 
 struct OpSpec;
-// Output shape from the node's input shapes, constant inputs and attributes; error if the
+class GraphBuilder;
+struct Plan;
+
+// Output 0's shape from the node's input shapes, constant inputs and attributes; error if the
 // combination is invalid (the mutator uses the error path to reject edits).
 using ShapeRule = std::function<std::expected<Shape, std::string>(const OpSpec&, const NodeSig&)>;
-// Output value range from the input ranges (interval transfer function).
+// Output 0's value range from the input ranges (interval transfer function).
 using RangeRule = std::function<Interval(const OpSpec&, const NodeSig&)>;
-// Whether a value of this shape can be input 0.
-using PrimaryRule = std::function<bool(const Shape&)>;
+// Output 0's element type.
+using DTypeRule = std::function<DType(const OpSpec&, const NodeSig&)>;
+// Outputs after the first (TopK's indices, Split's parts), when the op has more.
+struct OutputType {
+  DType dtype = DType::kFloat;
+  Shape shape;
+  Interval range;
+};
+using ExtraOutputsRule = std::function<std::expected<std::vector<OutputType>, std::string>(
+    const OpSpec&, const NodeSig&)>;
+// Whether a value of this shape can be the primary operand under this policy.
+using PrimaryRule = std::function<bool(const Shape&, const GenPolicy&)>;
+// Adjusts a random shape so it fits as a fresh primary (Squeeze needs a unit dim).
+using FitPrimary = void (*)(Shape&, Rng&);
+// The operand plan: given the primary value and the slot it goes to, fills in the other
+// operands and the attributes with the builder's operand makers and samplers.
+using OperandPlan = void (*)(GraphBuilder&, Plan&, int primary, int slot);
 
 struct OpSpec {
   std::string op_type;
-  OpKind kind = OpKind::kUnary;
   int since_version = 0;               // schema version in effect at kTargetOpset
   int min_inputs = 0, max_inputs = 0;  // from the schema (variadic max is huge)
   int min_outputs = 0, max_outputs = 0;
   std::vector<InputSpec> inputs;  // one per formal input, schema order
   std::vector<SchemaAttr> schema_attrs;
   std::vector<AttrDomain> attr_domains;  // the attribute values we draw
-  PrimaryRule accepts_primary;           // input-0 shapes this op can take
+
+  // Type rule: the dtypes the primary operand (and every data operand sharing its type
+  // parameter) may take: the schema's constraint, less what the registration excludes.
+  std::vector<DType> dtypes;
+  std::vector<int> primary_slots = {0};  // input slots the primary may go to
+  PrimaryRule accepts_primary;           // primary shapes this op can take
+  FitPrimary fit_primary = nullptr;
+  OperandPlan plan = nullptr;
   ShapeRule shape_rule;
   RangeRule range_rule;
+  DTypeRule dtype_rule;  // output 0's dtype; default: the primary's
+  ExtraOutputsRule extra_outputs;
 
   std::expected<Shape, std::string> output_shape(const NodeSig& sig) const {
     return shape_rule(*this, sig);
   }
   Interval output_range(const NodeSig& sig) const { return range_rule(*this, sig); }
+  bool allows_dtype(DType d) const {
+    return std::find(dtypes.begin(), dtypes.end(), d) != dtypes.end();
+  }
   // Domain of input `index` (the last formal input's domain for variadic tails).
   const ValueDomain& input_domain(size_t index) const;
   const AttrDomain* attr_domain(std::string_view name) const;
@@ -183,10 +195,53 @@ struct OpSpec {
   bool has_attr(const NodeSig& sig, std::string_view name) const;
 };
 
-// Every spec, in a fixed order; built once (thread-safe) from the ONNX schemas at kTargetOpset.
+// Builds one OpSpec: the ONNX schema's facts at kTargetOpset first (never retyped), then our
+// rules, samplers and domains on top. Used by the registrations in generators/ops/.
+class SpecBuilder {
+ public:
+  explicit SpecBuilder(std::string op_type);
+  SpecBuilder& plan(OperandPlan plan);
+  SpecBuilder& shape(ShapeRule rule);
+  SpecBuilder& range(RangeRule rule);
+  SpecBuilder& output_dtype(DTypeRule rule);
+  SpecBuilder& extra_outputs(ExtraOutputsRule rule);
+  SpecBuilder& primary(PrimaryRule rule);
+  SpecBuilder& primary_slots(std::vector<int> slots);
+  SpecBuilder& fit_primary(FitPrimary fit);
+  // Restricts the type rule to these dtypes (intersected with the schema's).
+  SpecBuilder& only_dtypes(const std::vector<DType>& dtypes);
+  SpecBuilder& exclude_dtypes(const std::vector<DType>& dtypes);
+  SpecBuilder& role(size_t input, InputRole role);
+  SpecBuilder& domain(size_t input, ValueDomain domain);
+  SpecBuilder& draw(std::string name, AttrDraw draw, std::vector<double> choices = {});
+  OpSpec build();
+
+ private:
+  OpSpec spec_;
+  size_t type_input_ = 0;  // the formal input whose type constraint is the type rule
+  std::vector<DType> restrict_, excluded_;  // registration narrowing of the schema types
+};
+
+// Registers one OpSpec factory; one static instance per operator version in generators/ops/.
+struct OpRegistrar {
+  explicit OpRegistrar(OpSpec (*make)());
+};
+#define ONNXFUZZ_OP_CAT2(a, b) a##b
+#define ONNXFUZZ_OP_CAT(a, b) ONNXFUZZ_OP_CAT2(a, b)
+// Usage, at namespace scope in a generators/ops/ file:
+//   ONNXFUZZ_OP(Relu) { return SpecBuilder("Relu").plan(...)....build(); }
+#define ONNXFUZZ_OP(name)                                                       \
+  static ::onnxfuzz::OpSpec ONNXFUZZ_OP_CAT(make_op_, name)();                  \
+  static const ::onnxfuzz::OpRegistrar ONNXFUZZ_OP_CAT(op_registrar_, name)(    \
+      ONNXFUZZ_OP_CAT(make_op_, name));                                         \
+  static ::onnxfuzz::OpSpec ONNXFUZZ_OP_CAT(make_op_, name)()
+
+// Every registered spec, sorted by (op type, since version); built once (thread-safe).
 const std::vector<OpSpec>& all_op_specs();
 // nullptr when the op is unknown.
 const OpSpec* find_op_spec(std::string_view op_type);
+// The dtypes of the table that a schema type string list names ("tensor(float)", ...).
+std::vector<DType> dtypes_of(const std::vector<std::string>& type_strs);
 
 // Numpy-style multidirectional broadcast; error when incompatible.
 std::expected<Shape, std::string> broadcast_shapes(const std::vector<Shape>& shapes);

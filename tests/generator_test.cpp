@@ -99,10 +99,10 @@ TEST(Generator, ReferenceOutputsAreFinite) {
     ASSERT_EQ(result.status, RunStatus::kOk) << result.message;
     ASSERT_EQ(result.outputs.size(), static_cast<size_t>(g.model.graph().output_size()));
     for (const auto& [name, tensor] : result.outputs) {
-      ASSERT_EQ(tensor.dtype, DType::kFloat) << name;
-      for (float v : tensor.values<float>()) {
+      for (int64_t i = 0; i < tensor.numel(); ++i) {
+        const double v = tensor.as_double(i);
         ASSERT_TRUE(std::isfinite(v)) << name << " holds " << v;
-        ASSERT_LE(std::abs(v), 1e9) << name;
+        if (is_float(tensor.dtype)) ASSERT_LE(std::abs(v), 1e9) << name;
       }
     }
   }
@@ -138,8 +138,9 @@ TEST(OpSpec, ShapeAndRangeRulesHoldOnReferenceValues) {
           in.present = false;
         } else {
           const Tensor& t = values.at(node.input(i));
+          in.dtype = t.dtype;
           in.shape = t.shape;
-          if (t.dtype == DType::kFloat) in.range = range_of(node.input(i));
+          in.range = range_of(node.input(i));
           if (t.dtype == DType::kInt64)
             in.ints.assign(t.values<int64_t>().begin(), t.values<int64_t>().end());
         }
@@ -149,8 +150,12 @@ TEST(OpSpec, ShapeAndRangeRulesHoldOnReferenceValues) {
       auto shape = spec->output_shape(sig);
       ASSERT_TRUE(shape.has_value()) << node.name() << ": " << shape.error();
       EXPECT_EQ(*shape, out.shape) << node.name();
-      const Interval range = spec->output_range(sig);
-      const double slack = 1e-4 * std::max(1.0, range.magnitude());
+      Interval range = spec->output_range(sig);
+      const DTypeInfo& info = dtype_info(out.dtype);
+      // Integer results beyond the dtype wrap; half types round by up to their tolerance.
+      if (!is_float(out.dtype) && !Interval{info.lowest, info.highest}.contains(range))
+        range = {info.lowest, info.highest};
+      const double slack = std::max(1e-4, info.rtol) * std::max(1.0, range.magnitude());
       for (int64_t i = 0; i < out.numel(); ++i) {
         ASSERT_GE(out.as_double(i), range.lo - slack) << node.name();
         ASSERT_LE(out.as_double(i), range.hi + slack) << node.name();
@@ -186,13 +191,9 @@ TEST(Generator, EveryOpAppearsOverManySeeds) {
   for (uint64_t seed = 0; seed < kSeeds; ++seed) {
     for (const auto& op : op_sequence(generate_or_die(policy, seed).model.graph())) ++seen[op];
   }
-  const std::vector<std::string> expected = {
-      "Relu",      "Sigmoid",    "Tanh",      "Exp",     "Log",     "Sqrt",
-      "Abs",       "Neg",        "Add",       "Sub",     "Mul",     "Div",
-      "Pow",       "MatMul",     "Gemm",      "Conv",    "MaxPool", "AveragePool",
-      "Reshape",   "Transpose",  "Concat",    "Slice",   "Squeeze", "Unsqueeze",
-      "ReduceSum", "ReduceMean", "ReduceMax", "Softmax", "Clip",    "Where"};
-  EXPECT_EQ(generator_ops(), expected);
+  // The registry is the list: every registered op must be reachable under the default policy.
+  const std::vector<std::string> expected = generator_ops();
+  EXPECT_GE(expected.size(), 30u);
   for (const auto& op : expected) EXPECT_GT(seen[op], 0) << op << " never generated";
 }
 
@@ -347,7 +348,8 @@ TEST(OpSpec, TableReadsSchemasAndRules) {
   EXPECT_TRUE(gemm->inputs[2].optional);
   NodeSig sig;
   EXPECT_EQ(gemm->attr_float(sig, "alpha"), 1.0f);  // schema default
-  sig.inputs = {{true, {3, 4}, {-1, 1}, {}}, {true, {5, 4}, {-1, 1}, {}}};
+  sig.inputs = {{true, DType::kFloat, {3, 4}, {-1, 1}, {}},
+                {true, DType::kFloat, {5, 4}, {-1, 1}, {}}};
   sig.attrs = {Attr::of_int("transB", 1)};
   EXPECT_EQ(gemm->output_shape(sig).value(), (Shape{3, 5}));
   EXPECT_EQ(gemm->output_range(sig), (Interval{-4, 4}));
@@ -362,15 +364,17 @@ TEST(OpSpec, TableReadsSchemasAndRules) {
 
   const OpSpec* slice = find_op_spec("Slice");
   NodeSig s;
-  s.inputs = {{true, {6, 5}, {}, {}},
-              {true, {1}, {}, {-1}},
-              {true, {1}, {}, {INT64_MIN}},
-              {true, {1}, {}, {1}},
-              {true, {1}, {}, {-2}}};
+  const DType i64 = DType::kInt64;
+  s.inputs = {{true, DType::kFloat, {6, 5}, {}, {}},
+              {true, i64, {1}, {}, {-1}},
+              {true, i64, {1}, {}, {INT64_MIN}},
+              {true, i64, {1}, {}, {1}},
+              {true, i64, {1}, {}, {-2}}};
   EXPECT_EQ(slice->output_shape(s).value(), (Shape{6, 3}));
   const OpSpec* reshape = find_op_spec("Reshape");
   NodeSig r;
-  r.inputs = {{true, {2, 3, 4}, {}, {}}, {true, {3}, {}, {0, -1, 2}}};
+  r.inputs = {{true, DType::kFloat, {2, 3, 4}, {}, {}},
+              {true, DType::kInt64, {3}, {}, {0, -1, 2}}};
   EXPECT_EQ(reshape->output_shape(r).value(), (Shape{2, 6, 2}));
   r.inputs[1].ints = {5, -1};
   EXPECT_FALSE(reshape->output_shape(r).has_value());

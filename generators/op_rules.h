@@ -1,0 +1,41 @@
+// Shape, range and primary rules that several operator registrations share.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <vector>
+
+#include "generators/op_spec.h"
+
+namespace onnxfuzz::rules {
+
+using ShapeResult = std::expected<Shape, std::string>;
+inline ShapeResult fail(std::string message) { return std::unexpected(std::move(message)); }
+
+// ---- shape rules ----
+ShapeResult same_as_input0(const OpSpec&, const NodeSig& sig);
+// Multidirectional broadcast of every present input.
+ShapeResult broadcast_present(const OpSpec&, const NodeSig& sig);
+// Sliding-window output shape (Conv, pooling), floor or ceil rounding.
+ShapeResult window_shape(const Shape& x, const std::vector<int64_t>& kernel,
+                         std::vector<int64_t> strides, std::vector<int64_t> dilations,
+                         std::vector<int64_t> pads, bool ceil_mode, int64_t channels);
+
+// ---- range rules ----
+// An elementwise monotone non-decreasing function.
+RangeRule monotone(double (*f)(double));
+Interval identity_range(const OpSpec&, const NodeSig& sig);
+Interval hull_of_inputs(const OpSpec&, const NodeSig& sig);
+RangeRule constant_range(Interval range);
+
+// ---- dtype rules ----
+DTypeRule dtype_of_input(size_t input);
+DTypeRule fixed_dtype(DType dtype);
+
+// ---- primary rules ----
+PrimaryRule min_rank(size_t rank);
+PrimaryRule rank_between(size_t lo, size_t hi);
+
+bool any_positive(const std::vector<int64_t>& values);
+
+}  // namespace onnxfuzz::rules
