@@ -2,149 +2,84 @@
 #include "oracles/reference.h"
 
 #include <fmt/format.h>
+#include <onnx/defs/schema.h>
 
-#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <new>
+#include <optional>
 #include <unordered_map>
 
-#include "oracles/reference_kernels.h"
+#include "oracles/reference/half.h"
+#include "oracles/reference/kernel.h"
 
 namespace onnxfuzz {
-namespace ref {
-
-const Tensor& NodeContext::input(size_t i) const {
-  const Tensor* t = optional_input(i);
-  if (t == nullptr) fail("required input {} is missing", i);
-  return *t;
-}
-
-const onnx::AttributeProto* NodeContext::attribute(std::string_view name) const {
-  for (const auto& a : node_.attribute()) {
-    if (a.name() == name) return &a;
-  }
-  return nullptr;
-}
-
-int64_t NodeContext::int_attr(std::string_view name, int64_t fallback) const {
-  const auto* a = attribute(name);
-  if (a == nullptr) return fallback;
-  if (a->type() != onnx::AttributeProto::INT) fail("attribute '{}' is not an int", name);
-  return a->i();
-}
-
-float NodeContext::float_attr(std::string_view name, float fallback) const {
-  const auto* a = attribute(name);
-  if (a == nullptr) return fallback;
-  if (a->type() != onnx::AttributeProto::FLOAT) fail("attribute '{}' is not a float", name);
-  return a->f();
-}
-
-std::string NodeContext::string_attr(std::string_view name, std::string_view fallback) const {
-  const auto* a = attribute(name);
-  if (a == nullptr) return std::string(fallback);
-  if (a->type() != onnx::AttributeProto::STRING) fail("attribute '{}' is not a string", name);
-  return a->s();
-}
-
-std::vector<int64_t> NodeContext::ints_attr(std::string_view name) const {
-  const auto* a = attribute(name);
-  if (a == nullptr) return {};
-  if (a->type() != onnx::AttributeProto::INTS) fail("attribute '{}' is not a list of ints", name);
-  return {a->ints().begin(), a->ints().end()};
-}
-
-Tensor make_tensor(DType dtype, Shape shape) {
-  // 1 GiB: far above anything the fuzzer generates, far below what would take the host down.
-  constexpr long double kMaxBytes = 1LL << 30;
-  long double bytes = static_cast<long double>(dtype_size(dtype));
-  for (int64_t d : shape) {
-    if (d < 0) fail("negative dimension in output shape {}", shape_string(shape));
-    bytes *= static_cast<long double>(d);
-  }
-  if (bytes > kMaxBytes) fail("output shape {} is too large", shape_string(shape));
-  return Tensor::zeros(dtype, std::move(shape));
-}
-
-int64_t normalize_axis(int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= rank) fail("axis {} is out of range for rank {}", axis, rank);
-  return axis < 0 ? axis + rank : axis;
-}
-
-std::vector<int64_t> read_ints(const Tensor& t, std::string_view what) {
-  if (t.rank() > 1) fail("{} must be 1-D, got shape {}", what, shape_string(t.shape));
-  if (t.dtype == DType::kInt64) {
-    auto v = t.values<int64_t>();
-    return {v.begin(), v.end()};
-  }
-  if (t.dtype == DType::kInt32) {
-    auto v = t.values<int32_t>();
-    return {v.begin(), v.end()};
-  }
-  fail("{} must be int32 or int64, got {}", what, dtype_name(t.dtype));
-}
-
-std::vector<int64_t> strides_of(const Shape& shape) {
-  std::vector<int64_t> strides(shape.size());
-  int64_t s = 1;
-  for (size_t d = shape.size(); d-- > 0;) {
-    strides[d] = s;
-    s *= shape[d];
-  }
-  return strides;
-}
-
-Shape broadcast_shape(std::span<const Shape* const> shapes) {
-  size_t rank = 0;
-  for (const Shape* s : shapes) rank = std::max(rank, s->size());
-  Shape out(rank, 1);
-  for (const Shape* s : shapes) {
-    const size_t shift = rank - s->size();
-    for (size_t d = 0; d < s->size(); ++d) {
-      const int64_t dim = (*s)[d];
-      int64_t& o = out[shift + d];
-      if (dim == o || dim == 1) continue;
-      if (o == 1) {
-        o = dim;
-        continue;
-      }
-      std::string all;
-      for (const Shape* t : shapes) all += (all.empty() ? "" : " and ") + shape_string(*t);
-      fail("shapes {} cannot be broadcast", all);
-    }
-  }
-  return out;
-}
-
-std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  const std::vector<int64_t> own = strides_of(in);
-  const size_t shift = out.size() - in.size();
-  for (size_t d = 0; d < in.size(); ++d) {
-    strides[shift + d] = in[d] == 1 ? 0 : own[d];
-  }
-  return strides;
-}
-
-}  // namespace ref
-
 namespace {
 
-using KernelTable = std::unordered_map<std::string_view, ref::Kernel>;
+bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
 
-const KernelTable& kernel_table() {
-  static const KernelTable table = [] {
-    KernelTable t;
-    for (auto part : {ref::elementwise_kernels(), ref::nn_kernels(), ref::layout_kernels()}) {
-      for (const auto& entry : part) t.emplace(entry.op_type, entry.run);
-    }
-    return t;
-  }();
-  return table;
+// What evaluates one op at one opset: the ONNX schema the opset selects and the newest kernel
+// registered at or before that schema's version (either may be null).
+struct Resolved {
+  const onnx::OpSchema* schema = nullptr;
+  const ref::Kernel* kernel = nullptr;
+};
+
+Resolved resolve(std::string_view op_type, int64_t opset) {
+  Resolved r;
+  if (!ref::has_kernels(op_type)) return r;
+  r.schema = onnx::OpSchemaRegistry::Schema(std::string(op_type), static_cast<int>(opset), "");
+  if (r.schema != nullptr) r.kernel = ref::find_kernel(op_type, r.schema->since_version());
+  return r;
 }
 
-bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+// The "unsupported op" message for a node no kernel serves.
+std::string unsupported(const onnx::NodeProto& node, int n, int64_t opset, const Resolved& r) {
+  if (!is_default_domain(node.domain())) {
+    return fmt::format("unsupported op '{}::{}' (node {} '{}')", node.domain(), node.op_type(), n,
+                       node.name());
+  }
+  std::string why;
+  if (r.schema != nullptr) {
+    why = fmt::format(": opset {} selects {}-{}, which has no kernel", opset, node.op_type(),
+                      r.schema->since_version());
+  } else if (ref::has_kernels(node.op_type())) {
+    why = fmt::format(": ONNX has no {} at opset {}", node.op_type(), opset);
+  }
+  return fmt::format("unsupported op '{}' (node {} '{}'){}", node.op_type(), n, node.name(), why);
+}
+
+// Runs a kernel. Unless it handles half types itself, float16/bfloat16 inputs are widened to
+// float32 first, and each float32 output whose schema type follows a half input is rounded
+// back to that type: arithmetic in float32 (or double), one rounding per op.
+std::vector<Tensor> run_kernel(const Resolved& r, const onnx::NodeProto& node,
+                               std::span<const Tensor* const> inputs) {
+  bool any_half = false;
+  for (const Tensor* t : inputs) any_half = any_half || (t != nullptr && is_half(t->dtype));
+  if (!any_half || r.kernel->options.handles_half) {
+    return r.kernel->run(ref::NodeContext(node, inputs));
+  }
+  std::vector<Tensor> widened;
+  widened.reserve(inputs.size());  // no reallocation: `args` points into it
+  std::vector<const Tensor*> args(inputs.begin(), inputs.end());
+  std::vector<std::optional<DType>> original(inputs.size());
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == nullptr) continue;
+    original[i] = args[i]->dtype;
+    if (is_half(args[i]->dtype)) {
+      widened.push_back(ref::widen_half(*args[i]));
+      args[i] = &widened.back();
+    }
+  }
+  std::vector<Tensor> outputs = r.kernel->run(ref::NodeContext(node, args));
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    if (outputs[k].dtype != DType::kFloat) continue;
+    if (auto half = ref::half_output_dtype(*r.schema, original, k)) {
+      outputs[k] = ref::round_to_half(outputs[k], *half);
+    }
+  }
+  return outputs;
+}
 
 // Checks a caller-supplied graph input against its declared element type and static dims.
 std::string check_declared_type(const onnx::ValueInfoProto& info, const Tensor& value) {
@@ -193,19 +128,13 @@ std::string evaluate(const onnx::ModelProto& model, const TensorMap& inputs,
     env.insert_or_assign(input.name(), supplied->second);
   }
 
-  const KernelTable& table = kernel_table();
   std::vector<const Tensor*> node_inputs;
   for (int n = 0; n < graph.node_size(); ++n) {
     const auto& node = graph.node(n);
     auto where = [&] { return fmt::format("node {} '{}' ({})", n, node.name(), node.op_type()); };
-    auto kernel = table.end();
-    if (is_default_domain(node.domain())) kernel = table.find(node.op_type());
-    if (kernel == table.end()) {
-      const std::string op = is_default_domain(node.domain())
-                                 ? node.op_type()
-                                 : fmt::format("{}::{}", node.domain(), node.op_type());
-      return fmt::format("unsupported op '{}' (node {} '{}')", op, n, node.name());
-    }
+    Resolved resolved;
+    if (is_default_domain(node.domain())) resolved = resolve(node.op_type(), opset);
+    if (resolved.kernel == nullptr) return unsupported(node, n, opset, resolved);
     node_inputs.clear();
     for (const auto& name : node.input()) {
       if (name.empty()) {
@@ -223,7 +152,7 @@ std::string evaluate(const onnx::ModelProto& model, const TensorMap& inputs,
     }
     std::vector<Tensor> outputs;
     try {
-      outputs = kernel->second(ref::NodeContext(node, opset, node_inputs));
+      outputs = run_kernel(resolved, node, node_inputs);
     } catch (const ref::KernelError& e) {
       return fmt::format("{}: {}", where(), e.what());
     } catch (const std::bad_alloc&) {
@@ -245,18 +174,33 @@ std::string evaluate(const onnx::ModelProto& model, const TensorMap& inputs,
 
 }  // namespace
 
+std::vector<KernelKey> reference_kernels() {
+  std::vector<KernelKey> keys;
+  for (const ref::Kernel* k : ref::registered_kernels())
+    keys.push_back({k->op_type, k->since_version});
+  return keys;  // the registry lists them sorted
+}
+
 const std::vector<std::string>& reference_ops() {
   static const std::vector<std::string> ops = [] {
     std::vector<std::string> names;
-    for (auto part : {ref::elementwise_kernels(), ref::nn_kernels(), ref::layout_kernels()}) {
-      for (const auto& entry : part) names.emplace_back(entry.op_type);
+    for (const ref::Kernel* k : ref::registered_kernels()) {
+      if (names.empty() || names.back() != k->op_type) names.push_back(k->op_type);
     }
     return names;
   }();
   return ops;
 }
 
-bool reference_supports(std::string_view op_type) { return kernel_table().contains(op_type); }
+std::optional<KernelKey> reference_kernel_for(std::string_view op_type, int opset) {
+  const Resolved r = resolve(op_type, opset);
+  if (r.kernel == nullptr) return std::nullopt;
+  return KernelKey{r.kernel->op_type, r.kernel->since_version};
+}
+
+bool reference_supports(std::string_view op_type, int opset) {
+  return reference_kernel_for(op_type, opset).has_value();
+}
 
 RunResult run_reference(const onnx::ModelProto& model, const TensorMap& inputs,
                         TensorMap* all_values) {

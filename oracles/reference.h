@@ -3,6 +3,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <compare>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,9 +13,22 @@
 
 namespace onnxfuzz {
 
-// Op types (default domain) the reference can evaluate.
+// One kernel of the reference: `op_type` (default domain) from ONNX version `since_version` on.
+struct KernelKey {
+  std::string op_type;
+  int since_version = 0;
+  auto operator<=>(const KernelKey&) const = default;
+};
+
+// Every kernel, sorted by op type, then since_version.
+std::vector<KernelKey> reference_kernels();
+// The distinct op types with at least one kernel, sorted.
 const std::vector<std::string>& reference_ops();
-bool reference_supports(std::string_view op_type);
+// The kernel that evaluates `op_type` in a model importing default-domain `opset`: the newest
+// kernel whose since_version is at most that of the ONNX schema the opset selects. nullopt
+// when ONNX has no such op at that opset, or no kernel serves that version.
+std::optional<KernelKey> reference_kernel_for(std::string_view op_type, int opset = 17);
+bool reference_supports(std::string_view op_type, int opset = 17);
 
 // Evaluates `model` on `inputs` (graph inputs that are not initializers). Returns kOk with
 // every graph output, or kError with a message naming the node that failed (unsupported op,

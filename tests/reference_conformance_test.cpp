@@ -1,10 +1,15 @@
-// Conformance of the reference interpreter against the ONNX backend node tests (libonnx-testdata).
+// Conformance of the reference interpreter against the ONNX backend node tests (libonnx-testdata),
+// with a report of every node test of a known op: pass, fail or unsupported, and why.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <onnx/defs/schema.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -21,34 +26,68 @@ namespace fs = std::filesystem;
 
 constexpr const char* kNodeTestRoot = "/usr/share/libonnx-testdata/data/node";
 
-// Node tests that use only supported ops and dtypes but cannot pass, with the reason. Keep tiny.
-const std::map<std::string, std::string> kSkipped = {};
+// Node tests that fail for a known, accepted reason, with that reason. Keep tiny: every other
+// failure fails this test.
+const std::map<std::string, std::string> kExpectedFailures = {};
 
-// Why a node test is out of scope (an op or dtype the reference does not cover), or "".
-std::string out_of_scope(const onnx::ModelProto& model) {
-  for (const auto& node : model.graph().node()) {
-    if ((!node.domain().empty() && node.domain() != "ai.onnx") ||
-        !reference_supports(node.op_type())) {
-      return "op " + node.op_type();
+int default_opset(const onnx::ModelProto& model) {
+  for (const auto& import : model.opset_import()) {
+    if (import.domain().empty() || import.domain() == "ai.onnx") {
+      return static_cast<int>(import.version());
     }
   }
-  auto tensor_ok = [](const onnx::ValueInfoProto& v) {
-    return v.type().has_tensor_type() && dtype_supported(v.type().tensor_type().elem_type());
+  return -1;
+}
+
+// Whether every node is a default-domain op the reference has some kernel for.
+bool ops_known(const onnx::ModelProto& model) {
+  for (const auto& node : model.graph().node()) {
+    if (!node.domain().empty() && node.domain() != "ai.onnx") return false;
+    if (!std::ranges::binary_search(reference_ops(), node.op_type())) return false;
+  }
+  return true;
+}
+
+// Why the reference cannot run this model (an op version without a kernel, an element type
+// onnxfuzz cannot hold), or "" when it can.
+std::string unsupported_reason(const onnx::ModelProto& model) {
+  const int opset = default_opset(model);
+  for (const auto& node : model.graph().node()) {
+    if (!reference_supports(node.op_type(), opset)) {
+      const auto* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset, "");
+      return schema == nullptr ? fmt::format("no {} at opset {}", node.op_type(), opset)
+                               : fmt::format("no kernel for {}-{} (opset {})", node.op_type(),
+                                             schema->since_version(), opset);
+    }
+  }
+  auto elem_type = [](const onnx::ValueInfoProto& v) {
+    return v.type().has_tensor_type() ? v.type().tensor_type().elem_type() : -1;
+  };
+  auto type_name = [](int32_t t) {
+    return t < 0 ? std::string("non-tensor (sequence or optional)")
+                 : onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(t));
   };
   for (const auto& v : model.graph().input()) {
-    if (!tensor_ok(v)) return "input type of " + v.name();
+    if (!dtype_supported(elem_type(v))) {
+      return fmt::format("dtype {} of input '{}'", type_name(elem_type(v)), v.name());
+    }
   }
   for (const auto& v : model.graph().output()) {
-    if (!tensor_ok(v)) return "output type of " + v.name();
+    if (!dtype_supported(elem_type(v))) {
+      return fmt::format("dtype {} of output '{}'", type_name(elem_type(v)), v.name());
+    }
   }
   for (const auto& t : model.graph().initializer()) {
-    if (!dtype_supported(t.data_type())) return "initializer type of " + t.name();
+    if (!dtype_supported(t.data_type())) {
+      return fmt::format("dtype {} of initializer '{}'", type_name(t.data_type()), t.name());
+    }
   }
   return {};
 }
 
-// Mismatch description, or "" when `got` matches `want`: same dtype and shape; floats within
-// 1e-4 + 1e-3*|want| with NaN in the same places; everything else exact.
+// Mismatch description, or "" when `got` matches `want`: same dtype and shape; float32/64
+// within 1e-4 + 1e-3*|want|, float16 and bfloat16 within about two of their steps (numpy may
+// round at other points than our one rounding per op), NaN in the same places; the rest exact.
 std::string compare(const Tensor& got, const Tensor& want) {
   if (got.dtype != want.dtype) {
     return fmt::format("dtype {} != expected {}", dtype_name(got.dtype), dtype_name(want.dtype));
@@ -57,7 +96,10 @@ std::string compare(const Tensor& got, const Tensor& want) {
     return fmt::format("shape {} != expected {}", shape_string(got.shape),
                        shape_string(want.shape));
   }
-  const bool floating = got.dtype == DType::kFloat || got.dtype == DType::kDouble;
+  const bool floating = is_float(got.dtype);
+  double atol = 1e-4, rtol = 1e-3;
+  if (got.dtype == DType::kFloat16) atol = 1e-3, rtol = 2e-3;
+  if (got.dtype == DType::kBfloat16) atol = 1e-2, rtol = 1.6e-2;
   for (int64_t i = 0; i < got.numel(); ++i) {
     const double a = got.as_double(i), b = want.as_double(i);
     bool ok;
@@ -66,7 +108,7 @@ std::string compare(const Tensor& got, const Tensor& want) {
     } else if (std::isnan(a) || std::isnan(b)) {
       ok = std::isnan(a) && std::isnan(b);
     } else {
-      ok = a == b || std::fabs(a - b) <= 1e-4 + 1e-3 * std::fabs(b);
+      ok = a == b || std::fabs(a - b) <= atol + rtol * std::fabs(b);
     }
     if (!ok) {
       return fmt::format("element {} is {} but expected {}\n  got:      {}\n  expected: {}", i, a,
@@ -130,6 +172,41 @@ std::vector<std::string> run_node_test(const fs::path& dir, const onnx::ModelPro
   return failures;
 }
 
+// One node test's outcome, for the report.
+struct Outcome {
+  std::string test;
+  std::vector<std::string> kernels;  // "Softmax-13" per distinct op, or the op when none serves
+  std::string status;                // pass, fail, expected-fail, unsupported
+  std::string detail;
+};
+
+std::string report_path() {
+  if (const char* path = std::getenv("ONNXFUZZ_CONFORMANCE_REPORT")) return path;
+  return (fs::current_path() / "reference_conformance.md").string();
+}
+
+void write_report(const std::string& path, const std::vector<Outcome>& outcomes,
+                  const std::map<std::string, std::map<std::string, int>>& per_op) {
+  std::ofstream out(path);
+  out << "# Reference conformance on the ONNX backend node tests\n\n"
+      << "Every node test in " << kNodeTestRoot << " whose ops all have a reference kernel for "
+      << "some version. Written by tests/reference_conformance_test.cpp.\n\n"
+      << "| op | pass | fail | unsupported |\n|---|---|---|---|\n";
+  for (const auto& [op, counts] : per_op) {
+    auto count = [&](const char* s) { return counts.contains(s) ? counts.at(s) : 0; };
+    out << "| " << op << " | " << count("pass") << " | " << count("fail") + count("expected-fail")
+        << " | " << count("unsupported") << " |\n";
+  }
+  out << "\n| node test | kernels | status | detail |\n|---|---|---|---|\n";
+  for (const Outcome& o : outcomes) {
+    std::string kernels, detail = o.detail;
+    for (const auto& k : o.kernels) kernels += (kernels.empty() ? "" : ", ") + k;
+    std::replace(detail.begin(), detail.end(), '\n', ' ');
+    std::replace(detail.begin(), detail.end(), '|', '/');
+    out << "| " << o.test << " | " << kernels << " | " << o.status << " | " << detail << " |\n";
+  }
+}
+
 TEST(ReferenceConformance, BackendNodeTests) {
   if (!fs::is_directory(kNodeTestRoot)) {
     FAIL() << "ONNX backend node tests not found at " << kNodeTestRoot
@@ -141,43 +218,64 @@ TEST(ReferenceConformance, BackendNodeTests) {
   }
   std::sort(dirs.begin(), dirs.end());
 
-  struct Tally {
-    int passed = 0, run = 0;
-  };
-  std::map<std::string, Tally> per_op;
-  int cases_run = 0, cases_passed = 0, skipped = 0;
+  std::vector<Outcome> outcomes;
+  std::map<std::string, std::map<std::string, int>> per_op;  // op -> status -> count
+  std::map<std::string, int> totals;
+  int unreadable = 0;
   for (const auto& dir : dirs) {
     const std::string name = dir.filename().string();
     auto model = load_model((dir / "model.onnx").string());
-    if (!model) continue;  // e.g. a model with types the bundled protobuf cannot read
-    if (!out_of_scope(*model).empty()) continue;
-    if (auto skip = kSkipped.find(name); skip != kSkipped.end()) {
-      std::printf("skipped %s: %s\n", name.c_str(), skip->second.c_str());
-      ++skipped;
+    if (!model) {
+      ++unreadable;  // e.g. a model with types the bundled protobuf cannot read
       continue;
     }
-    const std::vector<std::string> failures = run_node_test(dir, *model);
-    const bool passed = failures.empty();
-    ++cases_run;
-    cases_passed += passed ? 1 : 0;
+    if (!ops_known(*model)) continue;
+    Outcome outcome{name, {}, "pass", ""};
+    const int opset = default_opset(*model);
     std::set<std::string> ops;
     for (const auto& node : model->graph().node()) ops.insert(node.op_type());
     for (const auto& op : ops) {
-      ++per_op[op].run;
-      per_op[op].passed += passed ? 1 : 0;
+      const auto kernel = reference_kernel_for(op, opset);
+      outcome.kernels.push_back(kernel ? fmt::format("{}-{}", op, kernel->since_version) : op);
     }
-    for (const auto& failure : failures) ADD_FAILURE() << name << ": " << failure;
+    if (std::string why = unsupported_reason(*model); !why.empty()) {
+      outcome.status = "unsupported";
+      outcome.detail = std::move(why);
+    } else if (auto failures = run_node_test(dir, *model); !failures.empty()) {
+      outcome.detail = failures.front();
+      if (failures.size() > 1) outcome.detail += fmt::format(" (+{} more)", failures.size() - 1);
+      if (auto expected = kExpectedFailures.find(name); expected != kExpectedFailures.end()) {
+        outcome.status = "expected-fail";
+        outcome.detail = expected->second + "; " + outcome.detail;
+      } else {
+        outcome.status = "fail";
+        for (const auto& failure : failures) ADD_FAILURE() << name << ": " << failure;
+      }
+    } else if (kExpectedFailures.contains(name)) {
+      ADD_FAILURE() << name << " passes: remove it from kExpectedFailures";
+    }
+    ++totals[outcome.status];
+    for (const auto& op : ops) ++per_op[op][outcome.status];
+    outcomes.push_back(std::move(outcome));
   }
 
-  std::printf("reference conformance: %d/%d node tests passed, %d skipped\n", cases_passed,
-              cases_run, skipped);
-  for (const auto& [op, tally] : per_op) {
-    std::printf("  %-12s %d/%d\n", op.c_str(), tally.passed, tally.run);
+  const std::string path = report_path();
+  write_report(path, outcomes, per_op);
+  std::printf(
+      "reference conformance: %d pass, %d fail, %d expected-fail, %d unsupported "
+      "(%d models unreadable)\nreport: %s\n",
+      totals["pass"], totals["fail"], totals["expected-fail"], totals["unsupported"], unreadable,
+      path.c_str());
+  std::printf("  %-12s %5s %5s %12s\n", "op", "pass", "fail", "unsupported");
+  for (const auto& [op, counts] : per_op) {
+    auto count = [&](const char* s) { return counts.contains(s) ? counts.at(s) : 0; };
+    std::printf("  %-12s %5d %5d %12d\n", op.c_str(), count("pass"),
+                count("fail") + count("expected-fail"), count("unsupported"));
   }
   // Every supported op must have been exercised and passed at least once, so this test
   // cannot pass vacuously (e.g. if the filter above wrongly rejected everything).
   for (const auto& op : reference_ops()) {
-    EXPECT_GT(per_op[op].passed, 0) << "no passing node test exercises " << op;
+    EXPECT_GT(per_op[op]["pass"], 0) << "no passing node test exercises " << op;
   }
 }
 

@@ -1,20 +1,18 @@
 // Reference kernels for elementwise ops: unary math, broadcasting binary math, Clip and Where.
+#include <array>
 #include <cmath>
-#include <cstring>
+#include <limits>
+#include <type_traits>
 
-#include "oracles/reference_kernels.h"
+#include "oracles/reference/dispatch.h"
+#include "oracles/reference/kernel.h"
+#include "oracles/reference/shape.h"
 
 namespace onnxfuzz::ref {
 namespace {
 
 template <class T>
 constexpr bool kIsFloat = std::is_floating_point_v<T>;
-
-// Integer arithmetic wraps (two's complement) instead of being undefined on overflow.
-template <class T>
-T wrap(uint64_t v) {
-  return static_cast<T>(v);
-}
 
 // ---- unary ----------------------------------------------------------------------------------
 
@@ -48,10 +46,10 @@ T unary_value(T x) {
       case UnaryKind::kRelu:
         return x < 0 ? T{0} : x;
       case UnaryKind::kAbs:
-        if constexpr (std::is_signed_v<T>) return x < 0 ? wrap<T>(0 - static_cast<uint64_t>(x)) : x;
+        if constexpr (std::is_signed_v<T>) return x < 0 ? from_wrapping<T>(0 - to_wrapping(x)) : x;
         return x;
       case UnaryKind::kNeg:
-        return wrap<T>(0 - static_cast<uint64_t>(x));
+        return from_wrapping<T>(0 - to_wrapping(x));
       default:
         break;
     }
@@ -129,14 +127,14 @@ std::vector<Tensor> binary(const NodeContext& ctx) {
             return static_cast<T>(u / v);
         }
       } else {
-        const uint64_t u = static_cast<uint64_t>(x), v = static_cast<uint64_t>(y);
+        const uint64_t u = to_wrapping(x), v = to_wrapping(y);
         switch (kind) {
           case BinaryKind::kAdd:
-            return wrap<T>(u + v);
+            return from_wrapping<T>(u + v);
           case BinaryKind::kSub:
-            return wrap<T>(u - v);
+            return from_wrapping<T>(u - v);
           case BinaryKind::kMul:
-            return wrap<T>(u * v);
+            return from_wrapping<T>(u * v);
           case BinaryKind::kDiv:
             if (y == 0) fail("integer division by zero");
             if constexpr (std::is_signed_v<T>) {
@@ -151,56 +149,76 @@ std::vector<Tensor> binary(const NodeContext& ctx) {
   })};
 }
 
-// Pow: the exponent may have a different element type; the result has the base's type.
-std::vector<Tensor> pow_kernel(const NodeContext& ctx) {
-  const Tensor& a = ctx.input(0);
-  const Tensor& b = ctx.input(1);
-  if (ctx.opset() < 12 && a.dtype != b.dtype) {
-    fail("base and exponent element types differ before opset 12");
+// Pow: x^e computed in double and converted once (integers truncate and saturate).
+template <class T, class E>
+Tensor power(const Tensor& base, const Tensor& exponent) {
+  return broadcast_binary<T, E, T>(base, exponent, base.dtype, [](T x, E e) {
+    return from_double<T>(std::pow(static_cast<double>(x), static_cast<double>(e)));
+  });
+}
+
+// Pow-7: base and exponent share one element type.
+std::vector<Tensor> pow_7(const NodeContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& e = ctx.input(1);
+  if (x.dtype != e.dtype) {
+    fail("base and exponent element types differ: {} and {}", dtype_name(x.dtype),
+         dtype_name(e.dtype));
   }
-  return {dispatch_numeric(a.dtype, [&]<class T>(TypeTag<T>) {
-    return dispatch_numeric(b.dtype, [&]<class E>(TypeTag<E>) {
-      return broadcast_binary<T, E, T>(a, b, a.dtype, [](T x, E e) {
-        return from_double<T>(std::pow(static_cast<double>(x), static_cast<double>(e)));
-      });
-    });
+  return {dispatch_numeric(x.dtype, [&]<class T>(TypeTag<T>) { return power<T, T>(x, e); })};
+}
+
+// Pow-12: the exponent may have its own element type; the result has the base's.
+std::vector<Tensor> pow_12(const NodeContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& e = ctx.input(1);
+  return {dispatch_numeric(x.dtype, [&]<class T>(TypeTag<T>) {
+    return dispatch_numeric(e.dtype, [&]<class E>(TypeTag<E>) { return power<T, E>(x, e); });
   })};
 }
 
 // ---- Clip and Where -------------------------------------------------------------------------
 
-std::vector<Tensor> clip(const NodeContext& ctx) {
+// y = min(max(x, lo), hi), by comparisons (not std::clamp) so NaN passes through and
+// lo > hi yields hi, as ORT does.
+template <class T>
+Tensor clamp(const Tensor& x, T lo, T hi) {
+  Tensor y = make_tensor(x.dtype, x.shape);
+  auto in = x.values<T>();
+  auto out = y.values<T>();
+  for (size_t i = 0; i < in.size(); ++i) {
+    T v = in[i];
+    if (v < lo) v = lo;
+    if (v > hi) v = hi;
+    out[i] = v;
+  }
+  return y;
+}
+
+// Clip-6: the bounds are float attributes, defaulting to the float range.
+std::vector<Tensor> clip_6(const NodeContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const double lo = ctx.float_attr("min", std::numeric_limits<float>::lowest());
+  const double hi = ctx.float_attr("max", std::numeric_limits<float>::max());
+  return {dispatch_numeric(x.dtype, [&]<class T>(TypeTag<T>) {
+    return clamp<T>(x, from_double<T>(lo), from_double<T>(hi));
+  })};
+}
+
+// Clip-11: the bounds are optional scalar inputs of x's type; an omitted one does not clip.
+std::vector<Tensor> clip_11(const NodeContext& ctx) {
   const Tensor& x = ctx.input(0);
   return {dispatch_numeric(x.dtype, [&]<class T>(TypeTag<T>) {
-    T lo = std::numeric_limits<T>::lowest();
-    T hi = std::numeric_limits<T>::max();
-    if (ctx.opset() < 11) {
-      // Clip-1/6: bounds are float attributes.
-      lo = from_double<T>(ctx.float_attr("min", std::numeric_limits<float>::lowest()));
-      hi = from_double<T>(ctx.float_attr("max", std::numeric_limits<float>::max()));
-    } else {
-      auto bound = [&](size_t i, T& value) {
-        const Tensor* t = ctx.optional_input(i);
-        if (t == nullptr) return;
-        if (t->dtype != x.dtype) fail("Clip bound {} has element type {}", i, dtype_name(t->dtype));
-        if (t->numel() != 1)
-          fail("Clip bound {} must be a scalar, got {}", i, shape_string(t->shape));
-        value = t->values<T>()[0];
-      };
-      bound(1, lo);
-      bound(2, hi);
-    }
-    Tensor y = make_tensor(x.dtype, x.shape);
-    auto in = x.values<T>();
-    auto out = y.values<T>();
-    for (size_t i = 0; i < in.size(); ++i) {
-      // Comparisons (not std::clamp) so NaN passes through and min > max yields max.
-      T v = in[i];
-      if (v < lo) v = lo;
-      if (v > hi) v = hi;
-      out[i] = v;
-    }
-    return y;
+    auto bound = [&](size_t i, T fallback) {
+      const Tensor* t = ctx.optional_input(i);
+      if (t == nullptr) return fallback;
+      if (t->dtype != x.dtype) fail("Clip bound {} has element type {}", i, dtype_name(t->dtype));
+      if (t->numel() != 1)
+        fail("Clip bound {} must be a scalar, got {}", i, shape_string(t->shape));
+      return t->values<T>()[0];
+    };
+    return clamp<T>(x, bound(1, std::numeric_limits<T>::lowest()),
+                    bound(2, std::numeric_limits<T>::max()));
   })};
 }
 
@@ -230,26 +248,28 @@ std::vector<Tensor> where(const NodeContext& ctx) {
   })};
 }
 
-constexpr KernelEntry kKernels[] = {
-    {"Relu", unary<UnaryKind::kRelu>},
-    {"Sigmoid", unary<UnaryKind::kSigmoid>},
-    {"Tanh", unary<UnaryKind::kTanh>},
-    {"Exp", unary<UnaryKind::kExp>},
-    {"Log", unary<UnaryKind::kLog>},
-    {"Sqrt", unary<UnaryKind::kSqrt>},
-    {"Abs", unary<UnaryKind::kAbs>},
-    {"Neg", unary<UnaryKind::kNeg>},
-    {"Add", binary<BinaryKind::kAdd>},
-    {"Sub", binary<BinaryKind::kSub>},
-    {"Mul", binary<BinaryKind::kMul>},
-    {"Div", binary<BinaryKind::kDiv>},
-    {"Pow", pow_kernel},
-    {"Clip", clip},
-    {"Where", where},
-};
+// Version 1 of the unary ops differs only by the legacy consumed_inputs hint, which a
+// kernel may ignore; later versions only add element types.
+const KernelRegistrar kRelu1{"Relu", 1, unary<UnaryKind::kRelu>};
+const KernelRegistrar kSigmoid1{"Sigmoid", 1, unary<UnaryKind::kSigmoid>};
+const KernelRegistrar kTanh1{"Tanh", 1, unary<UnaryKind::kTanh>};
+const KernelRegistrar kExp1{"Exp", 1, unary<UnaryKind::kExp>};
+const KernelRegistrar kLog1{"Log", 1, unary<UnaryKind::kLog>};
+const KernelRegistrar kSqrt1{"Sqrt", 1, unary<UnaryKind::kSqrt>};
+const KernelRegistrar kAbs1{"Abs", 1, unary<UnaryKind::kAbs>};
+const KernelRegistrar kNeg1{"Neg", 1, unary<UnaryKind::kNeg>};
+// Version 7 replaced the legacy broadcast/axis attributes with numpy broadcasting.
+const KernelRegistrar kAdd7{"Add", 7, binary<BinaryKind::kAdd>};
+const KernelRegistrar kSub7{"Sub", 7, binary<BinaryKind::kSub>};
+const KernelRegistrar kMul7{"Mul", 7, binary<BinaryKind::kMul>};
+const KernelRegistrar kDiv7{"Div", 7, binary<BinaryKind::kDiv>};
+const KernelRegistrar kPow7{"Pow", 7, pow_7};
+const KernelRegistrar kPow12{"Pow", 12, pow_12};
+const KernelRegistrar kClip6{"Clip", 6, clip_6};
+const KernelRegistrar kClip11{"Clip", 11, clip_11};
+// Where selects whole elements, so it moves half-precision values as they are.
+const KernelRegistrar kWhere9{"Where", 9, where, {.handles_half = true}};
 
 }  // namespace
-
-std::span<const KernelEntry> elementwise_kernels() { return kKernels; }
 
 }  // namespace onnxfuzz::ref

@@ -1,9 +1,14 @@
 // Reference kernels that move data without arithmetic: Reshape, Transpose, Concat, Slice,
 // Squeeze, Unsqueeze, Constant and Identity.
+// Every kernel here moves whole elements, so each handles every dtype (bool and the half types
+// included) bit for bit and opts out of the interpreter's half-to-float widening.
 #include <algorithm>
+#include <array>
 #include <cstring>
 
-#include "oracles/reference_kernels.h"
+#include "oracles/reference/dispatch.h"
+#include "oracles/reference/kernel.h"
+#include "oracles/reference/shape.h"
 
 namespace onnxfuzz::ref {
 namespace {
@@ -28,15 +33,9 @@ Tensor with_shape(const Tensor& x, Shape shape) {
   return y;
 }
 
-std::vector<Tensor> reshape(const NodeContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  std::vector<int64_t> requested;
-  if (ctx.opset() < 5) {
-    requested = ctx.ints_attr("shape");  // Reshape-1 took the shape as an attribute
-  } else {
-    requested = read_ints(ctx.input(1), "shape");
-  }
-  const bool allow_zero = ctx.opset() >= 14 && ctx.int_attr("allowzero", 0) != 0;
+// x with the requested shape: -1 is inferred from the element count; 0 copies the input's dim
+// at that position, unless `allow_zero` (Reshape-14's allowzero) makes it a real 0.
+Tensor reshape_to(const Tensor& x, const std::vector<int64_t>& requested, bool allow_zero) {
   Shape shape(requested.size());
   int64_t inferred = -1;
   long double known = 1;  // wide enough that fuzzed dims cannot overflow the product
@@ -69,7 +68,23 @@ std::vector<Tensor> reshape(const NodeContext& ctx) {
   } else if (known != numel) {
     fail("cannot reshape {} to {}", shape_string(x.shape), shape_string(shape));
   }
-  return {with_shape(x, std::move(shape))};
+  return with_shape(x, std::move(shape));
+}
+
+// Reshape-1: the shape is an attribute.
+std::vector<Tensor> reshape_1(const NodeContext& ctx) {
+  return {reshape_to(ctx.input(0), ctx.ints_attr("shape"), false)};
+}
+
+// Reshape-5: the shape is an input.
+std::vector<Tensor> reshape_5(const NodeContext& ctx) {
+  return {reshape_to(ctx.input(0), read_ints(ctx.input(1), "shape"), false)};
+}
+
+// Reshape-14: adds allowzero.
+std::vector<Tensor> reshape_14(const NodeContext& ctx) {
+  return {reshape_to(ctx.input(0), read_ints(ctx.input(1), "shape"),
+                     ctx.int_attr("allowzero", 0) != 0)};
 }
 
 std::vector<Tensor> transpose(const NodeContext& ctx) {
@@ -129,21 +144,11 @@ std::vector<Tensor> concat(const NodeContext& ctx) {
   return {std::move(y)};
 }
 
-std::vector<Tensor> slice(const NodeContext& ctx) {
-  const Tensor& x = ctx.input(0);
+// x[starts:ends:steps] along `axes` (the leading axes when empty), unit steps when empty.
+Tensor slice_of(const Tensor& x, const std::vector<int64_t>& starts,
+                const std::vector<int64_t>& ends, std::vector<int64_t> axes,
+                std::vector<int64_t> steps) {
   const int64_t rank = static_cast<int64_t>(x.rank());
-  std::vector<int64_t> starts, ends, axes, steps;
-  if (ctx.opset() < 10) {
-    // Slice-1: attributes, unit steps.
-    starts = ctx.ints_attr("starts");
-    ends = ctx.ints_attr("ends");
-    axes = ctx.ints_attr("axes");
-  } else {
-    starts = read_ints(ctx.input(1), "starts");
-    ends = read_ints(ctx.input(2), "ends");
-    if (const Tensor* t = ctx.optional_input(3)) axes = read_ints(*t, "axes");
-    if (const Tensor* t = ctx.optional_input(4)) steps = read_ints(*t, "steps");
-  }
   if (axes.empty()) {
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
   }
@@ -185,20 +190,34 @@ std::vector<Tensor> slice(const NodeContext& ctx) {
     // With one element the step is never taken; with more, |step| < dim so this cannot overflow.
     strides[axis] = length > 1 ? step * in_strides[axis] : 0;
   }
-  return {strided_copy(x, shape, base, std::move(strides))};
+  return strided_copy(x, shape, base, std::move(strides));
 }
 
-// Squeeze/Unsqueeze take axes as an attribute before opset 13 and as an input from 13.
-std::vector<int64_t> axes_of(const NodeContext& ctx) {
-  if (ctx.opset() < 13) return ctx.ints_attr("axes");
+// Slice-1: starts, ends and axes are attributes; steps are 1.
+std::vector<Tensor> slice_1(const NodeContext& ctx) {
+  return {slice_of(ctx.input(0), ctx.ints_attr("starts"), ctx.ints_attr("ends"),
+                   ctx.ints_attr("axes"), {})};
+}
+
+// Slice-10: starts, ends and the optional axes and steps are inputs.
+std::vector<Tensor> slice_10(const NodeContext& ctx) {
+  std::vector<int64_t> axes, steps;
+  if (const Tensor* t = ctx.optional_input(3)) axes = read_ints(*t, "axes");
+  if (const Tensor* t = ctx.optional_input(4)) steps = read_ints(*t, "steps");
+  return {slice_of(ctx.input(0), read_ints(ctx.input(1), "starts"), read_ints(ctx.input(2), "ends"),
+                   std::move(axes), std::move(steps))};
+}
+
+// Squeeze-13 and Unsqueeze-13 take the axes as an optional input, earlier versions as an
+// attribute.
+std::vector<int64_t> axes_input(const NodeContext& ctx) {
   const Tensor* t = ctx.optional_input(1);
   return t != nullptr ? read_ints(*t, "axes") : std::vector<int64_t>{};
 }
 
-std::vector<Tensor> squeeze(const NodeContext& ctx) {
-  const Tensor& x = ctx.input(0);
+// Drops the size-1 dims at `axes` (every size-1 dim when empty).
+Tensor squeeze_axes(const Tensor& x, const std::vector<int64_t>& axes) {
   const int64_t rank = static_cast<int64_t>(x.rank());
-  const std::vector<int64_t> axes = axes_of(ctx);
   std::vector<bool> drop(x.rank(), false);
   if (axes.empty()) {
     for (int64_t d = 0; d < rank; ++d) drop[d] = x.shape[d] == 1;
@@ -212,12 +231,19 @@ std::vector<Tensor> squeeze(const NodeContext& ctx) {
   for (int64_t d = 0; d < rank; ++d) {
     if (!drop[d]) shape.push_back(x.shape[d]);
   }
-  return {with_shape(x, std::move(shape))};
+  return with_shape(x, std::move(shape));
 }
 
-std::vector<Tensor> unsqueeze(const NodeContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  const std::vector<int64_t> axes = axes_of(ctx);
+std::vector<Tensor> squeeze_1(const NodeContext& ctx) {
+  return {squeeze_axes(ctx.input(0), ctx.ints_attr("axes"))};
+}
+
+std::vector<Tensor> squeeze_13(const NodeContext& ctx) {
+  return {squeeze_axes(ctx.input(0), axes_input(ctx))};
+}
+
+// Inserts size-1 dims at `axes`, which index the output.
+Tensor unsqueeze_axes(const Tensor& x, const std::vector<int64_t>& axes) {
   if (axes.empty()) fail("axes must not be empty");
   const int64_t rank = static_cast<int64_t>(x.rank() + axes.size());
   std::vector<bool> inserted(rank, false);
@@ -229,7 +255,15 @@ std::vector<Tensor> unsqueeze(const NodeContext& ctx) {
   Shape shape;
   size_t next = 0;
   for (int64_t d = 0; d < rank; ++d) shape.push_back(inserted[d] ? 1 : x.shape[next++]);
-  return {with_shape(x, std::move(shape))};
+  return with_shape(x, std::move(shape));
+}
+
+std::vector<Tensor> unsqueeze_1(const NodeContext& ctx) {
+  return {unsqueeze_axes(ctx.input(0), ctx.ints_attr("axes"))};
+}
+
+std::vector<Tensor> unsqueeze_13(const NodeContext& ctx) {
+  return {unsqueeze_axes(ctx.input(0), axes_input(ctx))};
 }
 
 std::vector<Tensor> constant(const NodeContext& ctx) {
@@ -255,13 +289,24 @@ std::vector<Tensor> constant(const NodeContext& ctx) {
 
 std::vector<Tensor> identity(const NodeContext& ctx) { return {ctx.input(0)}; }
 
-constexpr KernelEntry kKernels[] = {
-    {"Reshape", reshape}, {"Transpose", transpose}, {"Concat", concat},     {"Slice", slice},
-    {"Squeeze", squeeze}, {"Unsqueeze", unsqueeze}, {"Constant", constant}, {"Identity", identity},
-};
+constexpr KernelOptions kMovesElements{.handles_half = true};
+
+const KernelRegistrar kReshape1{"Reshape", 1, reshape_1, kMovesElements};
+const KernelRegistrar kReshape5{"Reshape", 5, reshape_5, kMovesElements};
+const KernelRegistrar kReshape14{"Reshape", 14, reshape_14, kMovesElements};
+const KernelRegistrar kTranspose1{"Transpose", 1, transpose, kMovesElements};
+// Concat-1 defaults axis to 1; from Concat-4 it is required, so one kernel serves both.
+const KernelRegistrar kConcat1{"Concat", 1, concat, kMovesElements};
+const KernelRegistrar kSlice1{"Slice", 1, slice_1, kMovesElements};
+const KernelRegistrar kSlice10{"Slice", 10, slice_10, kMovesElements};
+const KernelRegistrar kSqueeze1{"Squeeze", 1, squeeze_1, kMovesElements};
+const KernelRegistrar kSqueeze13{"Squeeze", 13, squeeze_13, kMovesElements};
+const KernelRegistrar kUnsqueeze1{"Unsqueeze", 1, unsqueeze_1, kMovesElements};
+const KernelRegistrar kUnsqueeze13{"Unsqueeze", 13, unsqueeze_13, kMovesElements};
+// Later Constant versions only add value_* attributes, which the kernel reads all of.
+const KernelRegistrar kConstant1{"Constant", 1, constant, kMovesElements};
+const KernelRegistrar kIdentity1{"Identity", 1, identity, kMovesElements};
 
 }  // namespace
-
-std::span<const KernelEntry> layout_kernels() { return kKernels; }
 
 }  // namespace onnxfuzz::ref

@@ -2,9 +2,14 @@
 // ReduceSum/Mean/Max and Softmax. Float sums accumulate in double and round once per output.
 #include <Eigen/Core>
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
-#include "oracles/reference_kernels.h"
+#include "oracles/reference/dispatch.h"
+#include "oracles/reference/kernel.h"
+#include "oracles/reference/shape.h"
 
 namespace onnxfuzz::ref {
 namespace {
@@ -24,24 +29,7 @@ Acc<T> to_acc(T v) {
   if constexpr (std::is_floating_point_v<T>) {
     return static_cast<double>(v);
   } else {
-    return static_cast<uint64_t>(static_cast<int64_t>(v));
-  }
-}
-
-// Integer MatMul/Gemm: MatMul-13 allows int32/int64 (and unsigned) only.
-template <class F>
-decltype(auto) dispatch_matmul(DType dtype, F&& f) {
-  switch (dtype) {
-    case DType::kFloat:
-      return f(TypeTag<float>{});
-    case DType::kDouble:
-      return f(TypeTag<double>{});
-    case DType::kInt32:
-      return f(TypeTag<int32_t>{});
-    case DType::kInt64:
-      return f(TypeTag<int64_t>{});
-    default:
-      fail("element type {} is not supported by this op", dtype_name(dtype));
+    return to_wrapping(v);
   }
 }
 
@@ -82,7 +70,7 @@ std::vector<Tensor> matmul(const NodeContext& ctx) {
   for (auto& s : strides[0]) s *= m * k;
   for (auto& s : strides[1]) s *= k * n;
 
-  return {dispatch_matmul(a.dtype, [&]<class T>(TypeTag<T>) {
+  return {dispatch_numeric(a.dtype, [&]<class T>(TypeTag<T>) {
     Tensor y = make_tensor(a.dtype, out_shape);
     auto av = a.values<T>();
     auto bv = b.values<T>();
@@ -143,7 +131,7 @@ std::vector<Tensor> gemm(const NodeContext& ctx) {
     }
     c_strides = broadcast_strides(c->shape, out_shape);
   }
-  return {dispatch_matmul(a.dtype, [&]<class T>(TypeTag<T>) {
+  return {dispatch_numeric(a.dtype, [&]<class T>(TypeTag<T>) {
     Tensor y = make_tensor(a.dtype, out_shape);
     auto av = a.values<T>();
     auto bv = b.values<T>();
@@ -464,20 +452,9 @@ std::vector<Tensor> average_pool(const NodeContext& ctx) {
 
 enum class ReduceKind { kSum, kMean, kMax };
 
+// Reduces x over `axes` (all axes when empty), keeping reduced dims as 1 when `keepdims`.
 template <ReduceKind kind>
-std::vector<Tensor> reduce(const NodeContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  // ReduceSum took axes as an input from opset 13; ReduceMean/ReduceMax only from opset 18.
-  const int64_t axes_input_since = kind == ReduceKind::kSum ? 13 : 18;
-  std::vector<int64_t> axes;
-  if (ctx.opset() >= axes_input_since) {
-    if (const Tensor* t = ctx.optional_input(1)) axes = read_ints(*t, "axes");
-  } else {
-    axes = ctx.ints_attr("axes");
-  }
-  const bool keepdims = ctx.int_attr("keepdims", 1) != 0;
-  if (axes.empty() && ctx.int_attr("noop_with_empty_axes", 0) != 0) return {x};
-
+Tensor reduce(const Tensor& x, const std::vector<int64_t>& axes, bool keepdims) {
   const int64_t rank = static_cast<int64_t>(x.rank());
   std::vector<bool> reduced(x.rank(), axes.empty());
   for (int64_t a : axes) reduced[normalize_axis(a, rank)] = true;
@@ -492,7 +469,7 @@ std::vector<Tensor> reduce(const NodeContext& ctx) {
   }
   const int64_t count = shape_numel(x.shape) / std::max<int64_t>(1, shape_numel(kept_shape));
 
-  auto run = [&]<class T>(TypeTag<T>) {
+  return dispatch_numeric(x.dtype, [&]<class T>(TypeTag<T>) {
     Tensor y = make_tensor(x.dtype, out_shape);
     auto xv = x.values<T>();
     auto yv = y.values<T>();
@@ -513,11 +490,14 @@ std::vector<Tensor> reduce(const NodeContext& ctx) {
       });
       for (size_t i = 0; i < yv.size(); ++i) {
         if constexpr (kind == ReduceKind::kMean) {
+          // An integer mean is the wrapped sum (read back as T's signedness) divided, truncated.
           double sum;
           if constexpr (std::is_floating_point_v<T>) {
             sum = acc[i];
-          } else {
+          } else if constexpr (std::is_signed_v<T>) {
             sum = static_cast<double>(static_cast<int64_t>(acc[i]));
+          } else {
+            sum = static_cast<double>(acc[i]);
           }
           yv[i] = from_double<T>(sum / static_cast<double>(count));
         } else {
@@ -526,32 +506,29 @@ std::vector<Tensor> reduce(const NodeContext& ctx) {
       }
     }
     return y;
-  };
-  if (x.dtype == DType::kInt32 || x.dtype == DType::kInt64 || x.dtype == DType::kFloat ||
-      x.dtype == DType::kDouble || (kind == ReduceKind::kMax && ctx.opset() >= 12)) {
-    return {dispatch_numeric(x.dtype, run)};
-  }
-  fail("element type {} is not supported by this reduction", dtype_name(x.dtype));
+  });
 }
 
-std::vector<Tensor> softmax(const NodeContext& ctx) {
+// Reduce*-1 (and ReduceSum up to 11, ReduceMean/ReduceMax up to 13): axes is an attribute.
+template <ReduceKind kind>
+std::vector<Tensor> reduce_1(const NodeContext& ctx) {
+  return {reduce<kind>(ctx.input(0), ctx.ints_attr("axes"), ctx.int_attr("keepdims", 1) != 0)};
+}
+
+// ReduceSum-13: axes is an optional input, and noop_with_empty_axes turns "no axes" from
+// "all axes" into the identity.
+std::vector<Tensor> reduce_sum_13(const NodeContext& ctx) {
   const Tensor& x = ctx.input(0);
-  const int64_t rank = static_cast<int64_t>(x.rank());
-  // Before opset 13 the input is coerced to 2-D at `axis` and normalised over the whole
-  // trailing block; from 13 on it is normalised along the single axis.
-  const bool coerce_2d = ctx.opset() < 13;
-  const int64_t axis =
-      normalize_axis(ctx.int_attr("axis", coerce_2d ? 1 : -1), std::max<int64_t>(rank, 1));
-  int64_t outer = 1, length = 1, inner = 1;
-  for (int64_t d = 0; d < rank; ++d) {
-    if (d < axis)
-      outer *= x.shape[d];
-    else if (d == axis || coerce_2d)
-      length *= x.shape[d];
-    else
-      inner *= x.shape[d];
-  }
-  return {dispatch_floating(x.dtype, [&]<class T>(TypeTag<T>) {
+  std::vector<int64_t> axes;
+  if (const Tensor* t = ctx.optional_input(1)) axes = read_ints(*t, "axes");
+  if (axes.empty() && ctx.int_attr("noop_with_empty_axes", 0) != 0) return {x};
+  return {reduce<ReduceKind::kSum>(x, axes, ctx.int_attr("keepdims", 1) != 0)};
+}
+
+// exp(x - max) / sum(exp(x - max)) over `length` elements `inner` apart, for each of the
+// outer x inner positions; computed in double and rounded once.
+Tensor normalized_exp(const Tensor& x, int64_t outer, int64_t length, int64_t inner) {
+  return dispatch_floating(x.dtype, [&]<class T>(TypeTag<T>) {
     Tensor y = make_tensor(x.dtype, x.shape);
     auto xv = x.values<T>();
     auto yv = y.values<T>();
@@ -568,23 +545,45 @@ std::vector<Tensor> softmax(const NodeContext& ctx) {
       }
     }
     return y;
-  })};
+  });
 }
 
-constexpr KernelEntry kKernels[] = {
-    {"MatMul", matmul},
-    {"Gemm", gemm},
-    {"Conv", conv},
-    {"MaxPool", max_pool},
-    {"AveragePool", average_pool},
-    {"ReduceSum", reduce<ReduceKind::kSum>},
-    {"ReduceMean", reduce<ReduceKind::kMean>},
-    {"ReduceMax", reduce<ReduceKind::kMax>},
-    {"Softmax", softmax},
-};
+// Softmax-1/11: x is coerced to 2-D at `axis` (default 1) and each row, the whole trailing
+// block, is normalised.
+std::vector<Tensor> softmax_1(const NodeContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const int64_t rank = static_cast<int64_t>(x.rank());
+  const int64_t axis = normalize_axis(ctx.int_attr("axis", 1), std::max<int64_t>(rank, 1));
+  int64_t outer = 1, length = 1;
+  for (int64_t d = 0; d < rank; ++d) (d < axis ? outer : length) *= x.shape[d];
+  return {normalized_exp(x, outer, length, 1)};
+}
+
+// Softmax-13: normalised along the single `axis` (default -1).
+std::vector<Tensor> softmax_13(const NodeContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const int64_t rank = static_cast<int64_t>(x.rank());
+  const int64_t axis = normalize_axis(ctx.int_attr("axis", -1), std::max<int64_t>(rank, 1));
+  int64_t outer = 1, length = 1, inner = 1;
+  for (int64_t d = 0; d < rank; ++d) (d < axis ? outer : d == axis ? length : inner) *= x.shape[d];
+  return {normalized_exp(x, outer, length, inner)};
+}
+
+// MatMul-9/13 and the later versions of the window ops only add element types or attributes
+// with defaults that keep the version-1 behaviour, so one kernel serves each op.
+const KernelRegistrar kMatMul1{"MatMul", 1, matmul};
+// Gemm-7 replaced the legacy broadcast attribute with unidirectional broadcasting of C.
+const KernelRegistrar kGemm7{"Gemm", 7, gemm};
+const KernelRegistrar kConv1{"Conv", 1, conv};
+const KernelRegistrar kMaxPool1{"MaxPool", 1, max_pool};
+const KernelRegistrar kAveragePool1{"AveragePool", 1, average_pool};
+const KernelRegistrar kReduceSum1{"ReduceSum", 1, reduce_1<ReduceKind::kSum>};
+const KernelRegistrar kReduceSum13{"ReduceSum", 13, reduce_sum_13};
+const KernelRegistrar kReduceMean1{"ReduceMean", 1, reduce_1<ReduceKind::kMean>};
+const KernelRegistrar kReduceMax1{"ReduceMax", 1, reduce_1<ReduceKind::kMax>};
+const KernelRegistrar kSoftmax1{"Softmax", 1, softmax_1};
+const KernelRegistrar kSoftmax13{"Softmax", 13, softmax_13};
 
 }  // namespace
-
-std::span<const KernelEntry> nn_kernels() { return kKernels; }
 
 }  // namespace onnxfuzz::ref
