@@ -52,6 +52,7 @@ std::expected<void, std::string> write_stats(const std::string& out_dir, const C
   j["unique"] = s.unique;
   j["known"] = s.known;
   j["flaky"] = s.flaky;
+  j["unsupported"] = s.unsupported;
   j["seconds"] = s.seconds;
   j["backend_seconds"] = s.backend_seconds;
   j["new_cases"] = s.new_cases;
@@ -147,6 +148,9 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
                                      options.findings.executions, options.findings.oracle,
                                      full ? Validation::kFull : Validation::kCheckerOnly);
     for (const auto& obs : eval.observations) summary.backend_seconds += obs.result.seconds;
+    for (const auto& skipped : eval.unsupported) {
+      ++summary.unsupported[std::string(unsupported_kind_name(skipped.kind))];
+    }
     if (!eval.valid) {
       ++summary.invalid_models;
       spdlog::error("[generator] seed {} produced an invalid model: {}", model_seed,

@@ -1,9 +1,60 @@
 // Evaluation of one model: validation, runs on every execution, oracle verdicts.
 #include "fuzzer/evaluation.h"
 
+#include <fmt/format.h>
+
+#include <optional>
+
 #include "generators/model_io.h"
 
 namespace onnxfuzz {
+namespace {
+
+// The first dtype of the graph's runtime inputs and outputs that `execution` cannot carry.
+// Element types outside the table are left to the execution to refuse.
+std::optional<DType> uncarried_dtype(const onnx::GraphProto& graph, Execution& execution) {
+  const CarriedDtypes carried = execution.carried_dtypes();
+  if (carried.not_carried.empty() && carried.carried.size() == all_dtypes().size()) {
+    return std::nullopt;
+  }
+  auto check = [&](const onnx::ValueInfoProto& info) -> std::optional<DType> {
+    const int32_t elem = info.type().tensor_type().elem_type();
+    if (!dtype_supported(elem) || carried.carries(static_cast<DType>(elem))) return std::nullopt;
+    return static_cast<DType>(elem);
+  };
+  for (const auto* input : runtime_inputs(graph)) {
+    if (auto d = check(*input)) return d;
+  }
+  for (const auto& output : graph.output()) {
+    if (auto d = check(output)) return d;
+  }
+  return std::nullopt;
+}
+
+Observation run_one(Execution& execution, const ModelUnderTest& mut, const TensorMap& inputs,
+                    std::vector<UnsupportedRun>& unsupported) {
+  if (auto dtype = uncarried_dtype(mut.proto().graph(), execution)) {
+    RunResult skipped;
+    skipped.status = RunStatus::kUnsupported;
+    skipped.message = fmt::format("unsupported dtype: {} cannot carry {} graph inputs/outputs",
+                                  execution.name(), dtype_name(*dtype));
+    unsupported.push_back({execution.name(), UnsupportedKind::kDtype});
+    return {execution.name(), std::move(skipped)};
+  }
+  return {execution.name(), execution.run(mut, inputs)};
+}
+
+}  // namespace
+
+std::string_view unsupported_kind_name(UnsupportedKind kind) {
+  switch (kind) {
+    case UnsupportedKind::kDtype:
+      return "unsupported_dtype";
+    case UnsupportedKind::kBackendGap:
+      return "backend_gap";
+  }
+  return "unknown";
+}
 
 Evaluation evaluate_model(const onnx::ModelProto& model, const TensorMap& inputs,
                           std::span<Execution* const> executions, const OracleConfig& config,
@@ -32,11 +83,14 @@ Evaluation evaluate_model(const onnx::ModelProto& model, const TensorMap& inputs
   }
   if (executions.empty()) return eval;
   const ModelUnderTest mut = ModelUnderTest::view(model);
-  Observation baseline{executions.front()->name(), executions.front()->run(mut, inputs)};
+  Observation baseline = run_one(*executions.front(), mut, inputs, eval.unsupported);
   std::vector<Observation> others;
   others.reserve(executions.size() - 1);
   for (Execution* execution : executions.subspan(1)) {
-    others.push_back({execution->name(), execution->run(mut, inputs)});
+    others.push_back(run_one(*execution, mut, inputs, eval.unsupported));
+  }
+  for (auto& name : exempt_backend_gaps(baseline, others, model)) {
+    eval.unsupported.push_back({std::move(name), UnsupportedKind::kBackendGap});
   }
   eval.verdicts = judge(baseline, others, typed, config);
   if (!eval.valid) {

@@ -4,6 +4,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -12,12 +13,25 @@
 
 namespace onnxfuzz {
 
+// Why an execution gave no verdict on a model although it did not pass: not a finding.
+enum class UnsupportedKind {
+  kDtype,       // a graph input or output has a dtype the execution cannot carry: not run
+  kBackendGap,  // rejected with a not-implemented message for a documented (op, dtype) gap
+};
+std::string_view unsupported_kind_name(UnsupportedKind kind);
+
+struct UnsupportedRun {
+  std::string execution;
+  UnsupportedKind kind = UnsupportedKind::kDtype;
+};
+
 struct Evaluation {
   bool valid = false;                     // passed the ONNX checker and strict shape inference
   std::string invalid_reason;             // why not, when !valid
   onnx::ModelProto inferred;              // the model with inferred value_info (when valid)
   std::vector<Observation> observations;  // one per execution, baseline first
   std::vector<Verdict> verdicts;
+  std::vector<UnsupportedRun> unsupported;  // their observations have RunStatus::kUnsupported
 };
 
 // How much of ONNX's validation to run before executing.
@@ -29,6 +43,8 @@ enum class Validation {
 };
 
 // Runs `model` on `executions` (the first is the baseline every other is judged against).
+// An execution that cannot carry a dtype of the model's graph inputs or outputs is not run,
+// and a rejection at a documented backend gap is no rejection (both: `unsupported`).
 // Invalid models are still run, since a crash or hang on bad input is still a finding, but
 // only crash and hang verdicts are drawn from them. Never throws.
 Evaluation evaluate_model(const onnx::ModelProto& model, const TensorMap& inputs,

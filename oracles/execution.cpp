@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "generators/model_io.h"
@@ -54,8 +55,20 @@ std::string_view run_status_name(RunStatus status) {
       return "crash";
     case RunStatus::kTimeout:
       return "timeout";
+    case RunStatus::kUnsupported:
+      return "unsupported";
   }
   return "unknown";
+}
+
+bool CarriedDtypes::carries(DType dtype) const {
+  return std::ranges::find(carried, dtype) != carried.end();
+}
+
+CarriedDtypes all_dtypes_carried() {
+  CarriedDtypes all;
+  for (const DTypeInfo& row : all_dtypes()) all.carried.push_back(row.dtype);
+  return all;
 }
 
 ModelUnderTest ModelUnderTest::from_proto(onnx::ModelProto proto) {

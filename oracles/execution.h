@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "generators/tensor.h"
@@ -19,6 +20,9 @@ enum class RunStatus {
   kError,    // the execution refused or failed cleanly, with a message
   kCrash,    // the worker process died (signal, abnormal exit, memory limit)
   kTimeout,  // the worker exceeded its time limit and was killed
+  // Not a finding: the model uses a dtype the execution cannot carry (it was not run), or it
+  // hit a gap the backend documents (see oracles/backend_gaps.h). The message says which.
+  kUnsupported,
 };
 std::string_view run_status_name(RunStatus status);
 
@@ -50,6 +54,16 @@ struct ExecutionOptions {
   int64_t memory_limit_mb = 4096;  // resident memory cap of a worker process
 };
 
+// Which element types an execution can pass in and out of a model (not which its kernels
+// implement: that is oracles/backend_gaps.h). Every dtype of the table is in exactly one list.
+struct CarriedDtypes {
+  std::vector<DType> carried;
+  std::vector<std::pair<DType, std::string>> not_carried;  // with the reason
+  bool carries(DType dtype) const;
+};
+// Every dtype of the table, carried: what an in-process execution holding Tensors can do.
+CarriedDtypes all_dtypes_carried();
+
 class Execution {
  public:
   virtual ~Execution() = default;
@@ -60,6 +74,9 @@ class Execution {
   // Starts the backend if needed and answers whether it can run models at all (node missing,
   // library failing to load ...): an environment problem, reported before any model runs.
   virtual std::expected<void, std::string> check_ready() { return {}; }
+  // The element types this execution can feed and fetch; a model whose graph inputs or
+  // outputs use any other is not run on it (RunStatus::kUnsupported).
+  virtual CarriedDtypes carried_dtypes() { return all_dtypes_carried(); }
   // Never throws: every failure of the model or backend comes back as a RunResult.
   virtual RunResult run(const ModelUnderTest& model, const TensorMap& inputs) = 0;
 };

@@ -5,8 +5,10 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstring>
 
 #include "generators/model_io.h"
+#include "oracles/backend_gaps.h"
 
 namespace onnxfuzz {
 
@@ -40,6 +42,56 @@ bool fails_same_way(const Verdict& observed, const Verdict& wanted) {
                           observed.kind == VerdictKind::kHang ||
                           observed.kind == VerdictKind::kRejection;
   return !error_kind || observed.message == wanted.message;
+}
+
+std::map<DType, Tolerance> default_tolerances() {
+  std::map<DType, Tolerance> table;
+  for (const DTypeInfo& row : all_dtypes()) table[row.dtype] = {row.atol, row.rtol};
+  return table;
+}
+
+Tolerance OracleConfig::tolerance_for(DType dtype) const {
+  auto it = tolerance.find(dtype);
+  return it == tolerance.end() ? Tolerance{} : it->second;
+}
+
+std::expected<void, std::string> parse_tolerance_list(std::string_view text,
+                                                      OracleConfig& config) {
+  auto number = [](std::string_view part) -> std::optional<double> {
+    const std::string s(part);
+    try {
+      size_t used = 0;
+      const double value = std::stod(s, &used);
+      if (used != s.size() || !(value >= 0)) return std::nullopt;
+      return value;
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  };
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    const size_t colon = item.find(':', eq == std::string_view::npos ? 0 : eq);
+    if (eq == std::string_view::npos || colon == std::string_view::npos) {
+      return std::unexpected(
+          fmt::format("'{}': expected DTYPE=ATOL:RTOL, e.g. float16=1e-2:2e-2", item));
+    }
+    auto dtype = dtype_from_name(item.substr(0, eq));
+    if (!dtype) {
+      return std::unexpected(fmt::format("'{}': unknown dtype '{}'; known dtypes: {}", item,
+                                         item.substr(0, eq), dtype_names()));
+    }
+    auto atol = number(item.substr(eq + 1, colon - eq - 1));
+    auto rtol = number(item.substr(colon + 1));
+    if (!atol || !rtol) {
+      return std::unexpected(fmt::format("'{}': atol and rtol must be numbers >= 0", item));
+    }
+    config.tolerance[*dtype] = {*atol, *rtol};
+  }
+  return {};
 }
 
 std::string Verdict::key() const {
@@ -119,7 +171,7 @@ struct NumericDiff {
   bool nonfinite_mismatch = false;
 };
 
-NumericDiff numeric_diff(const Tensor& actual, const Tensor& expected, const Tolerance* tol) {
+NumericDiff numeric_diff(const Tensor& actual, const Tensor& expected, const Tolerance& tol) {
   NumericDiff diff;
   double worst_excess = -1;
   const int64_t n = expected.numel();
@@ -135,11 +187,16 @@ NumericDiff numeric_diff(const Tensor& actual, const Tensor& expected, const Tol
       }
       continue;
     }
-    const double abs_err = std::fabs(a - e);
+    // Integers beyond 2^53 collapse in double: exact dtypes compare their bytes.
+    const size_t size = dtype_size(expected.dtype);
+    const bool bytes_differ =
+        !is_float(expected.dtype) &&
+        std::memcmp(actual.bytes.data() + i * size, expected.bytes.data() + i * size, size) != 0;
+    const double abs_err = std::max(std::fabs(a - e), bytes_differ ? 1.0 : 0.0);
     const double rel_err = abs_err / std::max(std::fabs(e), 1e-30);
     diff.max_abs = std::max(diff.max_abs, abs_err);
     if (abs_err > 0) diff.max_rel = std::max(diff.max_rel, rel_err);
-    const double allowed = tol ? tol->atol + tol->rtol * std::fabs(e) : 0.0;
+    const double allowed = tol.atol + tol.rtol * std::fabs(e);
     if (abs_err > allowed) {
       ++diff.mismatches;
       const double excess = abs_err - allowed;
@@ -150,12 +207,6 @@ NumericDiff numeric_diff(const Tensor& actual, const Tensor& expected, const Tol
     }
   }
   return diff;
-}
-
-const Tolerance* tolerance_for(DType dtype, const OracleConfig& config) {
-  if (dtype == DType::kFloat) return &config.float32;
-  if (dtype == DType::kDouble) return &config.float64;
-  return nullptr;  // exact
 }
 
 // Shape and numeric verdicts of `actual` against `expected` outputs.
@@ -176,17 +227,19 @@ void compare_into(const std::string& execution, const RunResult& actual,
       shape_evidence += fmt::format("output '{}': {} has {}; ", name, execution, mismatch);
       continue;
     }
-    const NumericDiff diff = numeric_diff(got, want, tolerance_for(want.dtype, config));
+    const Tolerance tol = config.tolerance_for(want.dtype);
+    const NumericDiff diff = numeric_diff(got, want, tol);
     if (diff.mismatches == 0) continue;
     if (numeric_message.empty()) {
       numeric_message = diff.nonfinite_mismatch ? "NaN/Inf positions differ" : "values differ";
     }
-    const Tolerance* tol = tolerance_for(want.dtype, config);
     numeric_evidence += fmt::format(
         "output '{}': {} of {} elements differ{}; max abs err {:.6g}, max rel err {:.6g}; "
         "worst at {}: {} = {:.9g}, {} = {:.9g}{}; ",
         name, diff.mismatches, want.numel(),
-        tol ? fmt::format(" beyond atol={:g} rtol={:g}", tol->atol, tol->rtol) : " (exact)",
+        tol == Tolerance{} ? std::string(" (exact)")
+                           : fmt::format(" beyond {} atol={:g} rtol={:g}", dtype_name(want.dtype),
+                                         tol.atol, tol.rtol),
         diff.max_abs, diff.max_rel, index_string(want.shape, diff.worst), execution,
         got.as_double(diff.worst), baseline_name, want.as_double(diff.worst),
         is_float(want.dtype) ? "" : " (integer)");
@@ -230,6 +283,23 @@ void check_inferred(const Observation& obs, const onnx::ModelProto& inferred,
 }
 
 }  // namespace
+
+std::vector<std::string> exempt_backend_gaps(const Observation& baseline,
+                                             std::vector<Observation>& others,
+                                             const onnx::ModelProto& model) {
+  std::vector<std::string> exempted;
+  if (baseline.result.status != RunStatus::kOk) return exempted;
+  for (Observation& obs : others) {
+    if (obs.result.status != RunStatus::kError) continue;
+    const BackendGap* gap = find_backend_gap(obs.execution, model, obs.result.message);
+    if (!gap) continue;
+    obs.result.status = RunStatus::kUnsupported;
+    obs.result.message = fmt::format("backend gap: {}({}) has no kernel on {}: {}", gap->op,
+                                     dtype_name(gap->dtype), obs.execution, obs.result.message);
+    exempted.push_back(obs.execution);
+  }
+  return exempted;
+}
 
 std::vector<Verdict> compare_outputs(const std::string& execution, const RunResult& actual,
                                      const std::string& baseline_name, const TensorMap& expected,

@@ -3,6 +3,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <expected>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,17 +35,28 @@ struct Verdict {
 };
 
 // allclose: |actual - expected| <= atol + rtol * |expected|, NaN/Inf positions must match.
-// Float32 defaults follow common practice for cross-backend float32 comparison (and NNSmith):
-// backends reorder sums and use fused/approximate kernels, so bit equality is not a bug.
+// atol = rtol = 0 means exact (integers and bools).
 struct Tolerance {
-  double atol = 1e-3;
-  double rtol = 1e-2;
+  double atol = 0;
+  double rtol = 0;
+  bool operator==(const Tolerance&) const = default;
 };
+
+// The dtype table's tolerances (generators/dtype.h), one entry per table dtype.
+std::map<DType, Tolerance> default_tolerances();
+
 struct OracleConfig {
-  Tolerance float32;              // float32 outputs
-  Tolerance float64{1e-7, 1e-6};  // float64 outputs
-  // Integers and bools must match exactly.
+  // Per-dtype tolerance; starts as the dtype table's defaults (float32 1e-3/1e-2 following
+  // common cross-backend practice, as NNSmith does: backends reorder sums and use fused or
+  // approximate kernels, so bit equality is not a bug). A dtype missing here compares exactly.
+  std::map<DType, Tolerance> tolerance = default_tolerances();
+
+  Tolerance tolerance_for(DType dtype) const;
 };
+
+// Parses "float16=1e-2:2e-2,bfloat16=5e-2:5e-2" (dtype=atol:rtol, dtype names from the table)
+// into `config`; the error names the bad item and, for unknown dtypes, the known names.
+std::expected<void, std::string> parse_tolerance_list(std::string_view text, OracleConfig& config);
 
 // One execution's result on a model.
 struct Observation {
@@ -52,7 +65,8 @@ struct Observation {
 };
 
 // Judges `observations` against `baseline` (normally "ref"; must have run kOk for numeric,
-// shape and rejection verdicts). `inferred` holds ONNX shape inference's view of the model's
+// shape and rejection verdicts). kUnsupported observations give no verdict and are not
+// compared. `inferred` holds ONNX shape inference's view of the model's
 // outputs (may be null to skip that check). Never throws.
 std::vector<Verdict> judge(const Observation& baseline, const std::vector<Observation>& others,
                            const onnx::ModelProto* inferred, const OracleConfig& config);
@@ -62,6 +76,15 @@ std::vector<Verdict> judge(const Observation& baseline, const std::vector<Observ
 std::vector<Verdict> compare_outputs(const std::string& execution, const RunResult& actual,
                                      const std::string& baseline_name, const TensorMap& expected,
                                      const OracleConfig& config);
+
+// The rejection oracle's exemption for documented backend gaps: each of `others` that failed
+// cleanly (kError) where the baseline ran, with the backend's not-implemented message for an
+// (op, dtype) pair that oracles/backend_gaps.h lists for its execution and that `model`
+// contains, becomes kUnsupported with a "backend gap: ..." message, so judge() draws no
+// rejection from it. Returns the names of the executions exempted. Never throws.
+std::vector<std::string> exempt_backend_gaps(const Observation& baseline,
+                                             std::vector<Observation>& others,
+                                             const onnx::ModelProto& model);
 
 // "Fails the same way": same kind on the same execution and, for error kinds (crash, hang,
 // rejection), the same normalized message. The minimizer and replay both decide by this.

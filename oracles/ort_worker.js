@@ -12,23 +12,45 @@ ort.env.logLevel = 'error';
 
 const REQUEST_RUN = 1;
 const REQUEST_VERSION = 2;
+const REQUEST_DTYPES = 3;
 const RESPONSE_OK = 0;
 const RESPONSE_ERROR = 1;
 const MAX_FRAME_BYTES = 2 ** 30;
 
-// ONNX TensorProto element type codes <-> onnxruntime-node tensor types, limited to the
-// types onnxfuzz can hold (generators/tensor.h).
+// ONNX TensorProto element type codes <-> onnxruntime-node tensor types: every dtype of the
+// onnxfuzz dtype table (generators/dtype.h) is in exactly one of these two tables, and the
+// worker reports both on a dtypes request (tests compare that report with the table).
+// float16 travels as its IEEE bits in a Uint16Array, which ort.Tensor accepts whether or not
+// the runtime has Float16Array; int64/uint64 as BigInt64Array/BigUint64Array.
 const ELEM_TYPES = {
   1: { name: 'float32', array: Float32Array },
   2: { name: 'uint8', array: Uint8Array },
   3: { name: 'int8', array: Int8Array },
+  4: { name: 'uint16', array: Uint16Array },
+  5: { name: 'int16', array: Int16Array },
   6: { name: 'int32', array: Int32Array },
   7: { name: 'int64', array: BigInt64Array },
   9: { name: 'bool', array: Uint8Array },
+  10: { name: 'float16', array: Uint16Array },
   11: { name: 'float64', array: Float64Array },
+  12: { name: 'uint32', array: Uint32Array },
+  13: { name: 'uint64', array: BigUint64Array },
+};
+const NOT_CARRIED = {
+  16: "onnxruntime-common's Tensor.Type has no 'bfloat16' (checked up to 1.30.0): a bfloat16 "
+    + 'graph input cannot be fed nor an output fetched, and onnxruntime-node 1.30.0 throws '
+    + "'Unsupported data type: 16' uncaught from session creation, killing the worker",
 };
 const ELEM_CODE_BY_NAME = Object.fromEntries(
   Object.entries(ELEM_TYPES).map(([code, t]) => [t.name, Number(code)]));
+
+function dtypesAnswer() {
+  return JSON.stringify({
+    carried: Object.keys(ELEM_TYPES).map(Number),
+    not_carried: Object.entries(NOT_CARRIED)
+      .map(([code, reason]) => ({ elem_type: Number(code), reason })),
+  });
+}
 
 function parseArgs(argv) {
   let opt = 'all';
@@ -170,6 +192,7 @@ async function handle(request, opt) {
     if (request.length < 4) throw new Error('truncated request: kind');
     const kind = request.readUInt32LE(0);
     if (kind === REQUEST_VERSION) return [textResponse(RESPONSE_OK, `onnxruntime-node ${ortVersion}`)];
+    if (kind === REQUEST_DTYPES) return [textResponse(RESPONSE_OK, dtypesAnswer())];
     if (kind === REQUEST_RUN) return await run(request.subarray(4), opt);
     throw new Error(`unknown request kind ${kind}`);
   } catch (err) {

@@ -56,10 +56,9 @@ WorkerExecution::WorkerExecution(std::string name, WorkerCommand command, Execut
       options_(options),
       process_(std::move(command), options.memory_limit_mb) {}
 
-std::expected<std::string, std::string> WorkerExecution::query_version() {
-  if (version_) return *version_;
+std::expected<std::string, std::string> WorkerExecution::query_text(uint32_t kind) {
   WorkerRequest request;
-  request.kind = kRequestVersion;
+  request.kind = kind;
   const CallResult call = process_.call(encode_request(request), options_.timeout_seconds);
   if (call.outcome != CallOutcome::kResponse) {
     return std::unexpected(from_call(call, options_.timeout_seconds).message);
@@ -69,8 +68,30 @@ std::expected<std::string, std::string> WorkerExecution::query_version() {
   if (response->status != kResponseOk || response->text.empty()) {
     return std::unexpected(response->text.empty() ? std::string("empty answer") : response->text);
   }
-  version_ = response->text;
+  return std::move(response->text);
+}
+
+std::expected<std::string, std::string> WorkerExecution::query_version() {
+  if (version_) return *version_;
+  auto text = query_text(kRequestVersion);
+  if (!text) return std::unexpected(text.error());
+  version_ = std::move(*text);
   return *version_;
+}
+
+std::expected<CarriedDtypes, std::string> WorkerExecution::query_dtypes() {
+  if (dtypes_) return *dtypes_;
+  auto text = query_text(kRequestDtypes);
+  if (!text) return std::unexpected(text.error());
+  auto dtypes = decode_carried_dtypes(*text);
+  if (!dtypes) return std::unexpected(dtypes.error());
+  dtypes_ = std::move(*dtypes);
+  return *dtypes_;
+}
+
+CarriedDtypes WorkerExecution::carried_dtypes() {
+  auto dtypes = query_dtypes();
+  return dtypes ? *dtypes : all_dtypes_carried();
 }
 
 std::string WorkerExecution::version() {
@@ -83,6 +104,11 @@ std::expected<void, std::string> WorkerExecution::check_ready() {
   if (!version) {
     return std::unexpected(
         fmt::format("execution '{}' does not start: {}", name_, version.error()));
+  }
+  auto dtypes = query_dtypes();
+  if (!dtypes) {
+    return std::unexpected(fmt::format("execution '{}' does not say which dtypes it carries: {}",
+                                       name_, dtypes.error()));
   }
   return {};
 }

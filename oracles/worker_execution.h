@@ -17,8 +17,11 @@ class WorkerExecution final : public Execution {
   const std::string& name() const override { return name_; }
   // Asked of the worker once; a failed query is not cached, so a later call can retry.
   std::string version() override;
-  // A version query round trip: proves the worker starts and speaks the protocol.
+  // Version and dtypes query round trips: prove the worker starts and speaks the protocol.
   std::expected<void, std::string> check_ready() override;
+  // Asked of the worker once (kRequestDtypes). If it cannot answer, every dtype counts as
+  // carried, so that models still run and the worker's failure shows up as a result.
+  CarriedDtypes carried_dtypes() override;
   // Never throws. A dead, hung or oversized worker becomes kCrash/kTimeout; the next run
   // starts a fresh worker.
   RunResult run(const ModelUnderTest& model, const TensorMap& inputs) override;
@@ -30,8 +33,12 @@ class WorkerExecution final : public Execution {
   ExecutionOptions options_;
   WorkerProcess process_;
   std::expected<std::string, std::string> query_version();
+  std::expected<CarriedDtypes, std::string> query_dtypes();
+  // One text-answer request (version, dtypes); error value for anything but an ok text.
+  std::expected<std::string, std::string> query_text(uint32_t kind);
 
   std::optional<std::string> version_;
+  std::optional<CarriedDtypes> dtypes_;
 };
 
 }  // namespace onnxfuzz

@@ -5,7 +5,10 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <cstring>
 #include <limits>
 #include <string_view>
@@ -190,7 +193,7 @@ std::expected<WorkerRequest, std::string> decode_request(const std::string& payl
     auto inputs = get_tensors(in, "input count");
     if (!inputs) return std::unexpected(inputs.error());
     request.inputs = std::move(*inputs);
-  } else if (request.kind != kRequestVersion) {
+  } else if (request.kind != kRequestVersion && request.kind != kRequestDtypes) {
     return std::unexpected(fmt::format("unknown request kind {}", request.kind));
   }
   if (auto end = expect_end(in); !end) return std::unexpected(end.error());
@@ -247,6 +250,47 @@ std::expected<WorkerResponse, std::string> decode_response(const std::string& pa
   }
   if (auto end = expect_end(in); !end) return std::unexpected(end.error());
   return response;
+}
+
+std::string encode_carried_dtypes(const CarriedDtypes& dtypes) {
+  nlohmann::json j;
+  j["carried"] = nlohmann::json::array();
+  for (DType d : dtypes.carried) j["carried"].push_back(static_cast<int32_t>(d));
+  j["not_carried"] = nlohmann::json::array();
+  for (const auto& [d, reason] : dtypes.not_carried) {
+    j["not_carried"].push_back({{"elem_type", static_cast<int32_t>(d)}, {"reason", reason}});
+  }
+  return j.dump();
+}
+
+std::expected<CarriedDtypes, std::string> decode_carried_dtypes(std::string_view json) {
+  try {
+    const nlohmann::json j = nlohmann::json::parse(json);
+    CarriedDtypes dtypes;
+    std::vector<DType> seen;
+    auto fresh = [&](int32_t code) -> std::expected<std::optional<DType>, std::string> {
+      if (!dtype_supported(code)) return std::optional<DType>();
+      const auto d = static_cast<DType>(code);
+      if (std::ranges::find(seen, d) != seen.end()) {
+        return std::unexpected(fmt::format("dtype {} listed twice", dtype_name(d)));
+      }
+      seen.push_back(d);
+      return std::optional<DType>(d);
+    };
+    for (const auto& code : j.at("carried")) {
+      auto d = fresh(code.get<int32_t>());
+      if (!d) return std::unexpected(d.error());
+      if (*d) dtypes.carried.push_back(**d);
+    }
+    for (const auto& row : j.at("not_carried")) {
+      auto d = fresh(row.at("elem_type").get<int32_t>());
+      if (!d) return std::unexpected(d.error());
+      if (*d) dtypes.not_carried.emplace_back(**d, row.at("reason").get<std::string>());
+    }
+    return dtypes;
+  } catch (const std::exception& e) {
+    return std::unexpected(fmt::format("malformed dtypes answer: {}", e.what()));
+  }
 }
 
 std::expected<std::string, std::string> read_frame(int fd) {

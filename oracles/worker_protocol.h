@@ -4,16 +4,18 @@
 #include <cstdint>
 #include <expected>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "generators/tensor.h"
+#include "oracles/execution.h"
 
 namespace onnxfuzz {
 
 // Wire format. All integers little-endian. A frame is  u32 payload_length, payload.
 //
 // Request payload (parent -> worker):
-//   u32 kind                     1 = run, 2 = version query
+//   u32 kind                     1 = run, 2 = version query, 3 = dtypes query
 //   run only:
 //   u32 model_length, model bytes (serialized ModelProto)
 //   u32 input_count, then per input a tensor record
@@ -22,11 +24,16 @@ namespace onnxfuzz {
 //   status error:   u32 length, UTF-8 message
 //   status ok, run: u32 output_count, then per output a tensor record (graph output order)
 //   status ok, version: u32 length, UTF-8 version string
+//   status ok, dtypes:  u32 length, UTF-8 JSON
+//                       {"carried": [elem_type, ...],
+//                        "not_carried": [{"elem_type": N, "reason": "..."}, ...]}
+//                       naming every dtype of the table (generators/dtype.h) in one list
 // Tensor record:
 //   u32 name_length, name, i32 elem_type (onnx TensorProto enum), u32 rank, i64 dims[rank],
 //   u64 byte_length, raw row-major bytes
 inline constexpr uint32_t kRequestRun = 1;
 inline constexpr uint32_t kRequestVersion = 2;
+inline constexpr uint32_t kRequestDtypes = 3;
 inline constexpr uint32_t kResponseOk = 0;
 inline constexpr uint32_t kResponseError = 1;
 // Frames above this size are treated as protocol corruption.
@@ -54,6 +61,11 @@ std::string encode_request(const WorkerRequest& request);
 std::expected<WorkerRequest, std::string> decode_request(const std::string& payload);
 std::string encode_response(const WorkerResponse& response);
 std::expected<WorkerResponse, std::string> decode_response(const std::string& payload);
+
+// The dtypes answer's JSON. Decoding ignores element types outside the table (a worker may
+// carry types onnxfuzz cannot hold) and rejects a dtype listed twice.
+std::string encode_carried_dtypes(const CarriedDtypes& dtypes);
+std::expected<CarriedDtypes, std::string> decode_carried_dtypes(std::string_view json);
 
 // Blocking frame I/O on file descriptors, for the worker side. read_frame returns an error
 // value on EOF or a malformed length.

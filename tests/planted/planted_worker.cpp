@@ -10,7 +10,8 @@
 // plants none.
 //   crash  the model has a node of this op (subgraphs included): SIGSEGV before evaluating
 //   hang   the model has a node of this op: sleep until killed
-//   value  each graph output that depends on a node of this op: +0.5 on every float element
+//   value  each graph output that depends on a node of this op: +0.5 on every element of a
+//          float dtype (float16 and bfloat16 included, rounded to the dtype)
 //   shape  each graph output that depends on a node of this op: extra trailing dim of 1
 //   flaky  like crash, but only while the file named by ONNXFUZZ_PLANTED_STATE does not
 //          exist; the crash creates it, so a re-run of the same model passes
@@ -150,10 +151,8 @@ WorkerResponse run(const WorkerRequest& request, const PlantedFaults& faults) {
     }
     Tensor value = found->second;
     if (wrong_values.contains(output.name())) {
-      if (value.dtype == DType::kFloat) {
-        for (float& x : value.values<float>()) x += 0.5f;
-      } else if (value.dtype == DType::kDouble) {
-        for (double& x : value.values<double>()) x += 0.5;
+      if (is_float(value.dtype)) {
+        for (int64_t i = 0; i < value.numel(); ++i) value.set_double(i, value.as_double(i) + 0.5);
       }
     }
     if (wrong_shapes.contains(output.name())) value.shape.push_back(1);
@@ -172,6 +171,9 @@ int serve(const PlantedFaults& faults) {
       response = error_response("bad request: " + request.error());
     } else if (request->kind == kRequestVersion) {
       response.text = "planted-faults 1";
+    } else if (request->kind == kRequestDtypes) {
+      // The reference behind it holds every dtype of the table.
+      response.text = encode_carried_dtypes(all_dtypes_carried());
     } else {
       response = run(*request, faults);
     }

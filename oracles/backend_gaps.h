@@ -1,0 +1,41 @@
+// Backend gaps: (op, dtype) pairs a backend documents as unimplemented; rejections there are
+// expected, not findings.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <span>
+#include <string_view>
+
+#include "generators/dtype.h"
+
+namespace onnxfuzz {
+
+// One row: on executions whose name starts with `execution_prefix` ("ort" covers ort and
+// ort-noopt), a node of `op` whose first input or an output is `dtype` has no kernel, and the
+// backend says so naming `reported_op`: usually `op` itself, but ORT expands a function op it has
+// no kernel for (Clip, Softmax) into primitives and names the primitive that lacks one. To add a
+// row, append it to kBackendGaps in backend_gaps.cpp (scripts/probe_backend_gaps.sh prints
+// rows in that form) after checking by hand that the backend refuses a single-node model of
+// that pair.
+struct BackendGap {
+  std::string_view execution_prefix;
+  std::string_view op;
+  DType dtype;
+  std::string_view reported_op;
+  std::string_view reason;  // where it was seen: backend version, how it was checked
+};
+
+std::span<const BackendGap> backend_gaps();
+
+// ONNX Runtime's message for a node whose type combination has no registered kernel:
+// "Could not find an implementation for Op(version) node with name '...'".
+bool is_not_implemented_message(std::string_view message);
+
+// The listed gap that explains `message` from `execution` on `model`, or null: the message is
+// a not-implemented message naming the row's `reported_op`, and a node of the row's `op` has
+// its first input or an output of the row's dtype. Never throws.
+const BackendGap* find_backend_gap(std::string_view execution, const onnx::ModelProto& model,
+                                   std::string_view message);
+
+}  // namespace onnxfuzz
