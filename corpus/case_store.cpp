@@ -75,7 +75,10 @@ json record_to_json(const CaseRecord& r) {
   j["nodes_after"] = r.nodes_after;
   j["tool_version"] = r.tool_version;
   j["versions"] = r.versions;
-  j["tolerance"] = {{"float32_atol", r.tolerance.atol}, {"float32_rtol", r.tolerance.rtol}};
+  j["tolerance"] = json::object();
+  for (const auto& [dtype, tol] : r.tolerances) {
+    j["tolerance"][std::string(dtype_name(dtype))] = {{"atol", tol.atol}, {"rtol", tol.rtol}};
+  }
   j["minimize_log"] = r.minimize_log;
   j["results"] = r.results;
   return j;
@@ -102,8 +105,19 @@ std::expected<CaseRecord, std::string> record_from_json(const std::string& text)
     r.tool_version = j.value("tool_version", "");
     r.versions = j.value("versions", std::map<std::string, std::string>{});
     if (j.contains("tolerance")) {
-      r.tolerance.atol = j["tolerance"].value("float32_atol", r.tolerance.atol);
-      r.tolerance.rtol = j["tolerance"].value("float32_rtol", r.tolerance.rtol);
+      const json& tolerance = j["tolerance"];
+      if (tolerance.contains("float32_atol") || tolerance.contains("float32_rtol")) {
+        // The float32-only form written before per-dtype tolerances.
+        const Tolerance float32 = OracleConfig{}.tolerance_for(DType::kFloat);
+        r.tolerances[DType::kFloat] = {tolerance.value("float32_atol", float32.atol),
+                                       tolerance.value("float32_rtol", float32.rtol)};
+      } else {
+        for (const auto& [name, tol] : tolerance.items()) {
+          auto dtype = dtype_from_name(name);
+          if (!dtype) return std::unexpected(fmt::format("unknown dtype '{}' in tolerance", name));
+          r.tolerances[*dtype] = {tol.at("atol").get<double>(), tol.at("rtol").get<double>()};
+        }
+      }
     }
     r.minimize_log = j.value("minimize_log", "");
     r.results = j.value("results", std::vector<std::string>{});

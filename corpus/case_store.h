@@ -31,7 +31,9 @@ struct CaseRecord {
   int nodes_after = 0;
   std::string tool_version;
   std::map<std::string, std::string> versions;  // execution name -> backend version
-  Tolerance tolerance;                          // float32 tolerance the verdict was judged with
+  // Tolerance of every dtype the minimized model's outputs use, as judged with. Old case.json
+  // files hold only float32's.
+  std::map<DType, Tolerance> tolerances;
   std::string minimize_log;                     // accepted reduction steps, one per line
   std::vector<std::string> results;  // each execution's result on model.onnx, one line each
 };

@@ -41,6 +41,43 @@ std::string model_text(const onnx::ModelProto& model) {
   return text;
 }
 
+// "float32: atol=0.001 rtol=0.01; int64: exact".
+std::string tolerance_text(const CaseRecord& r) {
+  std::string out;
+  for (const auto& [dtype, tol] : r.tolerances) {
+    if (!out.empty()) out += "; ";
+    out += tol == Tolerance{} ? fmt::format("{}: exact", dtype_name(dtype))
+                              : fmt::format("{}: atol={} rtol={}", dtype_name(dtype), tol.atol,
+                                            tol.rtol);
+  }
+  return out.empty() ? "none recorded" : out;
+}
+
+// The Python script's table: numpy dtype name -> (atol, rtol); the table's float names are
+// numpy's. Exact dtypes are left out (the script compares them with assert_array_equal).
+std::string python_tolerances(const CaseRecord& r) {
+  std::string out;
+  for (const auto& [dtype, tol] : r.tolerances) {
+    if (tol == Tolerance{}) continue;
+    if (!out.empty()) out += ", ";
+    out += fmt::format("\"{}\": ({}, {})", dtype_name(dtype), tol.atol, tol.rtol);
+  }
+  return "{" + out + "}";
+}
+
+bool has_bfloat16_io(const onnx::ModelProto& model) {
+  auto is_bf16 = [](const onnx::ValueInfoProto& info) {
+    return info.type().tensor_type().elem_type() == static_cast<int32_t>(DType::kBfloat16);
+  };
+  for (const auto* input : runtime_inputs(model.graph())) {
+    if (is_bf16(*input)) return true;
+  }
+  for (const auto& output : model.graph().output()) {
+    if (is_bf16(output)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string render_report(const CaseRecord& r, const onnx::ModelProto& model,
@@ -86,12 +123,19 @@ std::string render_report(const CaseRecord& r, const onnx::ModelProto& model,
     out += fmt::format("- `{}`: {}\n", name, tensor_summary(tensor, 6));
   }
   if (ort) {
-    out += fmt::format(R"(
+    out += R"(
 ## Reproduce
 
 Files: `model.onnx`, `test_data_set_0/input_*.pb`, `test_data_set_0/output_*.pb` (the ONNX
 backend-test layout, so `onnx_test_runner` accepts this directory as is).
-
+)";
+    if (has_bfloat16_io(model)) {
+      out +=
+          "\nThis model has bfloat16 graph inputs or outputs, which cannot be fed or fetched "
+          "through onnxruntime's Python API (numpy has no bfloat16 dtype): run the directory with "
+          "`onnx_test_runner` instead; the script below is kept for the other dtypes.\n";
+    }
+    out += fmt::format(R"(
 ```python
 import numpy as np, onnx, onnxruntime as ort
 from onnx import numpy_helper
@@ -100,6 +144,8 @@ def load(kind, count):  # test_data_set_0/<kind>_<i>.pb, positional
     return [numpy_helper.to_array(onnx.load_tensor(f"test_data_set_0/{{kind}}_{{i}}.pb"))
             for i in range(count)]
 
+# allclose tolerance (atol, rtol) per output dtype; other dtypes must match exactly
+tolerance = {}
 model = onnx.load("model.onnx")
 onnx.checker.check_model(model, full_check=True)
 initializers = {{t.name for t in model.graph.initializer}}
@@ -112,20 +158,25 @@ so.intra_op_num_threads = 1
 sess = ort.InferenceSession("model.onnx", so, providers=["CPUExecutionProvider"])
 for got, want in zip(sess.run(None, feeds), expected):
     print(got.dtype, got.shape, "expected", want.dtype, want.shape)
-    np.testing.assert_allclose(got, want, rtol={}, atol={})
+    if want.dtype.name in tolerance:
+        atol, rtol = tolerance[want.dtype.name]
+        # in float64: float16 cannot hold the differences themselves without rounding them
+        np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64),
+                                   rtol=rtol, atol=atol)
+    else:
+        np.testing.assert_array_equal(got, want)
 ```
 )",
-                       ort_level(r.execution), r.tolerance.rtol, r.tolerance.atol);
+                       python_tolerances(r), ort_level(r.execution));
   }
   out += fmt::format(
-      "\n## Environment\n\n{}- tool: {}\n- tolerance (float32): atol={} rtol={}\n- "
-      "signature: `{}`\n",
+      "\n## Environment\n\n{}- tool: {}\n- tolerance: {}\n- signature: `{}`\n",
       [&] {
         std::string versions;
         for (const auto& [name, v] : r.versions) versions += fmt::format("- {}: {}\n", name, v);
         return versions;
       }(),
-      r.tool_version, r.tolerance.atol, r.tolerance.rtol, r.signature);
+      r.tool_version, tolerance_text(r), r.signature);
   out += fmt::format("\nReplay with onnxfuzz: `onnxfuzz replay <this directory>`.\n");
   return out;
 }

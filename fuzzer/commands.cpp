@@ -30,18 +30,21 @@ namespace fs = std::filesystem;
 
 // ---- Flag tables -------------------------------------------------------------------------
 
-#define ONNXFUZZ_EXECUTION_FLAGS(default_execs)                                               \
-  FlagSpec{"executions", "LIST", default_execs,                                               \
-           "comma-separated executions, baseline first: ref, ort, ort-noopt (planted: tests " \
-           "only)"},                                                                          \
-      FlagSpec{"timeout", "SECONDS", "10", "per-model time limit of worker executions"},      \
-      FlagSpec{"memory-limit-mb", "MB", "4096", "resident memory limit of a worker process"}, \
-      FlagSpec{"atol", "X", "1e-3", "float32 absolute tolerance of the numeric oracle"},      \
-      FlagSpec{"rtol", "X", "1e-2", "float32 relative tolerance of the numeric oracle"},      \
-      FlagSpec{"atol-f64", "X", "1e-7", "float64 absolute tolerance of the numeric oracle"},  \
-      FlagSpec{"rtol-f64", "X", "1e-6", "float64 relative tolerance of the numeric oracle"},  \
-      FlagSpec {                                                                              \
-    "verbose", "", "", "debug logging"                                                        \
+#define ONNXFUZZ_EXECUTION_FLAGS(default_execs)                                                \
+  FlagSpec{"executions", "LIST", default_execs,                                                \
+           "comma-separated executions, baseline first: ref, ort, ort-noopt (planted: tests "  \
+           "only)"},                                                                           \
+      FlagSpec{"timeout", "SECONDS", "10", "per-model time limit of worker executions"},       \
+      FlagSpec{"memory-limit-mb", "MB", "4096", "resident memory limit of a worker process"},  \
+      FlagSpec{"atol", "X", "", "float32 absolute tolerance (default: the dtype table's)"},    \
+      FlagSpec{"rtol", "X", "", "float32 relative tolerance (default: the dtype table's)"},    \
+      FlagSpec{"atol-f64", "X", "", "float64 absolute tolerance (default: the dtype table's)"}, \
+      FlagSpec{"rtol-f64", "X", "", "float64 relative tolerance (default: the dtype table's)"}, \
+      FlagSpec{"tolerance", "LIST", "",                                                        \
+               "per-dtype tolerances DTYPE=ATOL:RTOL,... e.g. float16=1e-2:2e-2; unlisted "    \
+               "dtypes keep the dtype table's (integers and bool: exact)"},                    \
+      FlagSpec {                                                                               \
+    "verbose", "", "", "debug logging"                                                         \
   }
 
 #define ONNXFUZZ_GENERATOR_FLAGS                                                               \
@@ -49,8 +52,17 @@ namespace fs = std::filesystem;
       "seed", "S", "",                                                                         \
       "master seed; model i uses the i-th seed drawn from it (gen: 1; fuzz: random, logged)"}, \
       FlagSpec{"max-nodes", "K", "10", "maximum operator nodes per generated model"},          \
-      FlagSpec{"ops", "LIST", "", "only generate these ops (comma-separated)"}, FlagSpec {     \
-    "exclude-ops", "LIST", "", "never generate these ops (comma-separated)"                    \
+      FlagSpec{"ops", "LIST", "", "only generate these ops (comma-separated)"},                \
+      FlagSpec{"exclude-ops", "LIST", "", "never generate these ops (comma-separated)"},       \
+      FlagSpec{"dtypes", "LIST", "",                                                           \
+               "only these element types, equally weighted (comma-separated table names: "     \
+               "float32, float16, int32, ...; default: GenPolicy's weights)"},                 \
+      FlagSpec{"edge-rate", "X", "",                                                           \
+               "probability in [0,1] that an op draws edge shapes/values (default: GenPolicy's)"}, \
+      FlagSpec{"patterns", "", "", "insert optimizer patterns (the default)"},                 \
+      FlagSpec{"no-patterns", "", "", "never insert optimizer patterns"}, FlagSpec {           \
+    "pattern-rate", "X", "",                                                                   \
+        "probability in [0,1] that a growth step inserts a pattern (default: GenPolicy's)"     \
   }
 
 const FlagSpec kGenFlags[] = {
@@ -109,25 +121,46 @@ struct ExecutionSet {
   std::vector<Execution*> pointers;
 };
 
-std::expected<Tolerance, std::string> tolerance_flags(const ParsedFlags& flags,
-                                                      std::string_view atol_name,
-                                                      std::string_view rtol_name) {
-  auto atol = flags.get_double(atol_name);
-  if (!atol) return std::unexpected(atol.error());
-  auto rtol = flags.get_double(rtol_name);
-  if (!rtol) return std::unexpected(rtol.error());
-  if (*atol < 0 || *rtol < 0) return std::unexpected(std::string("tolerances must be >= 0"));
-  return Tolerance{*atol, *rtol};
+// Fills `tol` from --ATOL/--RTOL where given; false when neither is.
+std::expected<bool, std::string> tolerance_flags(const ParsedFlags& flags,
+                                                 std::string_view atol_name,
+                                                 std::string_view rtol_name, Tolerance& tol) {
+  bool given = false;
+  for (auto [name, field] : {std::pair{atol_name, &tol.atol}, std::pair{rtol_name, &tol.rtol}}) {
+    if (!flags.has(name)) continue;
+    auto value = flags.get_double(name);
+    if (!value) return std::unexpected(value.error());
+    if (!(*value >= 0)) return std::unexpected(fmt::format("--{}: must be >= 0", name));
+    *field = *value;
+    given = true;
+  }
+  return given;
 }
 
+// Tolerances: the dtype table's, then --atol/--rtol (float32), --atol-f64/--rtol-f64
+// (float64) and --tolerance; a dtype set by two of these flags is a usage error.
 std::expected<OracleConfig, std::string> oracle_config(const ParsedFlags& flags) {
   OracleConfig config;
-  auto float32 = tolerance_flags(flags, "atol", "rtol");
-  if (!float32) return std::unexpected(float32.error());
-  auto float64 = tolerance_flags(flags, "atol-f64", "rtol-f64");
-  if (!float64) return std::unexpected(float64.error());
-  config.float32 = *float32;
-  config.float64 = *float64;
+  std::vector<DType> set_by_legacy;
+  for (auto [dtype, atol, rtol] : {std::tuple{DType::kFloat, "atol", "rtol"},
+                                   std::tuple{DType::kDouble, "atol-f64", "rtol-f64"}}) {
+    auto given = tolerance_flags(flags, atol, rtol, config.tolerance[dtype]);
+    if (!given) return std::unexpected(given.error());
+    if (*given) set_by_legacy.push_back(dtype);
+  }
+  OracleConfig listed;
+  listed.tolerance.clear();
+  if (auto parsed = parse_tolerance_list(flags.get("tolerance"), listed); !parsed) {
+    return std::unexpected(fmt::format("--tolerance: {}", parsed.error()));
+  }
+  for (const auto& [dtype, tol] : listed.tolerance) {
+    if (std::ranges::find(set_by_legacy, dtype) != set_by_legacy.end()) {
+      return std::unexpected(
+          fmt::format("--tolerance sets {}, which --atol/--rtol (or -f64) already set; use one",
+                      dtype_name(dtype)));
+    }
+    config.tolerance[dtype] = tol;
+  }
   return config;
 }
 
@@ -186,6 +219,35 @@ std::expected<GenPolicy, std::string> generator_policy(const ParsedFlags& flags)
   policy.exclude_ops = flags.get_list("exclude-ops");
   if (auto ok = validate_op_names(policy.only_ops); !ok) return std::unexpected(ok.error());
   if (auto ok = validate_op_names(policy.exclude_ops); !ok) return std::unexpected(ok.error());
+  if (flags.has("dtypes")) {
+    const auto names = flags.get_list("dtypes");
+    if (names.empty()) return std::unexpected(std::string("--dtypes: empty list"));
+    policy.dtype_weights.clear();
+    for (const auto& name : names) {
+      auto dtype = dtype_from_name(name);
+      if (!dtype) {
+        return std::unexpected(
+            fmt::format("--dtypes: unknown dtype '{}'; known dtypes: {}", name, dtype_names()));
+      }
+      policy.dtype_weights[*dtype] = 1;
+    }
+  }
+  for (auto [name, field] : {std::pair{"edge-rate", &policy.prob_edge},
+                             std::pair{"pattern-rate", &policy.prob_pattern}}) {
+    if (!flags.has(name)) continue;
+    auto rate = flags.get_double(name);
+    if (!rate) return std::unexpected(rate.error());
+    if (!(*rate >= 0 && *rate <= 1)) {
+      return std::unexpected(fmt::format("--{}: expected a probability in [0, 1], got {}", name,
+                                         flags.get(name)));
+    }
+    *field = *rate;
+  }
+  if (flags.has("patterns") && flags.has("no-patterns")) {
+    return std::unexpected(std::string("--patterns and --no-patterns contradict each other"));
+  }
+  if (flags.has("no-patterns")) policy.patterns = false;
+  if (flags.has("patterns")) policy.patterns = true;
   // An impossible policy (e.g. every op excluded) is a usage error, found before any work.
   if (auto probe = generate_model(policy, 0); !probe) return std::unexpected(probe.error());
   return policy;
@@ -380,7 +442,10 @@ int command_run(const ParsedFlags& flags) {
     if (!eval.valid) fmt::print("model is invalid: {}\n", eval.invalid_reason);
     for (const auto& obs : eval.observations) {
       print_result(obs);
-      if (obs.result.status != RunStatus::kOk) failed = true;
+      // An execution that cannot take the model (dtype, documented gap) did not fail.
+      if (obs.result.status != RunStatus::kOk && obs.result.status != RunStatus::kUnsupported) {
+        failed = true;
+      }
       if (!loaded->expected[set].empty()) {
         auto stored =
             compare_outputs(obs.execution, obs.result, "expected", loaded->expected[set], *config);
@@ -432,13 +497,14 @@ int command_fuzz(const ParsedFlags& flags) {
   options.findings.minimize.time_budget_seconds = *budget;
   options.findings.minimize_enabled = !flags.has("no-minimize");
   options.findings.generator_flags = fmt::format(" --max-nodes {}", policy->max_nodes);
-  if (!policy->only_ops.empty()) {
-    options.findings.generator_flags += fmt::format(" --ops {}", fmt::join(policy->only_ops, ","));
+  // The policy flags as given, so that a case's `onnxfuzz gen --model-seed` command draws
+  // from the same policy.
+  for (const char* name : {"ops", "exclude-ops", "dtypes", "edge-rate", "pattern-rate"}) {
+    if (flags.has(name)) {
+      options.findings.generator_flags += fmt::format(" --{} {}", name, flags.get(name));
+    }
   }
-  if (!policy->exclude_ops.empty()) {
-    options.findings.generator_flags +=
-        fmt::format(" --exclude-ops {}", fmt::join(policy->exclude_ops, ","));
-  }
+  if (flags.has("no-patterns")) options.findings.generator_flags += " --no-patterns";
   options.status_line = !flags.has("no-status") && ::isatty(STDERR_FILENO);
   options.known_dirs = flags.get_list("known");
   for (const auto& dir : options.known_dirs) {
@@ -459,6 +525,11 @@ int command_fuzz(const ParsedFlags& flags) {
       }(),
       summary->unique, summary->known, summary->flaky, summary->seconds,
       summary->seconds > 0 ? 100.0 * summary->backend_seconds / summary->seconds : 0.0);
+  if (!summary->unsupported.empty()) {
+    fmt::print("unsupported (not findings):");
+    for (const auto& [kind, count] : summary->unsupported) fmt::print(" {} {}", kind, count);
+    fmt::print("\n");
+  }
   for (size_t i = 0; i < summary->new_cases.size(); ++i) {
     fmt::print("new case: {}  {}\n", summary->new_cases[i], summary->new_case_lines[i]);
   }
@@ -621,7 +692,7 @@ constexpr std::string_view kExitCodeHelp =
     "  0  success: nothing failed (replay: every case still fails as recorded)\n"
     "  1  run: an execution failed or a verdict was raised; fuzz: new findings were stored;\n"
     "     minimize: the input does not fail\n"
-    "  2  usage error (unknown flag, bad value)\n"
+    "  2  usage error (unknown flag, bad value, unknown op, dtype or execution)\n"
     "  3  bad input (missing/corrupt model or case, op unsupported by the reference)\n"
     "  4  environment error (unwritable output, missing node or onnxruntime-node)\n"
     "  5  replay: some cases are fixed, none changed\n"

@@ -86,7 +86,12 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
   std::vector<Execution*> involved{baseline};
   if (target != baseline) involved.push_back(target);
   record.versions = execution_versions(involved);
-  record.tolerance = context.oracle.float32;
+  for (const auto& output : minimized.graph().output()) {
+    const int32_t elem = output.type().tensor_type().elem_type();
+    if (!dtype_supported(elem)) continue;
+    const auto dtype = static_cast<DType>(elem);
+    record.tolerances[dtype] = context.oracle.tolerance_for(dtype);
+  }
   record.minimize_log = log;
 
   // Every execution of the campaign on the minimized model: which levels fail tells a

@@ -24,6 +24,7 @@ CaseRecord sample_record() {
   record.nodes_before = 7;
   record.nodes_after = 2;
   record.versions = {{"ref", "onnxfuzz-ref"}, {"ort", "onnxruntime-node 1.23.2"}};
+  record.tolerances = {{DType::kFloat, {1e-3, 1e-2}}, {DType::kInt64, {0, 0}}};
   return record;
 }
 
@@ -62,6 +63,10 @@ TEST(CaseStore, RoundTrip) {
   EXPECT_EQ(tc->record->seed, std::optional<uint64_t>(42));
   EXPECT_EQ(tc->record->nodes_before, 7);
   EXPECT_EQ(tc->record->versions.at("ort"), "onnxruntime-node 1.23.2");
+  EXPECT_EQ(tc->record->tolerances, record.tolerances);
+  EXPECT_NE(report.find("tolerance: float32: atol=0.001 rtol=0.01; int64: exact"),
+            std::string::npos)
+      << report;
 
   // Same signature again: nothing is rewritten.
   auto again = write_case(dir.str(), record, *model, *model, inputs, outputs, &existed);
@@ -118,6 +123,51 @@ TEST(CaseStore, SignatureRules) {
   EXPECT_EQ(finding_signature(crash, {"Conv"}), finding_signature(crash, {"Conv"}));
   const Verdict numeric{VerdictKind::kNumeric, "ort", "ref", "values differ from ref", ""};
   EXPECT_NE(finding_signature(numeric, {"Conv"}), finding_signature(numeric, {"Relu"}));
+}
+
+TEST(CaseStore, OldFloat32OnlyToleranceStillReads) {
+  testing::TempDir dir;
+  testing::write_file(dir.path() / "case.json", R"({"kind": "numeric", "execution": "ort",
+      "executions": ["ref", "ort"], "tolerance": {"float32_atol": 0.5, "float32_rtol": 0.25}})");
+  auto record = read_case_record(dir.str());
+  ASSERT_TRUE(record) << record.error();
+  EXPECT_EQ(record->tolerances, (std::map<DType, Tolerance>{{DType::kFloat, {0.5, 0.25}}}));
+}
+
+TEST(CaseStore, ReportHandlesHalfPrecisionOutputs) {
+  testing::TempDir dir;
+  auto half = parse_model_text(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float16[2] x) => (float16[2] y) {
+      y = Relu(x)
+    }
+  )");
+  ASSERT_TRUE(half) << half.error();
+  CaseRecord record = sample_record();
+  record.tolerances = {{DType::kFloat16, {1e-2, 2e-2}}};
+  auto path = write_case(dir.str(), record, *half, *half, {}, {}, nullptr);
+  ASSERT_TRUE(path) << path.error();
+  const std::string report = testing::read_file(std::filesystem::path(*path) / "report.md");
+  EXPECT_NE(report.find(R"(tolerance = {"float16": (0.01, 0.02)})"), std::string::npos) << report;
+  EXPECT_NE(report.find("astype(np.float64)"), std::string::npos) << report;
+  EXPECT_EQ(report.find("bfloat16"), std::string::npos) << report;
+
+  auto bf16 = parse_model_text(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (bfloat16[2] x) => (bfloat16[2] y) {
+      y = Relu(x)
+    }
+  )");
+  ASSERT_TRUE(bf16) << bf16.error();
+  record.ops = {"Relu"};
+  record.id = "numeric-ort-bf16";
+  auto bf16_path = write_case(dir.str(), record, *bf16, *bf16, {}, {}, nullptr);
+  ASSERT_TRUE(bf16_path) << bf16_path.error();
+  const std::string bf16_report =
+      testing::read_file(std::filesystem::path(*bf16_path) / "report.md");
+  EXPECT_NE(bf16_report.find("cannot be fed or fetched through onnxruntime's Python API"),
+            std::string::npos)
+      << bf16_report;
 }
 
 TEST(CaseStore, UnreadableCaseIsAnError) {

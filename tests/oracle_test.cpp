@@ -1,6 +1,7 @@
 // Oracle verdicts on synthetic execution results: every kind, tolerances, normalization.
 #include "oracles/oracle.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace onnxfuzz {
@@ -74,11 +75,75 @@ TEST(Oracle, NanPositionsMustMatch) {
 TEST(Oracle, ToleranceIsConfigurable) {
   const Observation ref{"ref", ok_result({1})};
   OracleConfig strict;
-  strict.float32 = {0, 0};
+  strict.tolerance[DType::kFloat] = {0, 0};
   EXPECT_EQ(judge(ref, {{"ort", ok_result({1.0001f})}}, nullptr, strict).size(), 1u);
   OracleConfig loose;
-  loose.float32 = {0.5, 0};
+  loose.tolerance[DType::kFloat] = {0.5, 0};
   EXPECT_TRUE(judge(ref, {{"ort", ok_result({1.4f})}}, nullptr, loose).empty());
+}
+
+RunResult ok_tensor(Tensor value) {
+  RunResult r;
+  r.outputs["y"] = std::move(value);
+  r.output_order = {"y"};
+  return r;
+}
+
+TEST(Oracle, ToleranceFollowsTheDtypeTable) {
+  // 1 vs 1.01: outside float32's default (1e-3 + 1e-2), inside float16's (1e-2 + 2e-2).
+  struct Row {
+    DType dtype;
+    double expected, actual;
+    bool differs;
+  };
+  const Row rows[] = {
+      {DType::kFloat, 1, 1.02, true},         {DType::kFloat16, 1, 1.02, false},
+      {DType::kBfloat16, 1, 1.0625, false},   {DType::kDouble, 1, 1 + 1e-5, true},
+      {DType::kInt32, 7, 8, true},            {DType::kInt32, 7, 7, false},
+      {DType::kBool, 1, 0, true},             {DType::kUint8, 200, 200, false},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(fmt::format("{} {} vs {}", dtype_name(row.dtype), row.actual, row.expected));
+    Tensor want = Tensor::zeros(row.dtype, {1});
+    want.set_double(0, row.expected);
+    Tensor got = Tensor::zeros(row.dtype, {1});
+    got.set_double(0, row.actual);
+    auto verdicts =
+        judge({"ref", ok_tensor(want)}, {{"ort", ok_tensor(got)}}, nullptr, OracleConfig{});
+    EXPECT_EQ(verdicts.size(), row.differs ? 1u : 0u);
+  }
+  // int64 beyond 2^53: one apart, equal as doubles, still a numeric verdict.
+  auto big = [](int64_t v) { return Tensor::of_int64s({1}, std::vector<int64_t>{v}); };
+  const int64_t huge = (int64_t{1} << 60) + 1;
+  auto verdicts =
+      judge({"ref", ok_tensor(big(huge))}, {{"ort", ok_tensor(big(huge + 1))}}, nullptr, {});
+  ASSERT_EQ(verdicts.size(), 1u);
+  EXPECT_NE(verdicts[0].evidence.find("(exact)"), std::string::npos) << verdicts[0].evidence;
+}
+
+TEST(Oracle, ToleranceListParsesAndNamesWhatIsWrong) {
+  OracleConfig config;
+  ASSERT_TRUE(parse_tolerance_list("float16=0.5:0.25,bfloat16=1e-1:0", config));
+  EXPECT_EQ(config.tolerance_for(DType::kFloat16), (Tolerance{0.5, 0.25}));
+  EXPECT_EQ(config.tolerance_for(DType::kBfloat16), (Tolerance{0.1, 0}));
+  EXPECT_EQ(config.tolerance_for(DType::kFloat), OracleConfig{}.tolerance_for(DType::kFloat));
+  struct Row {
+    const char* text;
+    const char* message;
+  };
+  const Row rows[] = {
+      {"float17=1:1", "unknown dtype 'float17'; known dtypes: float32"},
+      {"float16=1", "expected DTYPE=ATOL:RTOL"},
+      {"float16", "expected DTYPE=ATOL:RTOL"},
+      {"float16=-1:0", ">= 0"},
+      {"float16=a:b", ">= 0"},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.text);
+    auto parsed = parse_tolerance_list(row.text, config);
+    ASSERT_FALSE(parsed);
+    EXPECT_NE(parsed.error().find(row.message), std::string::npos) << parsed.error();
+  }
 }
 
 TEST(Oracle, NoRejectionWhenBaselineAlsoFails) {
