@@ -70,6 +70,8 @@ int GraphBuilder::add_op(const OpChoice& choice) {
     slot = spec.primary_slots[1 + static_cast<size_t>(rng_.uniform_int(
                                       0, static_cast<int64_t>(spec.primary_slots.size()) - 2))];
   }
+  edge_ = forced_edge_ ? *forced_edge_ : rng_.chance(policy_.prob_edge);
+  current_ = &spec;
   DType dtype = DType::kFloat;
   const int primary = choose_primary(choice, slot, &dtype);
   Plan plan;
@@ -90,7 +92,7 @@ int GraphBuilder::add_op(const OpChoice& choice) {
 bool GraphBuilder::primary_fits(const OpSpec& spec, const Shape& s) const {
   // Scalars (Gemm's C, Clip bounds) only ever broadcast; primaries have rank >= 1.
   return !s.empty() && static_cast<int>(s.size()) <= policy_.max_rank &&
-         spec.accepts_primary(s, policy_);
+         (spec.empty_ok || shape_numel(s) > 0) && spec.accepts_primary(s, policy_);
 }
 
 bool GraphBuilder::rank_feasible(const OpSpec& spec, int rank, const GenPolicy& policy) {
@@ -132,6 +134,8 @@ Shape GraphBuilder::fresh_primary_shape(const OpSpec& spec) {
   }
   Shape s = random_shape(static_cast<size_t>(rng_.pick(ranks)));
   if (spec.fit_primary) spec.fit_primary(s, rng_);
+  if (edge_ && spec.empty_ok && rng_.chance(policy_.prob_edge_empty))
+    s[static_cast<size_t>(rng_.uniform_int(0, static_cast<int64_t>(s.size()) - 1))] = 0;
   ONNXFUZZ_CHECK(primary_fits(spec, s), "fresh primary shape does not fit its op");
   return s;
 }
@@ -170,6 +174,9 @@ Shape GraphBuilder::random_shape(size_t rank) {
 }
 
 Shape GraphBuilder::partner_shape(const Shape& s) {
+  if (edge_ && rng_.chance(policy_.prob_edge_scalar_partner)) {
+    return rng_.uniform_int(0, 1) == 0 ? Shape{} : Shape(s.size(), 1);
+  }
   Shape b = s;
   if (b.size() > 1 && rng_.chance(policy_.prob_drop_leading)) {
     b = shape_prefix_drop(
@@ -196,7 +203,9 @@ bool GraphBuilder::fits_broadcast(const std::vector<Shape>& shapes) const {
 std::vector<int> GraphBuilder::reusable(const std::function<bool(const Value&)>& pred) {
   std::vector<int> fits;
   if (!rng_.chance(policy_.prob_reuse_operand)) return fits;
+  const bool empty_ok = current_ == nullptr || current_->empty_ok;
   for (size_t i = 0; i < values_.size(); ++i) {
+    if (!empty_ok && shape_numel(values_[i].shape) == 0) continue;
     if (pred(values_[i])) fits.push_back(static_cast<int>(i));
   }
   return fits;
@@ -257,7 +266,7 @@ int GraphBuilder::fresh(DType dtype, const Shape& shape, const ValueDomain& doma
   ONNXFUZZ_CHECK(shape_numel(shape) <= policy_.max_elements &&
                      static_cast<int>(shape.size()) <= policy_.max_rank,
                  "fresh tensor breaks the rank/size limits");
-  const Interval range = fresh_range(dtype, domain, origin);
+  Interval range = fresh_range(dtype, domain, origin);
   Tensor t = Tensor::zeros(dtype, shape);
   const int64_t n = t.numel();
   if (is_float(dtype)) {
@@ -265,6 +274,14 @@ int GraphBuilder::fresh(DType dtype, const Shape& shape, const ValueDomain& doma
   } else {
     const auto lo = static_cast<int64_t>(range.lo), hi = static_cast<int64_t>(range.hi);
     for (int64_t i = 0; i < n; ++i) t.set_double(i, static_cast<double>(rng_.uniform_int(lo, hi)));
+    if (edge_ && is_integer(dtype) && domain.unconstrained() && n > 0 &&
+        rng_.chance(policy_.prob_edge_int_extremes)) {
+      // The dtype's extremes, where wrapping and saturation bugs live.
+      const DTypeInfo& info = dtype_info(dtype);
+      t.set_double(rng_.uniform_int(0, n - 1), info.lowest);
+      t.set_double(rng_.uniform_int(0, n - 1), info.highest);
+      range = {info.lowest, info.highest};
+    }
   }
   Value value;
   value.dtype = dtype;
@@ -337,7 +354,7 @@ std::vector<int64_t> GraphBuilder::random_axes(int64_t rank) {
 }
 
 int64_t GraphBuilder::written_axis(int64_t axis, int64_t rank) {
-  return rng_.chance(policy_.prob_negative_axis) ? axis - rank : axis;
+  return edge_ || rng_.chance(policy_.prob_negative_axis) ? axis - rank : axis;
 }
 
 int64_t GraphBuilder::draw_int_attr(Plan& plan, const char* name) {

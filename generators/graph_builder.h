@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,11 @@ class GraphBuilder {
   const std::vector<Value>& values() const { return values_; }
   const Value& value(int index) const { return values_[static_cast<size_t>(index)]; }
   int budget() const { return budget_; }
+  // Whether the op instance being planned draws edge shapes and attribute values on purpose
+  // (empty tensors, negative axes, INT64 bounds, rank-0 partners, rare attribute values).
+  bool edge() const { return edge_; }
+  // Forces the next op instances to be edge instances or not (tests, patterns).
+  void force_edge(std::optional<bool> edge) { forced_edge_ = edge; }
   void set_budget(int nodes) { budget_ = nodes; }
 
   // ----- growth -----
@@ -160,6 +166,9 @@ class GraphBuilder {
   std::vector<Value> values_;
   std::vector<std::string> taken_names_;  // names of a model the builder started from (sorted)
   int budget_ = 0;
+  bool edge_ = false;
+  std::optional<bool> forced_edge_;
+  const OpSpec* current_ = nullptr;  // the op being planned
   int node_count_ = 0;
   int input_count_ = 0;
   int initializer_count_ = 0;

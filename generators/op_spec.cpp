@@ -102,6 +102,10 @@ SpecBuilder& SpecBuilder::fit_primary(FitPrimary fit) {
   spec_.fit_primary = fit;
   return *this;
 }
+SpecBuilder& SpecBuilder::allows_empty() {
+  spec_.empty_ok = true;
+  return *this;
+}
 SpecBuilder& SpecBuilder::only_dtypes(const std::vector<DType>& dtypes) {
   restrict_ = dtypes;
   return *this;
@@ -174,6 +178,18 @@ onnx::AttributeProto attr_to_proto(const Attr& attr) {
       proto.set_type(onnx::AttributeProto::INTS);
       for (int64_t v : attr.ints) proto.add_ints(v);
       break;
+    case AttrType::kFloats:
+      proto.set_type(onnx::AttributeProto::FLOATS);
+      for (float v : attr.floats) proto.add_floats(v);
+      break;
+    case AttrType::kString:
+      proto.set_type(onnx::AttributeProto::STRING);
+      proto.set_s(attr.s);
+      break;
+    case AttrType::kTensor:
+      proto.set_type(onnx::AttributeProto::TENSOR);
+      *proto.mutable_t() = tensor_to_proto(*attr.t, "");
+      break;
   }
   return proto;
 }
@@ -190,6 +206,15 @@ AttrList attrs_of_node(const onnx::NodeProto& node) {
         break;
       case onnx::AttributeProto::INTS:
         out.push_back(Attr::of_ints(a.name(), {a.ints().begin(), a.ints().end()}));
+        break;
+      case onnx::AttributeProto::FLOATS:
+        out.push_back(Attr::of_floats(a.name(), {a.floats().begin(), a.floats().end()}));
+        break;
+      case onnx::AttributeProto::STRING:
+        out.push_back(Attr::of_string(a.name(), a.s()));
+        break;
+      case onnx::AttributeProto::TENSOR:
+        if (auto t = tensor_from_proto(a.t())) out.push_back(Attr::of_tensor(a.name(), *t));
         break;
       default:
         break;
@@ -247,6 +272,19 @@ std::vector<int64_t> OpSpec::attr_ints(const NodeSig& sig, std::string_view name
   const SchemaAttr* s = schema_attr(name);
   if (!s || !s->has_default) return {};
   return {s->default_value.ints().begin(), s->default_value.ints().end()};
+}
+
+std::string OpSpec::attr_string(const NodeSig& sig, std::string_view name) const {
+  if (const Attr* a = find_attr(sig, name)) return a->s;
+  const SchemaAttr* s = schema_attr(name);
+  return s && s->has_default ? s->default_value.s() : std::string();
+}
+
+std::vector<float> OpSpec::attr_floats(const NodeSig& sig, std::string_view name) const {
+  if (const Attr* a = find_attr(sig, name)) return a->floats;
+  const SchemaAttr* s = schema_attr(name);
+  if (!s || !s->has_default) return {};
+  return {s->default_value.floats().begin(), s->default_value.floats().end()};
 }
 
 const std::vector<OpSpec>& all_op_specs() {

@@ -10,6 +10,7 @@
 #include <expected>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,7 +59,7 @@ enum class InputRole {
   kCondition,    // a bool tensor (Where's condition), graph input or initializer
 };
 
-enum class AttrType { kInt, kFloat, kInts };
+enum class AttrType { kInt, kFloat, kInts, kFloats, kString, kTensor };
 
 // One attribute value as the generator sets it on a node.
 struct Attr {
@@ -67,20 +68,56 @@ struct Attr {
   int64_t i = 0;
   float f = 0;
   std::vector<int64_t> ints;
+  std::vector<float> floats;
+  std::string s;
+  std::optional<Tensor> t;  // a TENSOR attribute (ConstantOfShape's value, Constant)
 
   static Attr of_int(std::string name, int64_t v) {
-    return {std::move(name), AttrType::kInt, v, 0, {}};
+    Attr a;
+    a.name = std::move(name);
+    a.type = AttrType::kInt;
+    a.i = v;
+    return a;
   }
   static Attr of_float(std::string name, float v) {
-    return {std::move(name), AttrType::kFloat, 0, v, {}};
+    Attr a;
+    a.name = std::move(name);
+    a.type = AttrType::kFloat;
+    a.f = v;
+    return a;
   }
   static Attr of_ints(std::string name, std::vector<int64_t> v) {
-    return {std::move(name), AttrType::kInts, 0, 0, std::move(v)};
+    Attr a;
+    a.name = std::move(name);
+    a.type = AttrType::kInts;
+    a.ints = std::move(v);
+    return a;
+  }
+  static Attr of_floats(std::string name, std::vector<float> v) {
+    Attr a;
+    a.name = std::move(name);
+    a.type = AttrType::kFloats;
+    a.floats = std::move(v);
+    return a;
+  }
+  static Attr of_string(std::string name, std::string v) {
+    Attr a;
+    a.name = std::move(name);
+    a.type = AttrType::kString;
+    a.s = std::move(v);
+    return a;
+  }
+  static Attr of_tensor(std::string name, Tensor v) {
+    Attr a;
+    a.name = std::move(name);
+    a.type = AttrType::kTensor;
+    a.t = std::move(v);
+    return a;
   }
 };
 using AttrList = std::vector<Attr>;
 onnx::AttributeProto attr_to_proto(const Attr& attr);
-// The INT, FLOAT and INTS attributes of a node (others are skipped: no spec reads them).
+// The INT, FLOAT, INTS, FLOATS, STRING and TENSOR attributes of a node (others are skipped).
 AttrList attrs_of_node(const onnx::NodeProto& node);
 
 // How the values of one attribute are drawn.
@@ -171,6 +208,7 @@ struct OpSpec {
   std::vector<int> primary_slots = {0};  // input slots the primary may go to
   PrimaryRule accepts_primary;           // primary shapes this op can take
   FitPrimary fit_primary = nullptr;
+  bool empty_ok = false;  // the operand plan and rules handle zero-size dims
   OperandPlan plan = nullptr;
   ShapeRule shape_rule;
   RangeRule range_rule;
@@ -192,6 +230,8 @@ struct OpSpec {
   int64_t attr_int(const NodeSig& sig, std::string_view name) const;
   float attr_float(const NodeSig& sig, std::string_view name) const;
   std::vector<int64_t> attr_ints(const NodeSig& sig, std::string_view name) const;
+  std::string attr_string(const NodeSig& sig, std::string_view name) const;
+  std::vector<float> attr_floats(const NodeSig& sig, std::string_view name) const;
   bool has_attr(const NodeSig& sig, std::string_view name) const;
 };
 
@@ -208,6 +248,8 @@ class SpecBuilder {
   SpecBuilder& primary(PrimaryRule rule);
   SpecBuilder& primary_slots(std::vector<int> slots);
   SpecBuilder& fit_primary(FitPrimary fit);
+  // The op takes empty tensors (zero-size dims) as its primary; edge instances then draw them.
+  SpecBuilder& allows_empty();
   // Restricts the type rule to these dtypes (intersected with the schema's).
   SpecBuilder& only_dtypes(const std::vector<DType>& dtypes);
   SpecBuilder& exclude_dtypes(const std::vector<DType>& dtypes);

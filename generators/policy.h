@@ -46,6 +46,12 @@ struct GenPolicy {
   // An op instance draws edge shapes and attribute values on purpose: empty tensors, negative
   // axes, INT64 bounds, unit broadcast dims, rank-0/1 operands, rare attribute values.
   double prob_edge = 0.1;
+  // In an edge instance: a fresh primary of an op that allows empty tensors gets a 0 dim.
+  double prob_edge_empty = 0.3;
+  // In an edge instance: a fresh broadcast partner is rank 0 (or all unit dims).
+  double prob_edge_scalar_partner = 0.3;
+  // In an edge instance: a fresh unconstrained integer tensor holds its dtype's min and max.
+  double prob_edge_int_extremes = 0.3;
 
   // --- optimizer patterns ---
   // Whether subgraphs that runtime optimizers rewrite (generators/patterns) are inserted whole.

@@ -197,6 +197,55 @@ TEST(Generator, EveryOpAppearsOverManySeeds) {
   for (const auto& op : expected) EXPECT_GT(seen[op], 0) << op << " never generated";
 }
 
+#ifdef ONNXFUZZ_HAVE_REFERENCE
+// Every (op, version) the generator can emit has a reference kernel serving exactly that
+// schema version's range, and every dtype its type rule allows runs on it.
+TEST(Generator, EveryRegisteredOpVersionHasAKernel) {
+  for (const auto& spec : all_op_specs()) {
+    auto kernel = reference_kernel_for(spec.op_type, kTargetOpset);
+    ASSERT_TRUE(kernel.has_value()) << spec.op_type << " has no reference kernel";
+    EXPECT_LE(kernel->since_version, spec.since_version) << spec.op_type;
+  }
+}
+
+TEST(Generator, EveryOpIsDrawnInEveryDtypeItAllows) {
+  std::set<std::pair<std::string, DType>> wanted, seen;
+  for (const auto& spec : all_op_specs()) {
+    for (DType d : spec.dtypes) wanted.insert({spec.op_type, d});
+  }
+  for (const auto& row : all_dtypes()) {
+    GenPolicy policy;
+    policy.dtype_weights = {{row.dtype, 1.0}};
+    for (uint64_t seed = 0; seed < 400; ++seed) {
+      GeneratedModel g = generate_or_die(policy, seed);
+      auto validated = validate_model(g.model);
+      ASSERT_TRUE(validated.has_value()) << dtype_name(row.dtype) << " seed " << seed << ": "
+                                         << validated.error();
+      std::map<std::string, DType> types;
+      for (const auto& list : {&validated->graph().input(), &validated->graph().value_info()}) {
+        for (const auto& info : *list) {
+          types[info.name()] = static_cast<DType>(info.type().tensor_type().elem_type());
+        }
+      }
+      for (const auto& init : validated->graph().initializer())
+        types[init.name()] = static_cast<DType>(init.data_type());
+      for (const auto& node : validated->graph().node()) {
+        const OpSpec* spec = find_op_spec(node.op_type());
+        const int slot = spec->primary_slots.front();
+        if (slot < node.input_size() && types.contains(node.input(slot)))
+          seen.insert({node.op_type(), types.at(node.input(slot))});
+      }
+    }
+  }
+  std::vector<std::string> missing;
+  for (const auto& [op, d] : wanted) {
+    if (!seen.contains({op, d})) missing.push_back(op + ":" + std::string(dtype_name(d)));
+  }
+  EXPECT_TRUE(missing.empty()) << missing.size() << " (op, dtype) pairs never drawn, e.g. "
+                               << (missing.empty() ? "" : missing.front());
+}
+#endif
+
 TEST(Generator, NodeLimitsAreRespectedAndModelsStayValid) {
   for (int max_nodes : {1, 3, 30}) {
     GenPolicy policy;

@@ -159,13 +159,17 @@ ShapeResult clip_shape(const OpSpec&, const NodeSig& sig) {
 
 SpecBuilder unary(const char* op, RangeRule range, ValueDomain domain = {}) {
   SpecBuilder b(op);
-  b.plan(plan_unary).shape(same_as_input0).range(std::move(range)).domain(0, domain);
+  b.plan(plan_unary).shape(same_as_input0).range(std::move(range)).domain(0, domain).allows_empty();
   return b;
 }
 
 SpecBuilder binary(const char* op, RangeRule range) {
   SpecBuilder b(op);
-  b.plan(plan_binary).shape(broadcast_present).range(std::move(range)).primary_slots({0, 1});
+  b.plan(plan_binary)
+      .shape(broadcast_present)
+      .range(std::move(range))
+      .primary_slots({0, 1})
+      .allows_empty();
   return b;
 }
 
@@ -196,6 +200,7 @@ ONNXFUZZ_OP(Pow) {
 ONNXFUZZ_OP(Clip) {
   return SpecBuilder("Clip")
       .plan(plan_clip)
+      .allows_empty()
       .shape(clip_shape)
       .range(clip_range)
       .role(1, InputRole::kConstScalar)
@@ -208,6 +213,7 @@ ONNXFUZZ_OP(Clip) {
 ONNXFUZZ_OP(Where) {
   return SpecBuilder("Where")
       .plan(plan_where)
+      .allows_empty()
       .shape(broadcast_present)
       .range(where_range)
       .primary_slots({1, 2})

@@ -358,6 +358,7 @@ ONNXFUZZ_OP(Reshape) {
 ONNXFUZZ_OP(Transpose) {
   return SpecBuilder("Transpose")
       .plan(plan_transpose)
+      .allows_empty()
       .shape(transpose_shape)
       .range(identity_range)
       .draw("perm", AttrDraw::kPermutation)
@@ -402,6 +403,7 @@ ONNXFUZZ_OP(Squeeze) {
 ONNXFUZZ_OP(Unsqueeze) {
   return SpecBuilder("Unsqueeze")
       .plan(plan_unsqueeze)
+      .allows_empty()
       .shape(unsqueeze_shape)
       .range(identity_range)
       .primary([](const Shape& s, const GenPolicy& p) {
