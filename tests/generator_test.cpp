@@ -246,6 +246,36 @@ TEST(Generator, EveryOpIsDrawnInEveryDtypeItAllows) {
 }
 #endif
 
+// Edge instances draw empty tensors, negative axes, INT64 Slice bounds, rank-0 partners and
+// integer extremes on purpose; every such model must still validate and run on ref.
+TEST(Generator, EdgeInstancesStayValidAndReachEmptyTensors) {
+  GenPolicy policy;
+  policy.prob_edge = 1.0;
+  policy.max_nodes = 12;
+  int empty = 0, negative_axis = 0;
+  for (uint64_t seed = 0; seed < kSeeds; ++seed) {
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
+    GeneratedModel g = generate_or_die(policy, seed);
+    auto validated = validate_model(g.model);
+    ASSERT_TRUE(validated.has_value()) << validated.error();
+    for (const auto& info : validated->graph().value_info()) {
+      auto type = value_type_of(info);
+      if (type && shape_numel(type->shape) == 0) ++empty;
+    }
+    for (const auto& node : g.model.graph().node()) {
+      for (const auto& a : node.attribute()) {
+        if (a.name() == "axis" && a.i() < 0) ++negative_axis;
+      }
+    }
+#ifdef ONNXFUZZ_HAVE_REFERENCE
+    RunResult result = run_reference(g.model, g.inputs);
+    ASSERT_EQ(result.status, RunStatus::kOk) << result.message;
+#endif
+  }
+  EXPECT_GT(empty, 0) << "no empty tensor was ever drawn";
+  EXPECT_GT(negative_axis, 0) << "no negative axis was ever drawn";
+}
+
 TEST(Generator, NodeLimitsAreRespectedAndModelsStayValid) {
   for (int max_nodes : {1, 3, 30}) {
     GenPolicy policy;

@@ -208,7 +208,10 @@ void plan_reshape(GraphBuilder& g, Plan& plan, int primary, int) {
     infer_at = static_cast<int>(rng.uniform_int(0, static_cast<int64_t>(rank) - 1));
     written[infer_at] = -1;
   }
-  for (size_t i = 0; i < rank && i < x.size(); ++i) {
+  // allowzero=1 makes a 0 in the target a real zero-size dim, so copies are not written then.
+  const bool allow_zero = g.edge() && rng.chance(0.5);
+  if (allow_zero) plan.attrs.push_back(Attr::of_int("allowzero", 1));
+  for (size_t i = 0; i < rank && i < x.size() && !allow_zero; ++i) {
     if (static_cast<int>(i) != infer_at && target[i] == x[i] &&
         rng.chance(policy.prob_reshape_copy))
       written[i] = 0;
@@ -275,7 +278,7 @@ void plan_slice(GraphBuilder& g, Plan& plan, int primary, int) {
   std::vector<int64_t> starts, ends, steps, written_axes;
   for (int64_t axis : axes) {
     const int64_t dim = x[axis];
-    const int64_t step = static_cast<int64_t>(rng.pick(spec.attr_domain("steps")->choices));
+    int64_t step = static_cast<int64_t>(rng.pick(spec.attr_domain("steps")->choices));
     int64_t start = rng.uniform_int(0, dim - 1), end;
     int64_t start_w = start, end_w;
     if (step > 0) {
@@ -295,6 +298,26 @@ void plan_slice(GraphBuilder& g, Plan& plan, int primary, int) {
       if (start == dim - 1 && rng.chance(policy.prob_slice_open_end)) start_w = kMax;
     }
     if (start_w == start && rng.chance(policy.prob_negative_axis)) start_w = start - dim;
+    if (g.edge()) {
+      // INT64 bounds, clamped by the op: a full reversal with a negative step, or a strided
+      // run to INT64_MAX, or a start past the end (an empty result).
+      switch (rng.uniform_int(0, 2)) {
+        case 0:
+          start_w = kMax;
+          end_w = kMin;
+          step = -rng.uniform_int(1, 3);
+          break;
+        case 1:
+          end_w = kMax;
+          step = rng.uniform_int(2, 3);
+          break;
+        default:
+          start_w = rng.chance(0.5) ? kMax : dim + rng.uniform_int(0, 3);
+          end_w = kMax;
+          step = 1;
+          break;
+      }
+    }
     starts.push_back(start_w);
     ends.push_back(end_w);
     steps.push_back(step);
