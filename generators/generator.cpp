@@ -8,6 +8,7 @@
 
 #include "generators/graph_builder.h"
 #include "generators/op_spec.h"
+#include "generators/patterns.h"
 #include "generators/rng.h"
 
 namespace onnxfuzz {
@@ -96,8 +97,25 @@ std::expected<GeneratedModel, std::string> generate_model(const GenPolicy& polic
   Rng rng(seed);
   GraphBuilder builder(policy, rng, guard);
   builder.set_budget(static_cast<int>(rng.uniform_int(policy.min_nodes, policy.max_nodes)));
-  while (builder.budget() > 0) builder.add_op(ops[rng.weighted_index(weights)]);
-  return builder.finish(seed);
+  std::vector<std::string> patterns;
+  auto op_allowed = [&](const OpSpec& spec) {
+    if (listed(policy.exclude_ops, spec.op_type)) return false;
+    return policy.only_ops.empty() || listed(policy.only_ops, spec.op_type);
+  };
+  while (builder.budget() > 0) {
+    if (policy.patterns && rng.chance(policy.prob_pattern)) {
+      const Pattern& pattern = rng.pick(all_patterns());
+      std::string key = insert_pattern(builder, pattern, op_allowed, policy.dtype_weights);
+      if (!key.empty()) {
+        patterns.push_back(std::move(key));
+        continue;
+      }
+    }
+    builder.add_op(ops[rng.weighted_index(weights)]);
+  }
+  GeneratedModel out = builder.finish(seed);
+  out.patterns = std::move(patterns);
+  return out;
 }
 
 }  // namespace onnxfuzz

@@ -80,13 +80,16 @@ int GraphBuilder::add_op(const OpChoice& choice) {
   spec.plan(*this, plan, primary, slot);
   repair_domains(plan);
   bound_magnitude(plan);
-  const int out = emit(plan).front();
-  const Value& v = values_[static_cast<size_t>(out)];
+  return bound_output(emit(plan).front());
+}
+
+int GraphBuilder::bound_output(int value) {
+  const Value& v = values_[static_cast<size_t>(value)];
   if (budget_ > 0 && guard_ && guard_->allows_dtype(v.dtype) &&
       !value_bounds(v.dtype).contains(v.range)) {
-    return insert_guard(out, value_bounds(v.dtype));
+    return insert_guard(value, value_bounds(v.dtype));
   }
-  return out;
+  return value;
 }
 
 bool GraphBuilder::primary_fits(const OpSpec& spec, const Shape& s) const {
@@ -311,12 +314,27 @@ Operand GraphBuilder::const_ints(const std::vector<int64_t>& ints) {
   return o;
 }
 
-Operand GraphBuilder::const_scalar(DType dtype, double v) {
-  Tensor t = Tensor::zeros(dtype, {});
-  t.set_double(0, v);
+Operand GraphBuilder::const_tensor(Tensor t) {
+  Operand o;
+  o.sig.dtype = t.dtype;
+  o.sig.shape = t.shape;
+  o.sig.range = Interval::point(0);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    const Interval v = Interval::point(t.as_double(i));
+    o.sig.range = i == 0 ? v : o.sig.range.hull(v);
+  }
+  if (t.dtype == DType::kInt64) o.sig.ints.assign(t.values<int64_t>().begin(), t.values<int64_t>().end());
+  o.name = add_tensor(std::move(t), Origin::kInitializer);
+  return o;
+}
+
+Operand GraphBuilder::const_filled(DType dtype, const Shape& shape, double v) {
+  Tensor t = Tensor::zeros(dtype, shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.set_double(i, v);
   Operand o;
   o.sig.dtype = dtype;
-  o.sig.range = Interval::point(t.as_double(0));
+  o.sig.shape = shape;
+  o.sig.range = Interval::point(round_to_dtype(v, dtype));
   o.name = add_tensor(std::move(t), Origin::kInitializer);
   return o;
 }

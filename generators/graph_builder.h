@@ -61,6 +61,7 @@ struct GeneratedModel {
   onnx::ModelProto model;
   TensorMap inputs;  // data for every graph input (initializers live in the model)
   uint64_t seed = 0;
+  std::vector<std::string> patterns;  // optimizer patterns inserted, as "name/perturbation"
 };
 
 class GraphBuilder {
@@ -103,7 +104,11 @@ class GraphBuilder {
   // range and to the dtype's range); returns its value index.
   int fresh(DType dtype, const Shape& shape, const ValueDomain& domain, Origin origin);
   Operand const_ints(const std::vector<int64_t>& ints);
-  Operand const_scalar(DType dtype, double v);
+  Operand const_scalar(DType dtype, double v) { return const_filled(dtype, {}, v); }
+  // An initializer of `shape` holding v (rounded to the dtype) everywhere.
+  Operand const_filled(DType dtype, const Shape& shape, double v);
+  // An initializer holding exactly `t` (Resize's scales and roi, distinct scatter indices).
+  Operand const_tensor(Tensor t);
   Operand fresh_condition(const Shape& shape, Origin origin);
   // A fresh operand is an initializer or a graph input, per the policy.
   Origin operand_origin();
@@ -140,6 +145,9 @@ class GraphBuilder {
   void bound_magnitude(Plan& plan);
   // Emits the node; returns the value index of each output.
   std::vector<int> emit(const Plan& plan);
+  // When the value's range leaves value_bounds and a node is left, guards it; returns the value
+  // to use from now on.
+  int bound_output(int value);
   // Emits Clip(value, lo, hi) and returns the guarded value.
   int insert_guard(int value, const Interval& bounds);
   // The range a value of `dtype` may hold without a guard: the policy cap within the dtype.
