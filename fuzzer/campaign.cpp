@@ -56,6 +56,7 @@ std::expected<void, std::string> write_stats(const std::string& out_dir, const C
   j["seconds"] = s.seconds;
   j["backend_seconds"] = s.backend_seconds;
   j["new_cases"] = s.new_cases;
+  j["coverage"] = s.coverage.to_json();
   return write_file_atomic((std::filesystem::path(out_dir) / "stats.json").string(),
                            j.dump(2) + "\n");
 }
@@ -142,6 +143,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     auto generated = generate_model(options.policy, model_seed);
     if (!generated) return std::unexpected(generated.error());
     ++summary.models;
+    summary.coverage.add(*generated);
     const bool full =
         options.full_validation_every <= 1 || summary.models % options.full_validation_every == 1;
     Evaluation eval = evaluate_model(generated->model, generated->inputs,

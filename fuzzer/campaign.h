@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fuzzer/finding.h"
+#include "generators/coverage.h"
 #include "generators/policy.h"
 
 namespace onnxfuzz {
@@ -41,6 +42,7 @@ struct CampaignSummary {
   std::map<std::string, int64_t> unsupported;
   double seconds = 0;
   double backend_seconds = 0;  // time spent inside executions
+  Coverage coverage;           // ops, (op, dtype), op pairs, patterns x perturbations
   std::vector<std::string> new_cases;
   std::vector<std::string> new_case_lines;  // one-line description per new case, same order
 };

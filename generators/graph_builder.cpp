@@ -478,6 +478,8 @@ std::vector<int> GraphBuilder::emit(const Plan& plan) {
                    "generated value breaks the rank/size limits");
   }
   const int index = node_count_++;
+  const size_t slot = static_cast<size_t>(spec.primary_slots.front());
+  node_dtypes_.push_back(slot < plan.operands.size() ? plan.operands[slot].sig.dtype : plan.dtype);
   auto* node = model_.mutable_graph()->add_node();
   node->set_op_type(spec.op_type);
   node->set_name(fmt::format("n{}_{}", index, spec.op_type));
@@ -537,6 +539,7 @@ GeneratedModel GraphBuilder::finish(uint64_t seed) {
   GeneratedModel out;
   out.model = std::move(model_);
   out.inputs = std::move(inputs_);
+  out.node_dtypes = std::move(node_dtypes_);
   out.seed = seed;
   return out;
 }

@@ -62,6 +62,7 @@ struct GeneratedModel {
   TensorMap inputs;  // data for every graph input (initializers live in the model)
   uint64_t seed = 0;
   std::vector<std::string> patterns;  // optimizer patterns inserted, as "name/perturbation"
+  std::vector<DType> node_dtypes;     // per node: the dtype of its primary operand
 };
 
 class GraphBuilder {
@@ -172,6 +173,7 @@ class GraphBuilder {
   onnx::ModelProto model_;
   TensorMap inputs_;
   std::vector<Value> values_;
+  std::vector<DType> node_dtypes_;
   std::vector<std::string> taken_names_;  // names of a model the builder started from (sorted)
   int budget_ = 0;
   bool edge_ = false;
