@@ -31,7 +31,8 @@ uint64_t fnv1a(const std::string& text) {
   return h;
 }
 
-std::expected<void, std::string> write_file_synced(const fs::path& path, const std::string& bytes) {
+std::expected<void, std::string> write_file_synced(const fs::path& path, const std::string& bytes,
+                                                   bool sync = true) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return std::unexpected(fmt::format("cannot create {}: {}", path.string(), strerror(errno)));
@@ -46,7 +47,7 @@ std::expected<void, std::string> write_file_synced(const fs::path& path, const s
     }
     done += static_cast<size_t>(n);
   }
-  ::fsync(fd);
+  if (sync) ::fsync(fd);
   ::close(fd);
   return {};
 }
@@ -222,11 +223,12 @@ std::string case_id(const CaseRecord& record) {
 }
 
 std::expected<void, std::string> write_file_atomic(const std::string& path,
-                                                   const std::string& bytes) {
+                                                   const std::string& bytes,
+                                                   Durability durability) {
   const fs::path target(path);
   const fs::path temp =
       target.parent_path() / fmt::format(".{}.tmp.{}", target.filename().string(), ::getpid());
-  auto ok = write_file_synced(temp, bytes);
+  auto ok = write_file_synced(temp, bytes, durability == Durability::kSynced);
   if (!ok) return ok;
   std::error_code ec;
   fs::rename(temp, target, ec);

@@ -87,8 +87,12 @@ std::expected<std::vector<std::string>, std::string> find_case_dirs(
 // still alive are kept: parallel instances may share OUT).
 void remove_stale_temporaries(const std::string& out_dir);
 
-// Atomic file write (temporary file + fsync + rename).
+// Whether a write must survive a power loss (fsync) or only a killed process (rename).
+enum class Durability { kSynced, kAtomicOnly };
+// Atomic file write (temporary file, fsync unless kAtomicOnly, rename). `gen` writes thousands
+// of reproducible models a second: a killed run leaves whole files, which is all it needs.
 std::expected<void, std::string> write_file_atomic(const std::string& path,
-                                                   const std::string& bytes);
+                                                   const std::string& bytes,
+                                                   Durability durability = Durability::kSynced);
 
 }  // namespace onnxfuzz

@@ -408,7 +408,8 @@ int command_gen(const ParsedFlags& flags) {
       continue;
     }
     const std::string path = (fs::path(out) / (stem + ".onnx")).string();
-    auto written = write_file_atomic(path, serialize_model(generated->model));
+    auto written =
+        write_file_atomic(path, serialize_model(generated->model), Durability::kAtomicOnly);
     if (!written) return fail(exit_code::kEnvironment, written.error());
   }
   spdlog::info("[gen] wrote {} models to {}", models, out);
