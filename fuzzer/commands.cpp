@@ -19,6 +19,8 @@
 #include "fuzzer/finding.h"
 #include "fuzzer/flags.h"
 #include "generators/generator.h"
+#include "generators/op_spec.h"
+#include "generators/patterns.h"
 #include "generators/inputs.h"
 #include "generators/model_io.h"
 #include "generators/rng.h"
@@ -104,6 +106,10 @@ const FlagSpec kMinimizeFlags[] = {
 
 const FlagSpec kReplayFlags[] = {
     ONNXFUZZ_EXECUTION_FLAGS(""),
+};
+
+const FlagSpec kOpsFlags[] = {
+    {"markdown", "", "", "print Markdown tables instead of plain lines"},
 };
 
 struct Command {
@@ -672,6 +678,37 @@ int command_replay(const ParsedFlags& flags) {
   return exit_code::kOk;
 }
 
+// ---- ops -------------------------------------------------------------------------------------
+
+// Lists what the generator can draw: every registered (op, version) with its dtypes and whether
+// the reference has a kernel, then the optimizer patterns with the rewrite each targets.
+int command_ops(const ParsedFlags& flags) {
+  const bool md = flags.has("markdown");
+  if (md) fmt::print("| op | since | dtypes | empty tensors |\n|---|---|---|---|\n");
+  for (const auto& spec : all_op_specs()) {
+    std::vector<std::string_view> names;
+    for (DType d : spec.dtypes) names.push_back(dtype_name(d));
+    const char* empty = spec.empty_ok ? "yes" : "no";
+    if (md) {
+      fmt::print("| {} | {} | {} | {} |\n", spec.op_type, spec.since_version,
+                 fmt::join(names, ", "), empty);
+    } else {
+      fmt::print("{:<22} {:>3}  {}{}\n", spec.op_type, spec.since_version, fmt::join(names, ","),
+                 spec.empty_ok ? "  (empty ok)" : "");
+    }
+  }
+  if (md) fmt::print("\n| pattern | ranks | targets |\n|---|---|---|\n");
+  for (const auto& p : all_patterns()) {
+    if (md) {
+      fmt::print("| {} | {}-{} | {} |\n", p.name, p.min_rank, p.max_rank, p.targets);
+    } else {
+      fmt::print("pattern {:<18} ranks {}-{}  {}\n", p.name, p.min_rank, p.max_rank, p.targets);
+    }
+  }
+  if (!md) fmt::print("{} ops, {} patterns\n", all_op_specs().size(), all_patterns().size());
+  return exit_code::kOk;
+}
+
 // ---- dispatch --------------------------------------------------------------------------------
 
 const Command kCommands[] = {
@@ -686,6 +723,9 @@ const Command kCommands[] = {
      "shrink a failing model while it fails the same way", kMinimizeFlags, command_minimize},
     {"replay", "onnxfuzz replay DIR...", "re-run stored cases: still failing, fixed or changed",
      kReplayFlags, command_replay},
+    {"ops", "onnxfuzz ops [--markdown]",
+     "list the operators (versions, dtypes) and optimizer patterns the generator draws", kOpsFlags,
+     command_ops},
 };
 
 constexpr std::string_view kExitCodeHelp =

@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "generators/model_io.h"
+#include "generators/op_spec.h"
+#include "generators/patterns.h"
 #include "tests/test_support.h"
 
 namespace onnxfuzz {
@@ -36,13 +38,26 @@ std::string write_text_model(const TempDir& dir, const std::string& name, const 
 }
 
 TEST(Cli, EverySubcommandHasHelp) {
-  for (const char* command : {"gen", "run", "fuzz", "minimize", "replay"}) {
+  for (const char* command : {"gen", "run", "fuzz", "minimize", "replay", "ops"}) {
     SCOPED_TRACE(command);
     auto result = run_onnxfuzz(std::string(command) + " --help");
     EXPECT_EQ(result.exit_code, 0) << result.output;
     EXPECT_NE(result.output.find("usage: onnxfuzz"), std::string::npos) << result.output;
     EXPECT_NE(result.output.find("exit codes"), std::string::npos) << result.output;
   }
+}
+
+// `ops` lists exactly the registry: every registered (op, version) and every pattern.
+TEST(Cli, OpsListsTheRegistry) {
+  auto result = run_onnxfuzz("ops");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  for (const auto& spec : all_op_specs()) {
+    EXPECT_NE(result.output.find(spec.op_type + " "), std::string::npos) << spec.op_type;
+  }
+  for (const auto& p : all_patterns()) {
+    EXPECT_NE(result.output.find("pattern " + std::string(p.name)), std::string::npos) << p.name;
+  }
+  EXPECT_NE(result.output.find(std::to_string(all_op_specs().size()) + " ops"), std::string::npos);
 }
 
 TEST(Cli, BadInputTable) {
