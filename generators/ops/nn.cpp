@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "generators/graph_builder.h"
 #include "generators/op_rules.h"
@@ -56,6 +57,44 @@ ShapeResult gemm_shape(const OpSpec& spec, const NodeSig& sig) {
   return Shape{m, n};
 }
 
+// SAME_UPPER (or, with `lower`, SAME_LOWER) pads of a window op on X.
+std::vector<int64_t> same_pads(const Shape& x, const std::vector<int64_t>& kernel,
+                               const std::vector<int64_t>& strides,
+                               const std::vector<int64_t>& dilations, bool lower) {
+  const size_t nd = x.size() - 2;
+  std::vector<int64_t> pads(2 * nd, 0);
+  for (size_t i = 0; i < nd; ++i) {
+    const int64_t in = x[i + 2], s = std::max<int64_t>(1, strides[i]);
+    const int64_t total =
+        std::max<int64_t>(0, ((in + s - 1) / s - 1) * s + (kernel[i] - 1) * dilations[i] + 1 - in);
+    pads[i] = lower ? total - total / 2 : total / 2;
+    pads[i + nd] = total - pads[i];
+  }
+  return pads;
+}
+
+// The pads a window op applies: its `pads` under auto_pad NOTSET, none under VALID, and under
+// SAME_UPPER/SAME_LOWER the spec's total max(0, (ceil(in / stride) - 1) * stride + (k - 1) *
+// dilation + 1 - in) per dim, the odd pixel at the end for SAME_UPPER, at the start for LOWER.
+std::vector<int64_t> effective_pads(const OpSpec& spec, const NodeSig& sig, const Shape& x,
+                                    const std::vector<int64_t>& kernel,
+                                    std::vector<int64_t> strides, std::vector<int64_t> dilations) {
+  const std::string auto_pad = spec.attr_string(sig, "auto_pad");
+  if (auto_pad == "NOTSET") return spec.attr_ints(sig, "pads");
+  const size_t nd = x.size() - 2;
+  if (strides.empty()) strides.assign(nd, 1);
+  if (dilations.empty()) dilations.assign(nd, 1);
+  if (auto_pad == "VALID" || kernel.size() != nd || strides.size() != nd ||
+      dilations.size() != nd) {
+    return std::vector<int64_t>(2 * nd, 0);
+  }
+  return same_pads(x, kernel, strides, dilations, auto_pad == "SAME_LOWER");
+}
+
+std::vector<int64_t> optional_dilations(const OpSpec& spec, const NodeSig& sig) {
+  return spec.schema_attr("dilations") ? spec.attr_ints(sig, "dilations") : std::vector<int64_t>{};
+}
+
 ShapeResult conv_shape(const OpSpec& spec, const NodeSig& sig) {
   if (sig.inputs.size() < 2) return fail("Conv takes 2 or 3 inputs");
   const Shape& x = sig.inputs[0].shape;
@@ -72,23 +111,38 @@ ShapeResult conv_shape(const OpSpec& spec, const NodeSig& sig) {
   if (sig.inputs.size() > 2 && sig.inputs[2].present && sig.inputs[2].shape != Shape{w[0]}) {
     return fail("Conv B must have shape [M]");
   }
-  return window_shape(x, kernel, spec.attr_ints(sig, "strides"), spec.attr_ints(sig, "dilations"),
-                      spec.attr_ints(sig, "pads"), false, w[0]);
+  const std::vector<int64_t> strides = spec.attr_ints(sig, "strides");
+  const std::vector<int64_t> dilations = spec.attr_ints(sig, "dilations");
+  return window_shape(x, kernel, strides, dilations,
+                      effective_pads(spec, sig, x, kernel, strides, dilations), false, w[0]);
 }
 
 ShapeResult pool_shape(const OpSpec& spec, const NodeSig& sig) {
   const Shape& x = sig.inputs[0].shape;
   if (x.size() < 3) return fail("pooling needs rank >= 3");
   const std::vector<int64_t> kernel = spec.attr_ints(sig, "kernel_shape");
-  const std::vector<int64_t> pads = spec.attr_ints(sig, "pads");
-  for (size_t i = 0; i < pads.size() && i < 2 * kernel.size(); ++i) {
+  const std::vector<int64_t> explicit_pads = spec.attr_ints(sig, "pads");
+  for (size_t i = 0; i < explicit_pads.size() && i < 2 * kernel.size(); ++i) {
     // ONNX Runtime rejects a pad as large as the kernel; keep the rule as strict as it.
-    if (pads[i] >= kernel[i % kernel.size()]) return fail("pad must be smaller than the kernel");
+    if (explicit_pads[i] >= kernel[i % kernel.size()])
+      return fail("pad must be smaller than the kernel");
   }
-  std::vector<int64_t> dilations;
-  if (spec.schema_attr("dilations")) dilations = spec.attr_ints(sig, "dilations");
-  return window_shape(x, kernel, spec.attr_ints(sig, "strides"), dilations, pads,
+  const std::vector<int64_t> dilations = optional_dilations(spec, sig);
+  const std::vector<int64_t> strides = spec.attr_ints(sig, "strides");
+  return window_shape(x, kernel, strides, dilations,
+                      effective_pads(spec, sig, x, kernel, strides, dilations),
                       spec.attr_int(sig, "ceil_mode") != 0, x[1]);
+}
+
+// MaxPool's Indices: requested by the plan together with an explicit storage_order (the
+// attribute only shapes Indices), flat positions in X.
+std::expected<std::vector<OutputType>, std::string> max_pool_indices(const OpSpec& spec,
+                                                                      const NodeSig& sig) {
+  if (!spec.has_attr(sig, "storage_order")) return std::vector<OutputType>{};
+  auto y = pool_shape(spec, sig);
+  if (!y) return std::unexpected(y.error());
+  const double last = static_cast<double>(shape_numel(sig.inputs[0].shape)) - 1;
+  return std::vector<OutputType>{{DType::kInt64, *y, {0.0, std::max(0.0, last)}}};
 }
 
 ShapeResult softmax_shape(const OpSpec& spec, const NodeSig& sig) {
@@ -124,7 +178,12 @@ Interval conv_range(const OpSpec& spec, const NodeSig& sig) {
   const Shape& w = sig.inputs[1].shape;
   const double taps = static_cast<double>(shape_numel(Shape(w.begin() + 1, w.end())));
   Interval x = sig.inputs[0].range;
-  if (any_positive(spec.attr_ints(sig, "pads"))) x = x.hull(Interval::point(0));
+  const Shape& xs = sig.inputs[0].shape;
+  std::vector<int64_t> kernel = spec.attr_ints(sig, "kernel_shape");
+  if (kernel.empty()) kernel.assign(w.begin() + 2, w.end());
+  if (any_positive(effective_pads(spec, sig, xs, kernel, spec.attr_ints(sig, "strides"),
+                                  spec.attr_ints(sig, "dilations"))))
+    x = x.hull(Interval::point(0));
   Interval out = interval_scale(interval_mul(x, sig.inputs[1].range), taps);
   if (sig.inputs.size() > 2 && sig.inputs[2].present) {
     out = {out.lo + sig.inputs[2].range.lo, out.hi + sig.inputs[2].range.hi};
@@ -136,7 +195,9 @@ Interval pool_range(const OpSpec& spec, const NodeSig& sig) {
   Interval x = sig.inputs[0].range;
   // AveragePool with count_include_pad averages padded zeros in; MaxPool pads with -inf.
   if (spec.schema_attr("count_include_pad") && spec.attr_int(sig, "count_include_pad") != 0 &&
-      any_positive(spec.attr_ints(sig, "pads"))) {
+      any_positive(effective_pads(spec, sig, sig.inputs[0].shape,
+                                  spec.attr_ints(sig, "kernel_shape"),
+                                  spec.attr_ints(sig, "strides"), optional_dilations(spec, sig)))) {
     x = x.hull(Interval::point(0));
   }
   return x;
@@ -205,7 +266,27 @@ void plan_gemm(GraphBuilder& g, Plan& plan, int primary, int) {
 // Per spatial dim: kernel, dilation, stride, pads, repaired so the window fits the input.
 struct Window {
   std::vector<int64_t> kernel, strides, dilations, pads;
+  std::string auto_pad = "NOTSET";  // when not NOTSET, `pads` holds what it resolves to
+  bool ceil_mode = false;
 };
+
+const std::vector<std::string> kAutoPads = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
+
+// Edge instances draw auto_pad (NOTSET written out, SAME_UPPER, SAME_LOWER, VALID); `pads` then
+// holds the padding it resolves to, for the size checks.
+void draw_auto_pad(GraphBuilder& g, const Shape& x, Window& w) {
+  if (!g.edge()) return;
+  w.auto_pad = g.rng().pick(kAutoPads);
+  if (w.auto_pad == "VALID") w.pads.assign(w.pads.size(), 0);
+  if (w.auto_pad.starts_with("SAME"))
+    w.pads = same_pads(x, w.kernel, w.strides, w.dilations, w.auto_pad == "SAME_LOWER");
+}
+
+// Writes auto_pad and pads: pads only under NOTSET (written out in edge instances).
+void set_padding_attrs(GraphBuilder& g, Plan& plan, const Window& w) {
+  if (w.auto_pad != "NOTSET" || g.edge()) plan.attrs.push_back(Attr::of_string("auto_pad", w.auto_pad));
+  if (w.auto_pad == "NOTSET") g.set_ints_attr(plan, "pads", w.pads, 0);
+}
 
 Window draw_window(GraphBuilder& g, const OpSpec& spec, const Shape& x) {
   Rng& rng = g.rng();
@@ -238,9 +319,23 @@ int64_t window_numel(const Shape& x, int64_t channels, const Window& w) {
   for (size_t i = 0; i < spatial; ++i) {
     const int64_t span =
         x[i + 2] + w.pads[i] + w.pads[i + spatial] - ((w.kernel[i] - 1) * w.dilations[i] + 1);
-    n *= span / w.strides[i] + 1;
+    n *= (w.ceil_mode ? (span + w.strides[i] - 1) / w.strides[i] : span / w.strides[i]) + 1;
   }
   return n;
+}
+
+// ceil_mode=1 only where every ceil-mode window starts inside the input or its leading pad:
+// runtimes drop a last window that starts in the trailing padding (ONNX Runtime, PyTorch) and
+// ONNX 1.12 keeps it (pytorch/pytorch#46929), a known divergence not worth rediscovering.
+bool ceil_mode_agreed(const Shape& x, const Window& w) {
+  const size_t spatial = x.size() - 2;
+  for (size_t i = 0; i < spatial; ++i) {
+    const int64_t room =
+        x[i + 2] + w.pads[i] + w.pads[i + spatial] - ((w.kernel[i] - 1) * w.dilations[i] + 1);
+    const int64_t last_start = (room + w.strides[i] - 1) / w.strides[i] * w.strides[i];
+    if (last_start >= x[i + 2] + w.pads[i]) return false;
+  }
+  return true;
 }
 
 void plan_conv(GraphBuilder& g, Plan& plan, int primary, int) {
@@ -254,6 +349,7 @@ void plan_conv(GraphBuilder& g, Plan& plan, int primary, int) {
   int64_t m = rng.uniform_int(1, policy.max_dim);
   m = group * ((m + group - 1) / group);
   Window w = draw_window(g, spec, x);
+  draw_auto_pad(g, x, w);
   // Repairs, in order, until output and W fit max_elements: m = group (<= channels), no
   // padding (then every output spatial dim is <= its input dim, so the output is no larger
   // than X), and a 1x1 kernel (then W holds `channels` elements, no more than X).
@@ -262,14 +358,17 @@ void plan_conv(GraphBuilder& g, Plan& plan, int primary, int) {
     return window_numel(x, m, w) > policy.max_elements || weight_numel() > policy.max_elements;
   };
   if (too_big()) m = group;
-  if (too_big()) w.pads.assign(w.pads.size(), 0);
+  if (too_big()) {
+    w.auto_pad = "NOTSET";
+    w.pads.assign(w.pads.size(), 0);
+  }
   if (too_big()) w.kernel.assign(w.kernel.size(), 1);
   Shape wshape = {m, channels / group};
   wshape.insert(wshape.end(), w.kernel.begin(), w.kernel.end());
   if (!rng.chance(policy.prob_omit_attr)) plan.attrs.push_back(Attr::of_ints("kernel_shape", w.kernel));
   g.set_ints_attr(plan, "strides", w.strides, 1);
   g.set_ints_attr(plan, "dilations", w.dilations, 1);
-  g.set_ints_attr(plan, "pads", w.pads, 0);
+  set_padding_attrs(g, plan, w);
   if (group != 1 || !rng.chance(policy.prob_omit_attr))
     plan.attrs.push_back(Attr::of_int("group", group));
   plan.operands = {g.data(primary),
@@ -283,15 +382,35 @@ void plan_conv(GraphBuilder& g, Plan& plan, int primary, int) {
 void plan_pool(GraphBuilder& g, Plan& plan, int primary, int) {
   const OpSpec& spec = *plan.spec;
   const Shape x = g.value(primary).shape;
+  Rng& rng = g.rng();
   Window w = draw_window(g, spec, x);
-  // Without padding no output dim exceeds its input dim.
-  if (window_numel(x, x[1], w) > g.policy().max_elements) w.pads.assign(w.pads.size(), 0);
+  draw_auto_pad(g, x, w);
+  // Edge instances only, with explicit pads (ONNX 1.12 applies ceil to SAME and VALID too).
+  if (g.edge() && w.auto_pad == "NOTSET") {
+    w.ceil_mode = rng.pick(spec.attr_domain("ceil_mode")->choices) != 0;
+    if (!ceil_mode_agreed(x, w)) w.ceil_mode = false;
+  }
+  // Without padding and rounding down no output dim exceeds its input dim.
+  if (window_numel(x, x[1], w) > g.policy().max_elements) {
+    w.auto_pad = "NOTSET";
+    w.pads.assign(w.pads.size(), 0);
+    w.ceil_mode = false;
+  }
   plan.attrs.push_back(Attr::of_ints("kernel_shape", w.kernel));
   g.set_ints_attr(plan, "strides", w.strides, 1);
   if (spec.attr_domain("dilations")) g.set_ints_attr(plan, "dilations", w.dilations, 1);
-  g.set_ints_attr(plan, "pads", w.pads, 0);
+  set_padding_attrs(g, plan, w);
   if (spec.attr_domain("count_include_pad")) g.draw_int_attr(plan, "count_include_pad");
-  g.draw_int_attr(plan, "ceil_mode");
+  if (w.ceil_mode) {
+    plan.attrs.push_back(Attr::of_int("ceil_mode", 1));
+  } else if (!rng.chance(g.policy().prob_omit_attr)) {
+    plan.attrs.push_back(Attr::of_int("ceil_mode", 0));
+  }
+  // MaxPool's Indices output, in edge instances: an explicit storage_order requests it.
+  if (spec.attr_domain("storage_order") && g.edge() && rng.uniform_int(0, 1) == 0) {
+    plan.attrs.push_back(Attr::of_int(
+        "storage_order", static_cast<int64_t>(rng.pick(spec.attr_domain("storage_order")->choices))));
+  }
   plan.operands = {g.data(primary)};
 }
 
@@ -346,19 +465,20 @@ ONNXFUZZ_OP(Conv) {
       .build();
 }
 
-// ceil_mode stays 0: frameworks disagree on whether a ceil-mode window that starts inside the
-// trailing padding is kept (pytorch/pytorch#46929), a known divergence not worth rediscovering.
+// ceil_mode=1 and the Indices output come in edge instances only; see ceil_mode_agreed.
 ONNXFUZZ_OP(MaxPool) {
   return SpecBuilder("MaxPool")
       .plan(plan_pool)
       .shape(pool_shape)
       .range(pool_range)
+      .extra_outputs(max_pool_indices)
       .primary(rank_between(3, 4))
       .draw("kernel_shape", AttrDraw::kPerSpatial, {1, 2, 3})
       .draw("strides", AttrDraw::kPerSpatial, {1, 2})
       .draw("dilations", AttrDraw::kPerSpatial, {1, 2})
       .draw("pads", AttrDraw::kPerSpatial, {0, 1})
-      .draw("ceil_mode", AttrDraw::kChoice, {0})
+      .draw("ceil_mode", AttrDraw::kChoice, {0, 1})
+      .draw("storage_order", AttrDraw::kChoice, {0, 1})
       .build();
 }
 
@@ -372,7 +492,7 @@ ONNXFUZZ_OP(AveragePool) {
       .draw("strides", AttrDraw::kPerSpatial, {1, 2})
       .draw("pads", AttrDraw::kPerSpatial, {0, 1})
       .draw("count_include_pad", AttrDraw::kChoice, {0, 1})
-      .draw("ceil_mode", AttrDraw::kChoice, {0})
+      .draw("ceil_mode", AttrDraw::kChoice, {0, 1})
       .build();
 }
 
