@@ -250,11 +250,15 @@ TEST(NormOps, ConvTransposeAutoPadAndOutputShape) {
   expect_near(run_node("ConvTranspose <strides: ints = [2], auto_pad: string = \"VALID\"> (x0, x1)",
                        {x, w}, {1, 1, 5}),
               {1, 10, 102, 20, 200});
-  // output_shape 3: total pad 2, split 1 / 1; pads are ignored.
+  // output_shape 3: total pad 2, split 1 / 1; pads are ignored. output_shape 4: total 1, and
+  // without SAME_UPPER the odd pixel is cropped at the start.
   expect_near(run_node("ConvTranspose <strides: ints = [2], output_shape: ints = [3], pads: ints = "
                        "[0, 0]> (x0, x1)",
                        {x, w}, {1, 1, 3}),
               {10, 102, 20});
+  expect_near(run_node("ConvTranspose <strides: ints = [2], output_shape: ints = [4]> (x0, x1)",
+                       {x, w}, {1, 1, 4}),
+              {10, 102, 20, 200});
 }
 
 TEST(NormOps, ConvTransposeTwoDimensionsInHalfTypes) {

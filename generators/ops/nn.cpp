@@ -406,12 +406,18 @@ void plan_pool(GraphBuilder& g, Plan& plan, int primary, int) {
   } else if (!rng.chance(g.policy().prob_omit_attr)) {
     plan.attrs.push_back(Attr::of_int("ceil_mode", 0));
   }
-  // MaxPool's Indices output, in edge instances: an explicit storage_order requests it.
+  // MaxPool's Indices output, in edge instances: an explicit storage_order requests it. An index
+  // turns a last-digit difference between near-equal values into another position, so a
+  // floating input computed upstream (which backends may round apart) is swapped for fresh data.
+  int input = primary;
   if (spec.attr_domain("storage_order") && g.edge() && rng.uniform_int(0, 1) == 0) {
     plan.attrs.push_back(Attr::of_int(
         "storage_order", static_cast<int64_t>(rng.pick(spec.attr_domain("storage_order")->choices))));
+    const Value& v = g.value(primary);
+    if (v.from_node && is_float(v.dtype))
+      input = g.fresh(plan.dtype, v.shape, spec.input_domain(0), Origin::kGraphInput);
   }
-  plan.operands = {g.data(primary)};
+  plan.operands = {g.data(input)};
 }
 
 void plan_softmax(GraphBuilder& g, Plan& plan, int primary, int) {

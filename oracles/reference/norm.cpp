@@ -260,9 +260,10 @@ std::vector<Tensor> lrn_1(const NodeContext& ctx) {
 // ConvTranspose-1/11. Each input position i scatters x * w into output position
 // i * stride + tap * dilation - pad_begin. The output extent is output_shape when given (pads
 // then split the total it implies), in * stride under SAME_*, else
-// stride * (in - 1) + output_padding + (k - 1) * dilation + 1 - pads. An odd total pad goes to
-// the end, except under SAME_LOWER: as for Conv, and as the backend node test
-// test_convtranspose_autopad_same expects (the opset-11 spec text says the reverse).
+// stride * (in - 1) + output_padding + (k - 1) * dilation + 1 - pads. The ConvTranspose-11 text
+// splits a total pad as start = total / 2 under SAME_UPPER (the odd pixel at the end, which
+// test_convtranspose_autopad_same confirms) and start = total - total / 2 otherwise (NOTSET
+// with output_shape, SAME_LOWER).
 std::vector<Tensor> conv_transpose_1(const NodeContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
@@ -312,7 +313,7 @@ std::vector<Tensor> conv_transpose_1(const NodeContext& ctx) {
     if (!output_shape.empty() || same) {
       out[d] = !output_shape.empty() ? output_shape[d] : in[d] * strides[d];
       const int64_t total = std::max<int64_t>(0, full - out[d]);
-      pads[d] = auto_pad == "SAME_LOWER" ? total - total / 2 : total / 2;
+      pads[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
       pads[d + nd] = total - pads[d];
     } else {
       if (auto_pad == "VALID") std::fill(pads.begin(), pads.end(), 0);
