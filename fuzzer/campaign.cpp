@@ -153,6 +153,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     for (const auto& skipped : eval.unsupported) {
       ++summary.unsupported[std::string(unsupported_kind_name(skipped.kind))];
     }
+    if (no_execution_ran(eval)) ++summary.unsupported["no_execution_ran"];
     if (!eval.valid) {
       ++summary.invalid_models;
       spdlog::error("[generator] seed {} produced an invalid model: {}", model_seed,

@@ -38,7 +38,9 @@ struct CampaignSummary {
   int64_t known = 0;                                // findings matching a case of a --known corpus
   int64_t flaky = 0;  // findings that did not fail again when re-run (not stored)
   // Runs that gave no verdict because the execution cannot take the model, not a finding:
-  // "unsupported_dtype" (not run) and "backend_gap" (a documented not-implemented rejection).
+  // "unsupported_dtype" (not run), "backend_gap" (a documented not-implemented rejection),
+  // "resource_limit" (worker memory limit, the reference's output cap), "unsupported_op" (an
+  // op the reference has no kernel for); and "no_execution_ran": models no execution ran.
   std::map<std::string, int64_t> unsupported;
   double seconds = 0;
   double backend_seconds = 0;  // time spent inside executions

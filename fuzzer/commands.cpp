@@ -287,15 +287,19 @@ void print_result(const Observation& obs) {
   }
 }
 
-void print_verdicts(const std::vector<Verdict>& verdicts) {
-  if (verdicts.empty()) {
-    fmt::print("verdict: pass\n");
-    return;
-  }
-  for (const auto& v : verdicts) {
+// The verdict lines of one evaluation: the verdicts, else "pass" when some execution ran the
+// model, else the not-run outcome.
+void print_verdicts(const Evaluation& eval) {
+  for (const auto& v : eval.verdicts) {
     fmt::print("verdict: {} on {}{}: {}\n  evidence: {}\n", verdict_kind_name(v.kind), v.execution,
                v.baseline.empty() ? "" : fmt::format(" (vs {})", v.baseline), v.message,
                v.evidence);
+  }
+  if (!eval.verdicts.empty()) return;
+  if (no_execution_ran(eval)) {
+    fmt::print("verdict: not run: no execution ran the model (not a finding)\n");
+  } else {
+    fmt::print("verdict: pass (outputs compared with {})\n", eval.baseline);
   }
 }
 
@@ -310,10 +314,6 @@ std::vector<std::string> unsupported_ops(const onnx::ModelProto& model) {
     }
   }
   return missing;
-}
-
-bool uses_ref(const std::vector<std::string>& names) {
-  return std::ranges::find(names, "ref") != names.end();
 }
 
 // A model plus the data sets to run it on, from a .onnx file or a test-case directory.
@@ -433,15 +433,12 @@ int command_run(const ParsedFlags& flags) {
   const auto names = flags.get_list("executions");
   auto loaded = load_input(flags.positional[0], *input_seed);
   if (!loaded) return fail(exit_code::kBadInput, loaded.error());
-  if (uses_ref(names)) {
-    if (auto missing = unsupported_ops(loaded->model); !missing.empty()) {
-      return fail(exit_code::kBadInput, fmt::format("{}: unsupported op(s) for the reference: {}",
-                                                    flags.positional[0], fmt::join(missing, ", ")));
-    }
-  }
+  // An op the reference lacks is no bad input here: ref reports the run unsupported
+  // (oracles/refusals.h), and the other executions still run the model.
   auto executions = make_executions(names, flags);
   if (!executions) return fail(executions.error().first, executions.error().second);
   bool failed = false;
+  bool not_run = false;
   for (size_t set = 0; set < loaded->inputs.size(); ++set) {
     fmt::print("data set {}:\n", set);
     Evaluation eval =
@@ -449,20 +446,18 @@ int command_run(const ParsedFlags& flags) {
     if (!eval.valid) fmt::print("model is invalid: {}\n", eval.invalid_reason);
     for (const auto& obs : eval.observations) {
       print_result(obs);
-      // An execution that cannot take the model (dtype, documented gap) did not fail.
-      if (obs.result.status != RunStatus::kOk && obs.result.status != RunStatus::kUnsupported) {
-        failed = true;
-      }
       if (!loaded->expected[set].empty()) {
         auto stored =
             compare_outputs(obs.execution, obs.result, "expected", loaded->expected[set], *config);
         eval.verdicts.insert(eval.verdicts.end(), stored.begin(), stored.end());
       }
     }
-    print_verdicts(eval.verdicts);
+    print_verdicts(eval);
     failed = failed || !eval.verdicts.empty();
+    not_run = not_run || no_execution_ran(eval);
   }
-  return failed ? exit_code::kFindings : exit_code::kOk;
+  if (failed) return exit_code::kFindings;
+  return not_run ? exit_code::kNotRun : exit_code::kOk;
 }
 
 // ---- fuzz ------------------------------------------------------------------------------------
@@ -583,11 +578,12 @@ int command_minimize(const ParsedFlags& flags) {
     Evaluation eval =
         evaluate_model(loaded->model, loaded->inputs[0], executions->pointers, *config);
     if (const Verdict* primary = primary_verdict(eval.verdicts)) wanted = *primary;
-  }
-  if (!wanted) {
-    fmt::print("{}: no failure on {}; nothing to minimize\n", flags.positional[0],
-               fmt::join(names, ","));
-    return exit_code::kFindings;
+    if (!wanted) {
+      fmt::print("{}: {} on {}; nothing to minimize\n", flags.positional[0],
+                 no_execution_ran(eval) ? "no execution ran the model" : "no failure",
+                 fmt::join(names, ","));
+      return exit_code::kFindings;
+    }
   }
   FindingContext context;
   context.out_dir = flags.get("out");
@@ -737,7 +733,9 @@ constexpr std::string_view kExitCodeHelp =
     "  3  bad input (missing/corrupt model or case, op unsupported by the reference)\n"
     "  4  environment error (unwritable output, missing node or onnxruntime-node)\n"
     "  5  replay: some cases are fixed, none changed\n"
-    "  6  replay: some cases changed (fail differently, or reference outputs drifted)\n";
+    "  6  replay: some cases changed (fail differently, or reference outputs drifted)\n"
+    "  7  run: no execution ran the model (each rejected it, could not carry it or hit a\n"
+    "     resource limit): not a finding, not a pass\n";
 
 std::string top_help() {
   std::string out =

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "generators/model_io.h"
+#include "oracles/refusals.h"
 
 namespace onnxfuzz {
 namespace {
@@ -41,7 +42,15 @@ Observation run_one(Execution& execution, const ModelUnderTest& mut, const Tenso
     unsupported.push_back({execution.name(), UnsupportedKind::kDtype});
     return {execution.name(), std::move(skipped)};
   }
-  return {execution.name(), execution.run(mut, inputs)};
+  Observation obs{execution.name(), execution.run(mut, inputs)};
+  if (const Refusal* refusal = classify_refusal(obs.execution, obs.result)) {
+    unsupported.push_back({obs.execution, refusal->status == RunStatus::kResourceLimit
+                                              ? UnsupportedKind::kResourceLimit
+                                              : UnsupportedKind::kUnsupportedOp});
+  } else if (obs.result.status == RunStatus::kResourceLimit) {
+    unsupported.push_back({obs.execution, UnsupportedKind::kResourceLimit});
+  }
+  return obs;
 }
 
 }  // namespace
@@ -52,6 +61,10 @@ std::string_view unsupported_kind_name(UnsupportedKind kind) {
       return "unsupported_dtype";
     case UnsupportedKind::kBackendGap:
       return "backend_gap";
+    case UnsupportedKind::kResourceLimit:
+      return "resource_limit";
+    case UnsupportedKind::kUnsupportedOp:
+      return "unsupported_op";
   }
   return "unknown";
 }
@@ -83,26 +96,26 @@ Evaluation evaluate_model(const onnx::ModelProto& model, const TensorMap& inputs
   }
   if (executions.empty()) return eval;
   const ModelUnderTest mut = ModelUnderTest::view(model);
-  Observation baseline = run_one(*executions.front(), mut, inputs, eval.unsupported);
-  std::vector<Observation> others;
-  others.reserve(executions.size() - 1);
-  for (Execution* execution : executions.subspan(1)) {
-    others.push_back(run_one(*execution, mut, inputs, eval.unsupported));
+  eval.observations.reserve(executions.size());
+  for (Execution* execution : executions) {
+    eval.observations.push_back(run_one(*execution, mut, inputs, eval.unsupported));
   }
-  for (auto& name : exempt_backend_gaps(baseline, others, model)) {
+  for (auto& name : exempt_backend_gaps(eval.observations, model)) {
     eval.unsupported.push_back({std::move(name), UnsupportedKind::kBackendGap});
   }
-  eval.verdicts = judge(baseline, others, typed, config);
+  Judgement judgement = judge_all(eval.observations, typed, config);
+  eval.verdicts = std::move(judgement.verdicts);
+  eval.baseline = std::move(judgement.baseline);
+  eval.ran = judgement.ran;
   if (!eval.valid) {
     std::erase_if(eval.verdicts, [](const Verdict& v) {
       return v.kind != VerdictKind::kCrash && v.kind != VerdictKind::kHang;
     });
   }
-  eval.observations.reserve(executions.size());
-  eval.observations.push_back(std::move(baseline));
-  for (auto& obs : others) eval.observations.push_back(std::move(obs));
   return eval;
 }
+
+bool no_execution_ran(const Evaluation& eval) { return !eval.ran && eval.verdicts.empty(); }
 
 const Verdict* primary_verdict(const std::vector<Verdict>& verdicts) {
   const Verdict* best = nullptr;

@@ -15,8 +15,10 @@ namespace onnxfuzz {
 
 // Why an execution gave no verdict on a model although it did not pass: not a finding.
 enum class UnsupportedKind {
-  kDtype,       // a graph input or output has a dtype the execution cannot carry: not run
-  kBackendGap,  // rejected with a not-implemented message for a documented (op, dtype) gap
+  kDtype,          // a graph input or output has a dtype the execution cannot carry: not run
+  kBackendGap,     // rejected with a not-implemented message for a documented (op, dtype) gap
+  kResourceLimit,  // hit a resource limit (worker memory, the reference's output cap)
+  kUnsupportedOp,  // an op the execution says it has no kernel for (oracles/refusals.h)
 };
 std::string_view unsupported_kind_name(UnsupportedKind kind);
 
@@ -29,10 +31,16 @@ struct Evaluation {
   bool valid = false;                     // passed the ONNX checker and strict shape inference
   std::string invalid_reason;             // why not, when !valid
   onnx::ModelProto inferred;              // the model with inferred value_info (when valid)
-  std::vector<Observation> observations;  // one per execution, baseline first
+  std::vector<Observation> observations;  // one per execution, in the order given
   std::vector<Verdict> verdicts;
-  std::vector<UnsupportedRun> unsupported;  // their observations have RunStatus::kUnsupported
+  // Their observations have RunStatus::kUnsupported or kResourceLimit.
+  std::vector<UnsupportedRun> unsupported;
+  std::string baseline;  // the execution outputs were compared with (judge_all's rule)
+  bool ran = false;      // some execution produced outputs (see Judgement::ran)
 };
+
+// No verdict, and no execution ran the model: its own outcome, neither pass nor a finding.
+bool no_execution_ran(const Evaluation& eval);
 
 // How much of ONNX's validation to run before executing.
 enum class Validation {
@@ -42,9 +50,10 @@ enum class Validation {
                  // inference is ~60% of the per-model cost outside the executions.
 };
 
-// Runs `model` on `executions` (the first is the baseline every other is judged against).
-// An execution that cannot carry a dtype of the model's graph inputs or outputs is not run,
-// and a rejection at a documented backend gap is no rejection (both: `unsupported`).
+// Runs `model` on `executions` and judges the results with judge_all, whose verdicts do not
+// depend on the order of `executions`. An execution that cannot carry a dtype of the model's
+// graph inputs or outputs is not run, and a rejection at a documented backend gap, a refusal
+// of oracles/refusals.h and a worker's memory limit are no findings (all: `unsupported`).
 // Invalid models are still run, since a crash or hang on bad input is still a finding, but
 // only crash and hang verdicts are drawn from them. Never throws.
 Evaluation evaluate_model(const onnx::ModelProto& model, const TensorMap& inputs,

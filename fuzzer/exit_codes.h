@@ -10,4 +10,7 @@ inline constexpr int kBadInput = 3;  // missing/corrupt model or case, unsupport
 inline constexpr int kEnvironment = 4;    // unwritable output, missing node/ORT, worker won't start
 inline constexpr int kReplayFixed = 5;    // replay: some cases no longer fail, none changed
 inline constexpr int kReplayChanged = 6;  // replay: some cases fail differently (or ref changed)
+// run: no verdict, and no execution ran the model (each rejected it, could not carry it or hit
+// a resource limit): not a finding, and not a pass either.
+inline constexpr int kNotRun = 7;
 }  // namespace onnxfuzz::exit_code

@@ -12,6 +12,13 @@
 
 namespace onnxfuzz {
 
+Execution* find_execution(std::span<Execution* const> executions, std::string_view name) {
+  for (Execution* e : executions) {
+    if (e->name() == name) return e;
+  }
+  return nullptr;
+}
+
 std::map<std::string, std::string> execution_versions(std::span<Execution* const> executions) {
   std::map<std::string, std::string> versions;
   for (Execution* e : executions) versions[e->name()] = e->version();
@@ -24,12 +31,22 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
                                                         const Verdict& verdict,
                                                         std::optional<uint64_t> seed) {
   if (context.executions.empty()) return std::unexpected(std::string("no executions"));
-  Execution* baseline = context.executions.front();
-  Execution* target = nullptr;
-  for (Execution* e : context.executions) {
-    if (e->name() == verdict.execution) target = e;
-  }
+  Execution* target = find_execution(context.executions, verdict.execution);
   if (!target) return std::unexpected(fmt::format("no execution named {}", verdict.execution));
+  // The execution the target is minimized against (it must keep running the model for a
+  // rejection, shape or numeric verdict to persist): the one the verdict was judged against,
+  // else ref, else the first other one; the target alone when it is the only execution.
+  Execution* baseline = find_execution(context.executions, verdict.baseline);
+  if (!baseline || baseline == target) baseline = find_execution(context.executions, "ref");
+  if (!baseline || baseline == target) {
+    baseline = target;
+    for (Execution* e : context.executions) {
+      if (e != target) {
+        baseline = e;
+        break;
+      }
+    }
+  }
 
   onnx::ModelProto minimized = model;
   TensorMap minimized_inputs = inputs;
@@ -60,9 +77,8 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
   CaseRecord record;
   record.kind = final_verdict.kind;
   record.execution = final_verdict.execution;
-  for (Execution* e : context.executions) {
-    if (e == baseline || e == target) record.executions.push_back(e->name());
-  }
+  record.executions.push_back(baseline->name());
+  if (target != baseline) record.executions.push_back(target->name());
   record.ops = op_sequence(minimized.graph());
   record.message = final_verdict.message;
   record.evidence = final_verdict.evidence;
@@ -107,10 +123,10 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
                             v.baseline.empty() ? "" : " vs " + v.baseline, v.message);
       }
     }
-    if (obs.result.status == RunStatus::kOk && obs.execution != baseline->name() &&
+    if (obs.result.status == RunStatus::kOk && obs.execution != final_eval.baseline &&
         std::ranges::none_of(final_eval.verdicts,
                              [&](const Verdict& v) { return v.execution == obs.execution; })) {
-      line += fmt::format("; agrees with {}", baseline->name());
+      line += fmt::format("; agrees with {}", final_eval.baseline);
     }
     record.results.push_back(std::move(line));
   }

@@ -8,6 +8,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "corpus/case_store.h"
 #include "fuzzer/minimizer.h"
@@ -18,7 +19,7 @@ namespace onnxfuzz {
 
 struct FindingContext {
   std::string out_dir;
-  std::span<Execution* const> executions;  // baseline first
+  std::span<Execution* const> executions;  // in --executions order
   OracleConfig oracle;
   MinimizeOptions minimize;
   bool minimize_enabled = true;
@@ -36,7 +37,8 @@ struct StoredFinding {
   onnx::ModelProto model;  // what was stored as model.onnx
 };
 
-// Minimizes `model` for `verdict` (baseline = executions[0], target = verdict.execution),
+// Minimizes `model` for `verdict` (target = verdict.execution, against the execution named by
+// verdict.baseline, else ref, else another one; see store_finding's body),
 // writes OUT/cases/<id>/ with ref's outputs as expected outputs, and reports whether the
 // signature was new. A failure that does not reproduce when re-run is reported as flaky and
 // not stored.
@@ -45,6 +47,9 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
                                                         const TensorMap& inputs,
                                                         const Verdict& verdict,
                                                         std::optional<uint64_t> seed);
+
+// The execution called `name`, or null.
+Execution* find_execution(std::span<Execution* const> executions, std::string_view name);
 
 // Every execution's version, by name (asked once per execution).
 std::map<std::string, std::string> execution_versions(std::span<Execution* const> executions);

@@ -57,6 +57,8 @@ std::string_view run_status_name(RunStatus status) {
       return "timeout";
     case RunStatus::kUnsupported:
       return "unsupported";
+    case RunStatus::kResourceLimit:
+      return "resource-limit";
   }
   return "unknown";
 }

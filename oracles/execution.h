@@ -18,11 +18,14 @@ namespace onnxfuzz {
 enum class RunStatus {
   kOk,       // outputs produced
   kError,    // the execution refused or failed cleanly, with a message
-  kCrash,    // the worker process died (signal, abnormal exit, memory limit)
+  kCrash,    // the worker process died (signal, abnormal exit)
   kTimeout,  // the worker exceeded its time limit and was killed
   // Not a finding: the model uses a dtype the execution cannot carry (it was not run), or it
   // hit a gap the backend documents (see oracles/backend_gaps.h). The message says which.
   kUnsupported,
+  // Not a finding: the model needs more than the execution may use (a worker's memory limit,
+  // the reference's cap on one output's size). The message says which limit.
+  kResourceLimit,
 };
 std::string_view run_status_name(RunStatus status);
 

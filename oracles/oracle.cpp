@@ -284,12 +284,10 @@ void check_inferred(const Observation& obs, const onnx::ModelProto& inferred,
 
 }  // namespace
 
-std::vector<std::string> exempt_backend_gaps(const Observation& baseline,
-                                             std::vector<Observation>& others,
+std::vector<std::string> exempt_backend_gaps(std::vector<Observation>& observations,
                                              const onnx::ModelProto& model) {
   std::vector<std::string> exempted;
-  if (baseline.result.status != RunStatus::kOk) return exempted;
-  for (Observation& obs : others) {
+  for (Observation& obs : observations) {
     if (obs.result.status != RunStatus::kError) continue;
     const BackendGap* gap = find_backend_gap(obs.execution, model, obs.result.message);
     if (!gap) continue;
@@ -311,36 +309,88 @@ std::vector<Verdict> compare_outputs(const std::string& execution, const RunResu
   return verdicts;
 }
 
-std::vector<Verdict> judge(const Observation& baseline, const std::vector<Observation>& others,
-                           const onnx::ModelProto* inferred, const OracleConfig& config) {
-  std::vector<Verdict> verdicts;
-  process_failure(baseline, verdicts);
-  for (const auto& obs : others) process_failure(obs, verdicts);
-  if (inferred && baseline.result.status == RunStatus::kOk) {
-    check_inferred(baseline, *inferred, verdicts);
+namespace {
+
+bool ran(const Observation& obs) { return obs.result.status == RunStatus::kOk; }
+
+// Whether two executions' outputs agree both ways (the tolerance is relative to the expected
+// side, so one direction alone would make agreement depend on which is called expected).
+bool agree(const Observation& a, const Observation& b, const OracleConfig& config) {
+  std::vector<Verdict> differences;
+  compare_into(a.execution, a.result, b.execution, b.result.outputs, config, differences);
+  compare_into(b.execution, b.result, a.execution, a.result.outputs, config, differences);
+  return differences.empty();
+}
+
+// The baseline rule: `ref` when it ran (our reference is the oracle of record); otherwise
+// the execution that agrees with the most others, so that a disagreement is blamed on the
+// minority. Only a tie (e.g. two executions that disagree, without ref) falls back to the
+// order given: the first listed of the tied is the baseline.
+const Observation* choose_baseline(const std::vector<Observation>& observations,
+                                   const OracleConfig& config) {
+  for (const auto& obs : observations) {
+    if (obs.execution == "ref" && ran(obs)) return &obs;
   }
-  for (const auto& obs : others) {
-    if (obs.result.status == RunStatus::kError && baseline.result.status == RunStatus::kOk) {
-      verdicts.push_back({VerdictKind::kRejection, obs.execution, baseline.execution,
+  const Observation* best = nullptr;
+  int best_agreements = -1;
+  for (const auto& candidate : observations) {
+    if (!ran(candidate)) continue;
+    int agreements = 0;
+    for (const auto& other : observations) {
+      if (&other != &candidate && ran(other) && agree(candidate, other, config)) ++agreements;
+    }
+    if (agreements > best_agreements) {
+      best = &candidate;
+      best_agreements = agreements;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+Judgement judge_all(const std::vector<Observation>& observations,
+                    const onnx::ModelProto* inferred, const OracleConfig& config) {
+  Judgement judgement;
+  std::vector<Verdict> verdicts;
+  for (const auto& obs : observations) process_failure(obs, verdicts);
+  const Observation* baseline = choose_baseline(observations, config);
+  if (baseline) {
+    judgement.ran = true;
+    judgement.baseline = baseline->execution;
+  }
+  for (const auto& obs : observations) {
+    if (obs.result.status == RunStatus::kError && baseline) {
+      verdicts.push_back({VerdictKind::kRejection, obs.execution, baseline->execution,
                           normalize_message(obs.result.message), obs.result.message});
       continue;
     }
-    if (obs.result.status != RunStatus::kOk) continue;
+    if (!ran(obs)) continue;
     if (inferred) check_inferred(obs, *inferred, verdicts);
-    if (baseline.result.status == RunStatus::kOk) {
-      compare_into(obs.execution, obs.result, baseline.execution, baseline.result.outputs, config,
-                   verdicts);
+    if (&obs != baseline) {
+      compare_into(obs.execution, obs.result, baseline->execution, baseline->result.outputs,
+                   config, verdicts);
     }
   }
   // One verdict per (kind, execution): a wrong shape seen against both inference and the
   // baseline is one finding, reported with the first evidence.
-  std::vector<Verdict> unique;
   for (auto& v : verdicts) {
     bool seen = false;
-    for (const auto& u : unique) seen = seen || (u.kind == v.kind && u.execution == v.execution);
-    if (!seen) unique.push_back(std::move(v));
+    for (const auto& u : judgement.verdicts) {
+      seen = seen || (u.kind == v.kind && u.execution == v.execution);
+    }
+    if (!seen) judgement.verdicts.push_back(std::move(v));
   }
-  return unique;
+  return judgement;
+}
+
+std::vector<Verdict> judge(const Observation& baseline, const std::vector<Observation>& others,
+                           const onnx::ModelProto* inferred, const OracleConfig& config) {
+  std::vector<Observation> all;
+  all.reserve(others.size() + 1);
+  all.push_back(baseline);
+  all.insert(all.end(), others.begin(), others.end());
+  return judge_all(all, inferred, config).verdicts;
 }
 
 }  // namespace onnxfuzz

@@ -15,9 +15,9 @@
 namespace onnxfuzz {
 
 enum class VerdictKind {
-  kCrash,      // the worker died: signal, abnormal exit, memory limit
+  kCrash,      // the worker died: signal, abnormal exit (not the memory limit)
   kHang,       // the worker timed out
-  kRejection,  // an execution errored on a model the checker accepts and the baseline runs
+  kRejection,  // an execution errored on a valid model that another execution runs
   kShape,      // output shape/dtype differs between executions or from ONNX shape inference
   kNumeric,    // allclose failed (NaN/Inf positions included)
 };
@@ -64,10 +64,31 @@ struct Observation {
   RunResult result;
 };
 
-// Judges `observations` against `baseline` (normally "ref"; must have run kOk for numeric,
-// shape and rejection verdicts). kUnsupported observations give no verdict and are not
-// compared. `inferred` holds ONNX shape inference's view of the model's
-// outputs (may be null to skip that check). Never throws.
+// What judging one model's observations concluded.
+struct Judgement {
+  std::vector<Verdict> verdicts;
+  // The execution numeric and shape comparisons used (see judge_all); empty when none ran.
+  std::string baseline;
+  // Some execution produced outputs. False with no verdicts: no execution ran the model
+  // (each rejected it, could not carry it or hit a resource limit), which is no finding.
+  bool ran = false;
+};
+
+// Judges every execution's result on one model; the verdicts do not depend on the order of
+// `observations` (see judge_all's rule in oracle.cpp and README.md):
+//  - a crash or hang is a finding against that execution, always;
+//  - an error (kError) is a rejection when some other execution ran the model (kOk);
+//  - kUnsupported and kResourceLimit results are not judged;
+//  - outputs are compared with one baseline: `ref` when it ran, else the execution that agrees
+//    with the most others (ties: the first listed of the tied); each other execution that
+//    disagrees with it gets a shape or numeric verdict;
+//  - every execution that ran is checked against `inferred` (ONNX shape inference's view of
+//    the outputs; null skips that check).
+// Never throws.
+Judgement judge_all(const std::vector<Observation>& observations,
+                    const onnx::ModelProto* inferred, const OracleConfig& config);
+
+// judge_all over `baseline` followed by `others`: the verdicts only.
 std::vector<Verdict> judge(const Observation& baseline, const std::vector<Observation>& others,
                            const onnx::ModelProto* inferred, const OracleConfig& config);
 
@@ -77,13 +98,12 @@ std::vector<Verdict> compare_outputs(const std::string& execution, const RunResu
                                      const std::string& baseline_name, const TensorMap& expected,
                                      const OracleConfig& config);
 
-// The rejection oracle's exemption for documented backend gaps: each of `others` that failed
-// cleanly (kError) where the baseline ran, with the backend's not-implemented message for an
-// (op, dtype) pair that oracles/backend_gaps.h lists for its execution and that `model`
-// contains, becomes kUnsupported with a "backend gap: ..." message, so judge() draws no
-// rejection from it. Returns the names of the executions exempted. Never throws.
-std::vector<std::string> exempt_backend_gaps(const Observation& baseline,
-                                             std::vector<Observation>& others,
+// The rejection oracle's exemption for documented backend gaps: each observation that failed
+// cleanly (kError) with the backend's not-implemented message for an (op, dtype) pair that
+// oracles/backend_gaps.h lists for its execution and that `model` contains becomes
+// kUnsupported with a "backend gap: ..." message, so judge_all() draws no rejection from it.
+// Returns the names of the executions exempted. Never throws.
+std::vector<std::string> exempt_backend_gaps(std::vector<Observation>& observations,
                                              const onnx::ModelProto& model);
 
 // "Fails the same way": same kind on the same execution and, for error kinds (crash, hang,

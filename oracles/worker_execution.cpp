@@ -29,7 +29,8 @@ RunResult from_call(const CallResult& call, double timeout_seconds) {
       result.message = with_stderr(fmt::format("worker died: {}", call.message), call.stderr_tail);
       break;
     case CallOutcome::kMemoryLimit:
-      result.status = RunStatus::kCrash;
+      // The model needs more than the limit allows: not a crash of the backend.
+      result.status = RunStatus::kResourceLimit;
       result.message = with_stderr(call.message, call.stderr_tail);
       break;
     case CallOutcome::kProtocolError:

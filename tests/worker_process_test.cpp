@@ -420,7 +420,7 @@ TEST(Executions, UnknownNameListsTheKnownOnes) {
   EXPECT_EQ(run_status_name(RunStatus::kTimeout), "timeout");
 }
 
-TEST(Executions, WorkerMemoryLimitBecomesACrash) {
+TEST(Executions, WorkerMemoryLimitIsAResourceLimitNotACrash) {
   ExecutionOptions options;
   options.memory_limit_mb = 64;
   WorkerExecution execution(
@@ -428,7 +428,7 @@ TEST(Executions, WorkerMemoryLimitBecomesACrash) {
       sh("exec awk 'BEGIN { s = \"x\"; while (length(s) < 268435456) s = s s; while (1) {} }'"),
       options);
   RunResult result = execution.run(model_from_text(kAddModel), add_inputs());
-  EXPECT_EQ(result.status, RunStatus::kCrash);
+  EXPECT_EQ(result.status, RunStatus::kResourceLimit);
   EXPECT_EQ(result.message.substr(0, result.message.find('\n')), "memory limit 64 MB exceeded");
 }
 

@@ -15,16 +15,23 @@
 //   shape  each graph output that depends on a node of this op: extra trailing dim of 1
 //   flaky  like crash, but only while the file named by ONNXFUZZ_PLANTED_STATE does not
 //          exist; the crash creates it, so a re-run of the same model passes
+//   reject the model has a node of this op: a clean error, "planted rejection: <op> is not
+//          implemented" (not planted by default)
+//   hog    the model has a node of this op: touch memory until the parent's memory limit kills
+//          the worker (a model too big for the limit; not planted by default)
 #include <onnx/onnx_pb.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "generators/model_io.h"
 #include "oracles/reference.h"
@@ -39,6 +46,8 @@ struct PlantedFaults {
   std::string value;
   std::string shape;
   std::string flaky;
+  std::string reject;
+  std::string hog;
 };
 
 std::optional<PlantedFaults> parse_faults(const char* spec) {
@@ -64,6 +73,10 @@ std::optional<PlantedFaults> parse_faults(const char* spec) {
       faults.shape = op;
     } else if (key == "flaky") {
       faults.flaky = op;
+    } else if (key == "reject") {
+      faults.reject = op;
+    } else if (key == "hog") {
+      faults.hog = op;
     } else {
       return std::nullopt;
     }
@@ -104,6 +117,20 @@ std::set<std::string> tainted_by(const onnx::GraphProto& graph, const std::strin
   return tainted;
 }
 
+[[noreturn]] void hog() {
+  // Resident memory grows by 64 MB a step until the parent's sampler sees the limit; a step
+  // sleeps a little so that the sampler gets to look before the host runs short.
+  std::vector<std::unique_ptr<char[]>> blocks;
+  constexpr size_t kBlock = 64 << 20;
+  const pid_t parent = getppid();
+  while (getppid() == parent) {
+    blocks.push_back(std::make_unique<char[]>(kBlock));
+    std::memset(blocks.back().get(), 1, kBlock);
+    usleep(20000);
+  }
+  std::_Exit(0);
+}
+
 [[noreturn]] void hang() {
   // Until killed; also end if the parent vanished, so a killed fuzzer leaves no orphan.
   const pid_t parent = getppid();
@@ -135,6 +162,10 @@ WorkerResponse run(const WorkerRequest& request, const PlantedFaults& faults) {
     raise(SIGSEGV);
   }
   if (!faults.hang.empty() && contains_op(graph, faults.hang)) hang();
+  if (!faults.hog.empty() && contains_op(graph, faults.hog)) hog();
+  if (!faults.reject.empty() && contains_op(graph, faults.reject)) {
+    return error_response("planted rejection: " + faults.reject + " is not implemented");
+  }
 
   TensorMap inputs;
   for (const NamedTensor& input : request.inputs) inputs[input.name] = input.value;
