@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -580,6 +581,73 @@ TEST(CompareOps, GeneratorKeepsShiftAmountsAndDivisorsDefined) {
   }
   for (const char* outcome : {"shift LEFT", "shift RIGHT", "top bit", "fmod 0", "fmod 1"})
     EXPECT_TRUE(seen.contains(outcome)) << outcome << " never generated";
+}
+
+// The range rules of the family hold on the values the reference computes, for inputs whose
+// ranges are exactly their values' hull, over many seeds with frequent edge instances.
+TEST(CompareOps, RangeRulesContainReferenceValues) {
+  const std::vector<std::string> family = {"Equal", "Less",   "Greater", "LessOrEqual",
+                                           "GreaterOrEqual", "And", "Or", "Xor", "Mod",
+                                           "BitShift", "Min", "Max", "Sum", "Mean", "Cast",
+                                           "CastLike"};
+  GenPolicy policy;
+  policy.only_ops = family;
+  policy.only_ops.insert(policy.only_ops.end(), {"Add", "Mul", "Clip", "Where"});
+  policy.max_nodes = 15;
+  policy.prob_edge = 0.3;
+  for (const auto& row : all_dtypes()) policy.dtype_weights[row.dtype] = 1;
+  std::map<std::string, int> checked;
+  for (uint64_t seed = 0; seed < 500; ++seed) {
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
+    auto g = generate_model(policy, seed);
+    ASSERT_TRUE(g.has_value()) << g.error();
+    TensorMap values;
+    const RunResult r = run_reference(g->model, g->inputs, &values);
+    ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
+    for (const auto& node : g->model.graph().node()) {
+      if (std::find(family.begin(), family.end(), node.op_type()) == family.end()) continue;
+      const OpSpec* spec = find_op_spec(node.op_type());
+      ASSERT_NE(spec, nullptr);
+      NodeSig sig;
+      sig.attrs = attrs_of_node(node);
+      for (const auto& name : node.input()) {
+        NodeInput in;
+        if (name.empty()) {  // an omitted optional input (a Clip bound)
+          in.present = false;
+          sig.inputs.push_back(std::move(in));
+          continue;
+        }
+        const Tensor& t = values.at(name);
+        in.dtype = t.dtype;
+        in.shape = t.shape;
+        in.range = Interval::point(0);
+        for (int64_t i = 0; i < t.numel(); ++i) {
+          const Interval v = Interval::point(t.as_double(i));
+          in.range = i == 0 ? v : in.range.hull(v);
+        }
+        sig.inputs.push_back(std::move(in));
+      }
+      const Tensor& out = values.at(node.output(0));
+      auto shape = spec->output_shape(sig);
+      ASSERT_TRUE(shape.has_value()) << node.name() << ": " << shape.error();
+      EXPECT_EQ(*shape, out.shape) << node.name();
+      EXPECT_EQ(spec->dtype_rule(*spec, sig), out.dtype) << node.name();
+      Interval range = spec->output_range(sig);
+      // Integer results beyond the dtype wrap (the builder reads such a range as the whole type).
+      const DTypeInfo& info = dtype_info(out.dtype);
+      if (!is_float(out.dtype) && !Interval{info.lowest, info.highest}.contains(range))
+        range = {info.lowest, info.highest};
+      const double slack =
+          std::max(1e-4, info.rtol) * std::max(1.0, range.magnitude());
+      for (int64_t i = 0; i < out.numel(); ++i) {
+        const double v = out.as_double(i);  // an infinite bound minus its slack is NaN
+        ASSERT_TRUE(v >= range.lo || v >= range.lo - slack) << node.name() << ": " << v;
+        ASSERT_TRUE(v <= range.hi || v <= range.hi + slack) << node.name() << ": " << v;
+      }
+      ++checked[node.op_type()];
+    }
+  }
+  for (const auto& op : family) EXPECT_GT(checked[op], 20) << op;
 }
 
 }  // namespace

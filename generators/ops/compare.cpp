@@ -202,18 +202,25 @@ DType cast_like_target(const OpSpec&, const NodeSig& sig) { return sig.inputs.at
 
 // ---- range rules ----
 
+// A float range is an upstream rule's bound on values that were rounded after it was computed
+// (a float16 Sigmoid may land half a step above sigmoid(hi)), so float ranges decide a
+// comparison only when they are apart by more than a half type's relative step.
 Interval compare_range(const OpSpec& spec, const NodeSig& sig) {
   const Interval &a = sig.inputs[0].range, &b = sig.inputs[1].range;
   const std::string& op = spec.op_type;
   auto point = [](bool v) { return Interval::point(v ? 1 : 0); };
+  const double gap =
+      is_float(sig.inputs[0].dtype) ? 1e-2 * std::max({1.0, a.magnitude(), b.magnitude()}) : 0;
+  const bool exact = gap == 0;
   if (op == "Equal") {
-    if (a.hi < b.lo || b.hi < a.lo) return point(false);
-    if (a.lo == a.hi && b.lo == b.hi) return point(a.lo == b.lo);
+    if (a.hi + gap < b.lo || b.hi + gap < a.lo) return point(false);
+    if (exact && a.lo == a.hi && b.lo == b.hi) return point(a.lo == b.lo);
     return kBoolRange;
   }
   // a < b everywhere, a >= b everywhere, a > b everywhere, a <= b everywhere.
-  const bool always_less = a.hi < b.lo, never_less = a.lo >= b.hi;
-  const bool always_greater = a.lo > b.hi, never_greater = a.hi <= b.lo;
+  const bool always_less = a.hi + gap < b.lo, never_less = exact ? a.lo >= b.hi : a.lo > b.hi + gap;
+  const bool always_greater = a.lo > b.hi + gap,
+             never_greater = exact ? a.hi <= b.lo : a.hi + gap < b.lo;
   if (op == "Less" && (always_less || never_less)) return point(always_less);
   if (op == "GreaterOrEqual" && (always_less || never_less)) return point(never_less);
   if (op == "Greater" && (always_greater || never_greater)) return point(always_greater);
@@ -255,8 +262,11 @@ Interval bitshift_range(const OpSpec& spec, const NodeSig& sig) {
   if (!x.finite() || !s.finite() || s.lo < 0 || s.hi > max_shift(sig.inputs[0].dtype))
     return full;
   if (spec.attr_string(sig, "direction") == "LEFT") {
+    // 2^bits, not info.highest: uint64's highest reads as 2^64 in double, and x * 2^s == 2^64
+    // already wraps to 0.
     const double hi = std::ldexp(x.hi, static_cast<int>(s.hi));
-    if (hi > info.highest) return full;  // some value wraps
+    if (hi >= std::ldexp(1.0, static_cast<int>(dtype_size(sig.inputs[0].dtype) * 8)))
+      return full;  // some value wraps
     return {std::ldexp(x.lo, static_cast<int>(s.lo)), hi};
   }
   return {std::floor(std::ldexp(x.lo, -static_cast<int>(s.hi))),
