@@ -34,8 +34,8 @@ namespace fs = std::filesystem;
 
 #define ONNXFUZZ_EXECUTION_FLAGS(default_execs)                                                \
   FlagSpec{"executions", "LIST", default_execs,                                                \
-           "comma-separated executions, baseline first: ref, ort, ort-noopt (planted: tests "  \
-           "only)"},                                                                           \
+           "comma-separated executions, in any order: ref, ort, ort-noopt, "                   \
+           "ort@VERSION[-noopt|-basic|-extended|-all] (planted: tests only)"},                 \
       FlagSpec{"timeout", "SECONDS", "10", "per-model time limit of worker executions"},       \
       FlagSpec{"memory-limit-mb", "MB", "4096", "resident memory limit of a worker process"},  \
       FlagSpec{"atol", "X", "", "float32 absolute tolerance (default: the dtype table's)"},    \
@@ -199,10 +199,9 @@ std::expected<ExecutionSet, std::pair<int, std::string>> make_executions(
     }
     auto execution = make_execution(name, options);
     if (!execution) {
-      const auto known_names = known_execution_names();
-      const bool known = std::ranges::find(known_names, name) != known_names.end();
-      return std::unexpected(
-          std::pair{known ? exit_code::kEnvironment : exit_code::kUsage, execution.error()});
+      return std::unexpected(std::pair{
+          is_execution_name(name) ? exit_code::kEnvironment : exit_code::kUsage,
+          execution.error()});
     }
     if (auto ready = (*execution)->check_ready(); !ready) {
       return std::unexpected(std::pair{exit_code::kEnvironment, ready.error()});

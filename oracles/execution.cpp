@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "generators/model_io.h"
+#include "oracles/ort_release.h"
 #include "oracles/reference.h"
 #include "oracles/worker_execution.h"
 #include "oracles/worker_paths.h"
@@ -15,8 +16,10 @@
 namespace onnxfuzz {
 namespace {
 
+// The pinned release of the project's node_modules, or a release from the cache (installed on
+// first use); both through the same worker script, protocol and limits.
 std::expected<std::unique_ptr<Execution>, std::string> make_ort(std::string name,
-                                                                std::string_view opt_level,
+                                                                const OrtRelease& release,
                                                                 const ExecutionOptions& options) {
   namespace fs = std::filesystem;
   auto root = find_project_root();
@@ -28,18 +31,23 @@ std::expected<std::unique_ptr<Execution>, std::string> make_ort(std::string name
         "onnxruntime-node",
         name));
   }
-  std::error_code ignored;
-  const fs::path package = fs::path(*root) / "node_modules" / "onnxruntime-node" / "package.json";
-  if (!fs::is_regular_file(package, ignored)) {
-    return std::unexpected(
-        fmt::format("execution '{}': {} is missing; run scripts/setup.sh (it runs "
-                    "`ONNXRUNTIME_NODE_INSTALL=skip npm install` in {})",
-                    name, package.parent_path().string(), *root));
+  fs::path module = fs::path(*root) / "node_modules" / "onnxruntime-node";
+  if (release.version.empty()) {
+    std::error_code ignored;
+    if (!fs::is_regular_file(module / "package.json", ignored)) {
+      return std::unexpected(
+          fmt::format("execution '{}': {} is missing; run scripts/setup.sh (it runs "
+                      "`ONNXRUNTIME_NODE_INSTALL=skip npm install` in {})",
+                      name, module.string(), *root));
+    }
+  } else {
+    auto installed = ensure_ort_release(release.version);
+    if (!installed) return std::unexpected(fmt::format("execution '{}': {}", name, installed.error()));
+    module = *installed;
   }
   WorkerCommand command;
   command.argv = {*node, (fs::path(*root) / "oracles" / "ort_worker.js").string(), "--opt",
-                  std::string(opt_level)};
-  // No NODE_PATH needed: require() searches upwards from oracles/ and finds root/node_modules.
+                  release.opt_level, "--module", module.string()};
   return std::make_unique<WorkerExecution>(std::move(name), std::move(command), options);
 }
 
@@ -93,13 +101,23 @@ const onnx::ModelProto& ModelUnderTest::proto() const {
   return proto_ ? *proto_ : kEmpty;
 }
 
-std::vector<std::string> known_execution_names() { return {"ref", "ort", "ort-noopt", "planted"}; }
+std::vector<std::string> known_execution_names() {
+  return {"ref", "ort", "ort-noopt", "ort@VERSION[-noopt|-basic|-extended|-all]", "planted"};
+}
+
+bool is_execution_name(std::string_view name) {
+  if (name == "ref" || name == "planted") return true;
+  auto ort = parse_ort_execution_name(name);
+  return ort && ort->has_value();
+}
 
 std::expected<std::unique_ptr<Execution>, std::string> make_execution(
     std::string_view name, const ExecutionOptions& options) {
   if (name == "ref") return std::make_unique<ReferenceExecution>();
-  if (name == "ort") return make_ort("ort", "all", options);
-  if (name == "ort-noopt") return make_ort("ort-noopt", "disabled", options);
+  if (auto ort = parse_ort_execution_name(name)) {
+    if (!*ort) return std::unexpected(ort->error());
+    return make_ort(std::string(name), **ort, options);
+  }
   if (name == "planted") {
     auto path = find_planted_worker();
     if (!path) return std::unexpected(fmt::format("execution 'planted': {}", path.error()));

@@ -84,10 +84,14 @@ class Execution {
   virtual RunResult run(const ModelUnderTest& model, const TensorMap& inputs) = 0;
 };
 
-// Known names: "ref", "ort", "ort-noopt", and the test-only "planted". Unknown names are an
-// error value naming the known ones.
+// Known names: "ref", "ort", "ort-noopt", "ort@VERSION[-noopt|-basic|-extended|-all]" (see
+// oracles/ort_release.h; the release is installed on first use), and the test-only "planted".
+// Unknown names are an error value naming the known ones.
 std::expected<std::unique_ptr<Execution>, std::string> make_execution(
     std::string_view name, const ExecutionOptions& options);
 std::vector<std::string> known_execution_names();
+// Whether `name` is a well-formed execution name (failing to make it is then an environment
+// problem, not a usage error).
+bool is_execution_name(std::string_view name);
 
 }  // namespace onnxfuzz

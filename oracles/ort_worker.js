@@ -2,13 +2,15 @@
 //
 // The wire format is specified in oracles/worker_protocol.h. stdout carries protocol frames
 // only; anything for humans goes to stderr, which the parent keeps as crash evidence.
-// Usage: node ort_worker.js --opt all|disabled
+// Usage: node ort_worker.js --opt all|extended|basic|disabled [--module DIR]
+// DIR is the onnxruntime-node package to load (default: the project's pinned one). It is loaded
+// with require(): releases before 1.16 have no ES-module entry.
 'use strict';
 
-const ort = require('onnxruntime-node');
-const ortVersion = require('onnxruntime-node/package.json').version;
-// Warnings go to stderr, which is kept as crash evidence; only errors are worth its space.
-ort.env.logLevel = 'error';
+const path = require('path');
+
+let ort;
+let ortVersion;
 
 const REQUEST_RUN = 1;
 const REQUEST_VERSION = 2;
@@ -44,6 +46,20 @@ const NOT_CARRIED = {
 const ELEM_CODE_BY_NAME = Object.fromEntries(
   Object.entries(ELEM_TYPES).map(([code, t]) => [t.name, Number(code)]));
 
+// Older releases lack some tensor types (1.14.0's Tensor has no float16): a type the loaded
+// release's Tensor refuses moves from ELEM_TYPES to NOT_CARRIED, with its own words.
+function dropUnsupportedTypes() {
+  for (const [code, type] of Object.entries(ELEM_TYPES)) {
+    try {
+      new ort.Tensor(type.name, new type.array(0), [0]);
+    } catch (err) {
+      NOT_CARRIED[code] = `onnxruntime-node ${ortVersion}'s Tensor refuses '${type.name}': `
+        + (err && err.message ? err.message : String(err));
+      delete ELEM_TYPES[code];
+    }
+  }
+}
+
 function dtypesAnswer() {
   return JSON.stringify({
     carried: Object.keys(ELEM_TYPES).map(Number),
@@ -52,17 +68,22 @@ function dtypesAnswer() {
   });
 }
 
+const OPT_LEVELS = ['disabled', 'basic', 'extended', 'all'];
+
 function parseArgs(argv) {
   let opt = 'all';
+  let module = 'onnxruntime-node';
   for (let i = 0; i < argv.length; ++i) {
     if (argv[i] === '--opt' && i + 1 < argv.length) {
       opt = argv[++i];
+    } else if (argv[i] === '--module' && i + 1 < argv.length) {
+      module = path.resolve(argv[++i]);
     } else {
       throw new Error(`unknown argument ${argv[i]}`);
     }
   }
-  if (opt !== 'all' && opt !== 'disabled') throw new Error(`--opt must be all or disabled, not ${opt}`);
-  return { opt };
+  if (!OPT_LEVELS.includes(opt)) throw new Error(`--opt must be one of ${OPT_LEVELS}, not ${opt}`);
+  return { opt, module };
 }
 
 // A bounds-checked reader over one request payload.
@@ -183,7 +204,10 @@ async function run(request, opt) {
     return parts;
   } finally {
     // A failing release must not hide the run's own error.
-    await session.release().catch((err) => process.stderr.write(`ort_worker: release: ${err}\n`));
+    // Releases before 1.16 have no release(); their sessions are freed by the GC.
+    if (typeof session.release === 'function') {
+      await session.release().catch((err) => process.stderr.write(`ort_worker: release: ${err}\n`));
+    }
   }
 }
 
@@ -218,12 +242,18 @@ async function writeFrame(parts) {
 
 async function main() {
   let opt;
+  let module;
   try {
-    ({ opt } = parseArgs(process.argv.slice(2)));
+    ({ opt, module } = parseArgs(process.argv.slice(2)));
   } catch (err) {
     process.stderr.write(`ort_worker: ${err.message}\n`);
     process.exit(2);
   }
+  ort = require(module);
+  ortVersion = require(path.join(module, 'package.json')).version;
+  // Warnings go to stderr, which is kept as crash evidence; only errors are worth its space.
+  if (ort.env) ort.env.logLevel = 'error';
+  dropUnsupportedTypes();
 
   // Frames are cut out of a list of stdin chunks; a frame may span many chunks.
   let chunks = [];
