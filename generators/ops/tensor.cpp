@@ -64,7 +64,9 @@ Operand index_operand(GraphBuilder& g, DType dtype, const Shape& shape, int64_t 
   if (n == 0 || lo > hi) {
     ONNXFUZZ_CHECK(n == 0, "index_operand: no valid index for a non-empty index tensor");
     if (shape.size() == 1 && dtype == DType::kInt64) return g.const_ints({});
-    return g.data(g.fresh(dtype, shape, ValueDomain{{0, 0}, 0}, g.operand_origin()));
+    Operand o = g.data(g.fresh(dtype, shape, ValueDomain{{0, 0}, 0}, g.operand_origin()));
+    o.value = -1;
+    return o;
   }
   if (g.edge() && shape.size() == 1 && dtype == DType::kInt64) {
     std::vector<int64_t> values(static_cast<size_t>(n));
@@ -78,8 +80,12 @@ Operand index_operand(GraphBuilder& g, DType dtype, const Shape& shape, int64_t 
   }
   // Always fresh: an existing value's range is only as tight as the rules upstream, and an
   // index out of range is an invalid model, not a finding.
+  // The operand is detached from its value (value -1) so that magnitude bounding, which redraws
+  // data operands in the op's static domain, never replaces it with out-of-range indices.
   const Interval allowed{static_cast<double>(lo), static_cast<double>(hi)};
-  return g.data(g.fresh(dtype, shape, ValueDomain{allowed, 0}, g.operand_origin()));
+  Operand o = g.data(g.fresh(dtype, shape, ValueDomain{allowed, 0}, g.operand_origin()));
+  o.value = -1;
+  return o;
 }
 
 DType pick_index_dtype(GraphBuilder& g) { return g.rng().pick(kIndexDtypes); }
@@ -445,6 +451,11 @@ void plan_pad(GraphBuilder& g, Plan& plan, int primary, int) {
   for (size_t d = 0; d < rank; ++d) out[d] += pads[d] + pads[d + rank];
   if (shape_numel(out) > policy.max_elements) {
     for (auto& p : pads) p = std::min<int64_t>(p, 0);
+    // Without the growth a crop may now take more than the axis holds: it stops at empty.
+    for (size_t d = 0; d < rank; ++d) {
+      const int64_t total = x[d] + pads[d] + pads[d + rank];
+      if (total < 0) pads[d + rank] -= total;
+    }
   }
   plan.operands = {g.data(primary), g.const_ints(pads)};
   const bool with_value = mode == "constant" ? !rng.chance(policy.prob_omit_optional_input)
