@@ -487,14 +487,25 @@ bool pass_simplify_attributes(Reducer& r) {
         candidates.back().mutable_graph()->mutable_node(k)->mutable_attribute()->DeleteSubrange(a,
                                                                                                 1);
       }
-      // Simpler values: 0 and 1, plus the values the op spec draws for this attribute (the
-      // generator's table is the one place that knows which values an op accepts).
-      std::vector<int64_t> simpler{0, 1};
+      // Simpler values: the values the op's registration draws for this attribute (the one
+      // place that knows which values an op accepts); 0 and 1 only for an attribute it does
+      // not draw. Never 0 for a window attribute: ONNX 1.12's shape inference divides by a
+      // zero stride and would take the whole process down with SIGFPE.
+      std::vector<int64_t> simpler;
+      bool drawn = false;
       if (const OpSpec* spec = find_op_spec(node.op_type())) {
         for (const auto& domain : spec->attr_domains) {
           if (domain.name != attr.name()) continue;
+          drawn = true;
           for (double choice : domain.choices) simpler.push_back(static_cast<int64_t>(choice));
         }
+      }
+      if (!drawn) simpler = {0, 1};
+      static const char* kPositive[] = {"strides", "dilations", "kernel_shape", "group",
+                                        "blocksize", "size"};
+      if (std::any_of(std::begin(kPositive), std::end(kPositive),
+                      [&](const char* n) { return attr.name() == n; })) {
+        std::erase_if(simpler, [](int64_t v) { return v < 1; });
       }
       std::ranges::sort(simpler, [](int64_t x, int64_t y) { return std::abs(x) < std::abs(y); });
       simpler.erase(std::unique(simpler.begin(), simpler.end()), simpler.end());

@@ -140,6 +140,13 @@ uint16_t float_to_bfloat16(float value) {
   return static_cast<uint16_t>((f + rounding) >> 16);
 }
 
+bool dtype_holds(DType dtype, double lo, double hi) {
+  const DTypeInfo& info = dtype_info(dtype);
+  if (!(lo >= info.lowest)) return false;
+  if (dtype == DType::kInt64 || dtype == DType::kUint64) return hi < info.highest;
+  return hi <= info.highest;
+}
+
 double round_to_dtype(double v, DType dtype) {
   const DTypeInfo& info = dtype_info(dtype);
   switch (info.cls) {

@@ -73,6 +73,11 @@ float half_to_float(uint16_t bits);
 uint16_t float_to_half(float value);
 float bfloat16_to_float(uint16_t bits);
 uint16_t float_to_bfloat16(float value);
+// Whether every value of `range` is representable in `dtype` (no wrap). The 64-bit integer
+// maxima are not doubles: their table rows hold 2^63 and 2^64, which are out of range, so the
+// upper bound is strict there.
+bool dtype_holds(DType dtype, double lo, double hi);
+
 // The value `v` becomes once stored as `dtype` (floats round, integers truncate toward zero
 // and saturate, NaN becomes 0, bool is v != 0).
 double round_to_dtype(double v, DType dtype);

@@ -502,7 +502,7 @@ std::vector<int> GraphBuilder::emit(const Plan& plan) {
     // range keeps its excess, so a guard follows it.
     const DTypeInfo& info = dtype_info(v.dtype);
     v.range = out.range;
-    if (!is_float(v.dtype) && !Interval{info.lowest, info.highest}.contains(out.range))
+    if (!is_float(v.dtype) && !dtype_holds(v.dtype, out.range.lo, out.range.hi))
       v.range = {info.lowest, info.highest};
     v.from_node = true;
     made.push_back(add_value(std::move(v)));

@@ -71,8 +71,34 @@ std::expected<void, std::string> check_model(const onnx::ModelProto& model) {
   return {};
 }
 
+namespace {
+
+// ONNX 1.12's shape inference divides by window attributes without checking them: a zero stride
+// raises SIGFPE and takes the whole process down. The spec requires them positive, so such a
+// model is refused here, before inference sees it.
+std::expected<void, std::string> check_window_attributes(const onnx::GraphProto& graph) {
+  for (const auto& node : graph.node()) {
+    for (const auto& attr : node.attribute()) {
+      if (attr.name() != "strides" && attr.name() != "dilations" &&
+          attr.name() != "kernel_shape")
+        continue;
+      for (int64_t v : attr.ints()) {
+        if (v < 1) {
+          return std::unexpected(fmt::format("node '{}' ({}): attribute {} holds {}, must be >= 1",
+                                             node.name(), node.op_type(), attr.name(), v));
+        }
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 std::expected<onnx::ModelProto, std::string> validate_model(const onnx::ModelProto& model) {
   if (auto checked = check_model(model); !checked) return std::unexpected(checked.error());
+  if (auto windows = check_window_attributes(model.graph()); !windows)
+    return std::unexpected(windows.error());
   onnx::ModelProto inferred = model;
   // ONNX 1.12's shape inference writes some node errors to std::cout before throwing them;
   // they would corrupt our stdout. The error reaches the caller through the exception.

@@ -404,8 +404,10 @@ std::string insert_pattern(GraphBuilder& g, const Pattern& pattern,
       const Value& v = g.values()[i];
       const int r = static_cast<int>(v.shape.size());
       const auto w = dtype_weights.find(v.dtype);
+      // Only guarded values: the pattern's arithmetic is not repaired, so an input holding a
+      // dtype's extremes (edge instances) could overflow a Cast to float16 inside it.
       if (r >= pattern.min_rank && r <= max_rank && shape_numel(v.shape) > 0 &&
-          w != dtype_weights.end() && w->second > 0)
+          w != dtype_weights.end() && w->second > 0 && g.value_bounds(v.dtype).contains(v.range))
         fits.push_back(static_cast<int>(i));
     }
     if (!fits.empty()) x = rng.pick(fits);

@@ -47,6 +47,28 @@ TEST(Cli, EverySubcommandHasHelp) {
   }
 }
 
+// ONNX 1.12's shape inference divides by a zero stride (SIGFPE): such a model is refused as
+// invalid before inference sees it, and the process lives to say so.
+TEST(Cli, ZeroStrideIsRefusedNotACrash) {
+  TempDir dir;
+  const std::string model = write_text_model(dir, "zero_stride.onnx", R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[1,1,4,4] x, float[1,1,2,2] w) => (float[1,1,2,2] y) {
+      y = Conv <strides = [0, 0]> (x, w)
+    }
+  )");
+  for (const char* command : {"run", "minimize"}) {
+    SCOPED_TRACE(command);
+    auto result = run_onnxfuzz(std::string(command) + " " + model + " --executions ref");
+    EXPECT_GE(result.exit_code, 1) << result.output;
+    EXPECT_LE(result.exit_code, 7) << result.output;  // an exit code, not a signal
+    if (std::string(command) == "run") {
+      EXPECT_NE(result.output.find("attribute strides holds 0, must be >= 1"), std::string::npos)
+          << result.output;
+    }
+  }
+}
+
 // `ops` lists exactly the registry: every registered (op, version) and every pattern.
 TEST(Cli, OpsListsTheRegistry) {
   auto result = run_onnxfuzz("ops");

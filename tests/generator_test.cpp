@@ -90,22 +90,31 @@ TEST(Generator, DefaultPolicyModelsValidateAndDeclareInferredShapes) {
 }
 
 #ifdef ONNXFUZZ_HAVE_REFERENCE
-TEST(Generator, ReferenceOutputsAreFinite) {
+// 10,000 seeds of the default policy (every op, every dtype, patterns, edge instances): all pass
+// the checker and strict inference, all run on the reference, and at least 99% have only finite
+// outputs (value domains and guards keep them so; an edge instance may reach an infinity).
+TEST(Generator, TenThousandSeedsValidateRunAndStayFinite) {
   const GenPolicy policy;
-  for (uint64_t seed = 0; seed < kSeeds; ++seed) {
+  constexpr uint64_t kMany = 10000;
+  uint64_t finite = 0;
+  for (uint64_t seed = 0; seed < kMany; ++seed) {
     SCOPED_TRACE(::testing::Message() << "seed " << seed);
     GeneratedModel g = generate_or_die(policy, seed);
+    auto validated = validate_model(g.model);
+    ASSERT_TRUE(validated.has_value()) << validated.error();
     RunResult result = run_reference(g.model, g.inputs);
     ASSERT_EQ(result.status, RunStatus::kOk) << result.message;
     ASSERT_EQ(result.outputs.size(), static_cast<size_t>(g.model.graph().output_size()));
+    bool all_finite = true;
     for (const auto& [name, tensor] : result.outputs) {
       for (int64_t i = 0; i < tensor.numel(); ++i) {
         const double v = tensor.as_double(i);
-        ASSERT_TRUE(std::isfinite(v)) << name << " holds " << v;
-        if (is_float(tensor.dtype)) ASSERT_LE(std::abs(v), 1e9) << name;
+        all_finite = all_finite && std::isfinite(v) && (!is_float(tensor.dtype) || std::abs(v) <= 1e9);
       }
     }
+    finite += all_finite ? 1 : 0;
   }
+  EXPECT_GE(finite, kMany * 99 / 100) << "models with only finite reference outputs";
 }
 
 // Replays every node through its OpSpec on the values the reference computed: the shape rule
@@ -208,6 +217,8 @@ TEST(Generator, EveryRegisteredOpVersionHasAKernel) {
   }
 }
 
+// 1,000 seeds per dtype: every model of a one-dtype policy validates and runs on the reference,
+// and every op is drawn in every dtype its type rule allows.
 TEST(Generator, EveryOpIsDrawnInEveryDtypeItAllows) {
   std::set<std::pair<std::string, DType>> wanted, seen;
   for (const auto& spec : all_op_specs()) {
@@ -216,11 +227,14 @@ TEST(Generator, EveryOpIsDrawnInEveryDtypeItAllows) {
   for (const auto& row : all_dtypes()) {
     GenPolicy policy;
     policy.dtype_weights = {{row.dtype, 1.0}};
-    for (uint64_t seed = 0; seed < 400; ++seed) {
+    for (uint64_t seed = 0; seed < kSeeds; ++seed) {
       GeneratedModel g = generate_or_die(policy, seed);
       auto validated = validate_model(g.model);
       ASSERT_TRUE(validated.has_value()) << dtype_name(row.dtype) << " seed " << seed << ": "
                                          << validated.error();
+      const RunResult ran = run_reference(g.model, g.inputs);
+      ASSERT_EQ(ran.status, RunStatus::kOk)
+          << dtype_name(row.dtype) << " seed " << seed << ": " << ran.message;
       std::map<std::string, DType> types;
       for (const auto& list : {&validated->graph().input(), &validated->graph().value_info()}) {
         for (const auto& info : *list) {
