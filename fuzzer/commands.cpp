@@ -18,6 +18,7 @@
 #include "fuzzer/exit_codes.h"
 #include "fuzzer/finding.h"
 #include "fuzzer/flags.h"
+#include "fuzzer/probe.h"
 #include "generators/generator.h"
 #include "generators/op_spec.h"
 #include "generators/patterns.h"
@@ -106,6 +107,14 @@ const FlagSpec kMinimizeFlags[] = {
 
 const FlagSpec kReplayFlags[] = {
     ONNXFUZZ_EXECUTION_FLAGS(""),
+};
+
+const FlagSpec kProbeFlags[] = {
+    {"execution", "NAME", "ort-noopt", "the execution to probe"},
+    {"models-per-pair", "N", "2", "single-op models tried per (op, dtype) pair"},
+    {"out", "DIR", "probe", "where probe-<execution>.json and .md are written"},
+    {"timeout", "SECONDS", "10", "per-model time limit of worker executions"},
+    {"memory-limit-mb", "MB", "4096", "resident memory limit of a worker process"},
 };
 
 const FlagSpec kOpsFlags[] = {
@@ -673,6 +682,73 @@ int command_replay(const ParsedFlags& flags) {
   return exit_code::kOk;
 }
 
+// ---- probe -----------------------------------------------------------------------------------
+
+// Runs single-op models of every registered (op, dtype) pair on one execution and writes the
+// support matrix; not-implemented pairs are printed as rows for oracles/backend_gaps.cpp.
+int command_probe(const ParsedFlags& flags) {
+  const std::string name = flags.get("execution");
+  auto per_pair = flags.get_int("models-per-pair");
+  if (!per_pair || *per_pair < 1)
+    return fail(exit_code::kUsage, "--models-per-pair: expected a count >= 1");
+  auto executions = make_executions({name}, flags);
+  if (!executions) return fail(executions.error().first, executions.error().second);
+  Execution& execution = *executions->pointers.front();
+  const std::string out = flags.get("out");
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) return fail(exit_code::kEnvironment, fmt::format("cannot create {}: {}", out, ec.message()));
+  spdlog::info("[probe] {} ({}): {} models per (op, dtype) pair", name, execution.version(),
+               *per_pair);
+  const std::vector<ProbeRow> rows = probe_execution(execution, static_cast<int>(*per_pair));
+  nlohmann::json j;
+  j["execution"] = name;
+  j["version"] = execution.version();
+  std::map<std::string, int> counts;
+  std::string md = fmt::format("# {} ({})\n\n| op | since | dtype | outcome | detail |\n"
+                               "|---|---|---|---|---|\n",
+                               name, execution.version());
+  std::string gap_rows;
+  for (const auto& row : rows) {
+    const std::string outcome(probe_outcome_name(row.outcome));
+    ++counts[outcome];
+    j["pairs"].push_back({{"op", row.op},
+                          {"since", row.since_version},
+                          {"dtype", dtype_name(row.dtype)},
+                          {"outcome", outcome},
+                          {"reported_op", row.reported_op},
+                          {"message", row.message}});
+    std::string detail = row.reported_op.empty() ? row.message.substr(0, 120) : row.reported_op;
+    for (auto& c : detail) {
+      if (c == '|' || c == '\n') c = ' ';
+    }
+    md += fmt::format("| {} | {} | {} | {} | {} |\n", row.op, row.since_version,
+                      dtype_name(row.dtype), outcome, detail);
+    if (row.outcome == ProbeOutcome::kNotImplemented) {
+      std::string enumerator(dtype_name(row.dtype));
+      enumerator = enumerator == "float32"   ? "Float"
+                   : enumerator == "float64" ? "Double"
+                                             : enumerator;
+      enumerator[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(enumerator[0])));
+      gap_rows += fmt::format("    {{\"ort\", \"{}\", DType::k{}, \"{}\", kProbed}},\n", row.op,
+                              enumerator, row.reported_op);
+    }
+  }
+  j["counts"] = counts;
+  const fs::path base = fs::path(out) / fmt::format("probe-{}", name);
+  for (auto [path, text] : {std::pair{base.string() + ".json", j.dump(2) + "\n"},
+                            std::pair{base.string() + ".md", md}}) {
+    if (auto written = write_file_atomic(path, text); !written)
+      return fail(exit_code::kEnvironment, written.error());
+  }
+  fmt::print("{}", gap_rows);
+  spdlog::info("[probe] {} pairs: {} runs, {} not implemented, {} rejected, {} died, {} not drawn "
+               "-> {}.json/.md",
+               rows.size(), counts["runs"], counts["not-implemented"], counts["rejected"],
+               counts["died"], counts["not-drawn"], base.string());
+  return exit_code::kOk;
+}
+
 // ---- ops -------------------------------------------------------------------------------------
 
 // Lists what the generator can draw: every registered (op, version) with its dtypes and whether
@@ -718,6 +794,9 @@ const Command kCommands[] = {
      "shrink a failing model while it fails the same way", kMinimizeFlags, command_minimize},
     {"replay", "onnxfuzz replay DIR...", "re-run stored cases: still failing, fixed or changed",
      kReplayFlags, command_replay},
+    {"probe", "onnxfuzz probe [--execution ort-noopt] [--models-per-pair N] [--out DIR]",
+     "learn which (op, dtype) pairs an execution runs; write its support matrix", kProbeFlags,
+     command_probe},
     {"ops", "onnxfuzz ops [--markdown]",
      "list the operators (versions, dtypes) and optimizer patterns the generator draws", kOpsFlags,
      command_ops},
