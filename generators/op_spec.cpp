@@ -106,6 +106,10 @@ SpecBuilder& SpecBuilder::allows_empty() {
   spec_.empty_ok = true;
   return *this;
 }
+SpecBuilder& SpecBuilder::commutative() {
+  spec_.commutative = true;
+  return *this;
+}
 SpecBuilder& SpecBuilder::only_dtypes(const std::vector<DType>& dtypes) {
   restrict_ = dtypes;
   return *this;

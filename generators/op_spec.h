@@ -209,6 +209,7 @@ struct OpSpec {
   PrimaryRule accepts_primary;           // primary shapes this op can take
   FitPrimary fit_primary = nullptr;
   bool empty_ok = false;  // the operand plan and rules handle zero-size dims
+  bool commutative = false;  // f(a, b) == f(b, a): the mutator may swap the two inputs
   OperandPlan plan = nullptr;
   ShapeRule shape_rule;
   RangeRule range_rule;
@@ -250,6 +251,8 @@ class SpecBuilder {
   SpecBuilder& fit_primary(FitPrimary fit);
   // The op takes empty tensors (zero-size dims) as its primary; edge instances then draw them.
   SpecBuilder& allows_empty();
+  // The op's two inputs may trade places without changing its result (Add, Mul, And, Equal).
+  SpecBuilder& commutative();
   // Restricts the type rule to these dtypes (intersected with the schema's).
   SpecBuilder& only_dtypes(const std::vector<DType>& dtypes);
   SpecBuilder& exclude_dtypes(const std::vector<DType>& dtypes);

@@ -361,15 +361,15 @@ std::vector<double> all_dtype_codes() {
 
 }  // namespace
 
-ONNXFUZZ_OP(Equal) { return comparison("Equal").build(); }
+ONNXFUZZ_OP(Equal) { return comparison("Equal").commutative().build(); }
 ONNXFUZZ_OP(Less) { return comparison("Less").build(); }
 ONNXFUZZ_OP(Greater) { return comparison("Greater").build(); }
 ONNXFUZZ_OP(LessOrEqual) { return comparison("LessOrEqual").build(); }
 ONNXFUZZ_OP(GreaterOrEqual) { return comparison("GreaterOrEqual").build(); }
 
-ONNXFUZZ_OP(And) { return logical("And", and_range).build(); }
-ONNXFUZZ_OP(Or) { return logical("Or", or_range).build(); }
-ONNXFUZZ_OP(Xor) { return logical("Xor", xor_range).build(); }
+ONNXFUZZ_OP(And) { return logical("And", and_range).commutative().build(); }
+ONNXFUZZ_OP(Or) { return logical("Or", or_range).commutative().build(); }
+ONNXFUZZ_OP(Xor) { return logical("Xor", xor_range).commutative().build(); }
 
 ONNXFUZZ_OP(Mod) {
   return SpecBuilder("Mod")
@@ -394,10 +394,10 @@ ONNXFUZZ_OP(BitShift) {
       .build();
 }
 
-ONNXFUZZ_OP(Min) { return variadic("Min", min_range).build(); }
-ONNXFUZZ_OP(Max) { return variadic("Max", max_range).build(); }
-ONNXFUZZ_OP(Sum) { return variadic("Sum", sum_range).build(); }
-ONNXFUZZ_OP(Mean) { return variadic("Mean", hull_of_inputs).build(); }
+ONNXFUZZ_OP(Min) { return variadic("Min", min_range).commutative().build(); }
+ONNXFUZZ_OP(Max) { return variadic("Max", max_range).commutative().build(); }
+ONNXFUZZ_OP(Sum) { return variadic("Sum", sum_range).commutative().build(); }
+ONNXFUZZ_OP(Mean) { return variadic("Mean", hull_of_inputs).commutative().build(); }
 
 ONNXFUZZ_OP(Cast) {
   return SpecBuilder("Cast")

@@ -184,9 +184,9 @@ ONNXFUZZ_OP(Sqrt) { return unary("Sqrt", monotone(safe_sqrt), kPositiveForSqrt).
 ONNXFUZZ_OP(Abs) { return unary("Abs", abs_range).build(); }
 ONNXFUZZ_OP(Neg) { return unary("Neg", neg_range).build(); }
 
-ONNXFUZZ_OP(Add) { return binary("Add", add_range).build(); }
+ONNXFUZZ_OP(Add) { return binary("Add", add_range).commutative().build(); }
 ONNXFUZZ_OP(Sub) { return binary("Sub", sub_range).build(); }
-ONNXFUZZ_OP(Mul) { return binary("Mul", mul_range).build(); }
+ONNXFUZZ_OP(Mul) { return binary("Mul", mul_range).commutative().build(); }
 ONNXFUZZ_OP(Div) { return binary("Div", div_range).domain(1, kDenominator).build(); }
 // Pow stays on floats: an integer base with a negative exponent has no agreed integer result.
 ONNXFUZZ_OP(Pow) {
