@@ -16,41 +16,17 @@
 #include "generators/model_io.h"
 #include "generators/op_spec.h"
 #include "oracles/reference.h"
+#include "tests/reference_fixtures.h"
 
 namespace onnxfuzz {
 namespace {
 
+using namespace fixtures;
+
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-onnx::ModelProto parse(const std::string& text) {
-  auto model = parse_model_text(text);
-  EXPECT_TRUE(model.has_value()) << (model ? "" : model.error()) << "\n" << text;
-  return model ? *model : onnx::ModelProto{};
-}
-
-// The ONNX text-format name of a dtype ("float", "bfloat16", "uint8", ...).
-std::string text_type(DType dtype) {
-  std::string_view t = dtype_info(dtype).onnx_type;  // "tensor(float)"
-  t.remove_prefix(std::string_view("tensor(").size());
-  t.remove_suffix(1);
-  return std::string(t);
-}
-
 // A tensor of any dtype from values it holds (set_double rounds as the dtype table does).
-Tensor tensor_of(DType dtype, Shape shape, const std::vector<double>& values) {
-  Tensor t = Tensor::zeros(dtype, std::move(shape));
-  EXPECT_EQ(static_cast<size_t>(t.numel()), values.size());
-  for (size_t i = 0; i < values.size(); ++i) t.set_double(static_cast<int64_t>(i), values[i]);
-  return t;
-}
-
-std::vector<double> doubles_of(const Tensor& t) {
-  std::vector<double> v;
-  for (int64_t i = 0; i < t.numel(); ++i) v.push_back(t.as_double(i));
-  return v;
-}
-
 // Element-wise equality where NaN equals NaN.
 void expect_values(const Tensor& t, const std::vector<double>& expected) {
   const std::vector<double> got = doubles_of(t);
@@ -62,12 +38,6 @@ void expect_values(const Tensor& t, const std::vector<double>& expected) {
       EXPECT_EQ(got[i], expected[i]) << "element " << i;
     }
   }
-}
-
-RunResult run_ok(const std::string& text, const TensorMap& inputs) {
-  RunResult r = run_reference(parse(text), inputs);
-  EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
-  return r;
 }
 
 // Runs `y = op(a, b)` (attributes in `attrs`, e.g. "<fmod: int = 1>") on two tensors.

@@ -17,36 +17,12 @@
 #include "generators/model_io.h"
 #include "generators/op_spec.h"
 #include "oracles/reference.h"
+#include "tests/reference_fixtures.h"
 
 namespace onnxfuzz {
 namespace {
 
-onnx::ModelProto parse(const std::string& text) {
-  auto model = parse_model_text(text);
-  EXPECT_TRUE(model.has_value()) << (model ? "" : model.error()) << "\n" << text;
-  return model ? *model : onnx::ModelProto{};
-}
-
-// The ONNX text-format name of a dtype ("float", "bfloat16", ...).
-std::string text_type(DType dtype) {
-  std::string_view t = dtype_info(dtype).onnx_type;  // "tensor(float)"
-  t.remove_prefix(std::string_view("tensor(").size());
-  t.remove_suffix(1);
-  return std::string(t);
-}
-
-Tensor tensor_of(DType dtype, Shape shape, const std::vector<double>& values) {
-  Tensor t = Tensor::zeros(dtype, std::move(shape));
-  EXPECT_EQ(static_cast<size_t>(t.numel()), values.size());
-  for (size_t i = 0; i < values.size(); ++i) t.set_double(static_cast<int64_t>(i), values[i]);
-  return t;
-}
-
-std::vector<double> doubles_of(const Tensor& t) {
-  std::vector<double> v;
-  for (int64_t i = 0; i < t.numel(); ++i) v.push_back(t.as_double(i));
-  return v;
-}
+using namespace fixtures;
 
 // Element-wise closeness at a dtype-appropriate relative tolerance (exact for integers), or at
 // `tolerance` when given.
@@ -63,12 +39,6 @@ void expect_near(const Tensor& t, const std::vector<double>& expected,
     EXPECT_NEAR(got[i], expected[i], tol * std::max(1.0, std::abs(expected[i])))
         << "element " << i;
   }
-}
-
-RunResult run_ok(const std::string& text, const TensorMap& inputs) {
-  RunResult r = run_reference(parse(text), inputs);
-  EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
-  return r;
 }
 
 std::string dims(const Shape& s) {

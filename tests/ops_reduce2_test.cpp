@@ -16,24 +16,12 @@
 #include "generators/model_io.h"
 #include "generators/op_spec.h"
 #include "oracles/reference.h"
+#include "tests/reference_fixtures.h"
 
 namespace onnxfuzz {
 namespace {
 
-// A tensor of any dtype from values that dtype holds exactly.
-Tensor tensor_of(DType dtype, Shape shape, const std::vector<double>& values) {
-  Tensor t = Tensor::zeros(dtype, std::move(shape));
-  EXPECT_EQ(static_cast<size_t>(t.numel()), values.size());
-  for (size_t i = 0; i < values.size() && i < static_cast<size_t>(t.numel()); ++i)
-    t.set_double(static_cast<int64_t>(i), values[i]);
-  return t;
-}
-
-std::vector<double> doubles_of(const Tensor& t) {
-  std::vector<double> v;
-  for (int64_t i = 0; i < t.numel(); ++i) v.push_back(t.as_double(i));
-  return v;
-}
+using namespace fixtures;
 
 // Runs an opset-17 graph (the text after the model header) that must succeed.
 RunResult run_ok(const std::string& graph, const TensorMap& inputs) {

@@ -17,43 +17,20 @@
 #include <vector>
 
 #include "generators/model_io.h"
+#include "tests/reference_fixtures.h"
 
 namespace onnxfuzz {
 namespace {
 
-onnx::ModelProto parse(const std::string& text) {
-  auto model = parse_model_text(text);
-  EXPECT_TRUE(model.has_value()) << (model ? "" : model.error());
-  return model ? *model : onnx::ModelProto{};
-}
+using namespace fixtures;
 
 std::vector<float> floats_of(const Tensor& t) {
   auto v = t.values<float>();
   return {v.begin(), v.end()};
 }
 
-// A tensor of any dtype from values that dtype holds exactly.
-Tensor tensor_of(DType dtype, Shape shape, const std::vector<double>& values) {
-  Tensor t = Tensor::zeros(dtype, std::move(shape));
-  EXPECT_EQ(static_cast<size_t>(t.numel()), values.size());
-  for (size_t i = 0; i < values.size(); ++i) t.set_double(static_cast<int64_t>(i), values[i]);
-  return t;
-}
-
 // Every element as double, for any dtype.
-std::vector<double> doubles_of(const Tensor& t) {
-  std::vector<double> v;
-  for (int64_t i = 0; i < t.numel(); ++i) v.push_back(t.as_double(i));
-  return v;
-}
-
 // Runs a model that must succeed.
-RunResult run_ok(const std::string& text, const TensorMap& inputs) {
-  RunResult r = run_reference(parse(text), inputs);
-  EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
-  return r;
-}
-
 TEST(Reference, BroadcastsMultidirectionally) {
   const auto model = parse(R"(
     <ir_version: 8, opset_import: ["" : 17]>
