@@ -15,7 +15,7 @@ namespace onnxfuzz {
 // ort-noopt), a node of `op` whose first input or an output is `dtype` has no kernel, and the
 // backend says so naming `reported_op`: usually `op` itself, but ORT expands a function op it has
 // no kernel for (Clip, Softmax) into primitives and names the primitive that lacks one. To add a
-// row, append it to kBackendGaps in backend_gaps.cpp (scripts/probe_backend_gaps.sh prints
+// row, append it to kBackendGaps in backend_gaps.cpp (`onnxfuzz probe` prints
 // rows in that form) after checking by hand that the backend refuses a single-node model of
 // that pair.
 struct BackendGap {
