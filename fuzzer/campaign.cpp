@@ -119,6 +119,8 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     if (!existing->empty())
       spdlog::info("[fuzz] {} existing cases in {}", existing->size(), corpus);
   }
+  auto generator = Generator::make(options.policy);
+  if (!generator) return std::unexpected(generator.error());
   Rng master(options.seed);
   const auto start = Clock::now();
   auto last_status = start;
@@ -140,8 +142,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       break;
     }
     const uint64_t model_seed = master.next();
-    auto generated = generate_model(options.policy, model_seed);
-    if (!generated) return std::unexpected(generated.error());
+    const std::optional<GeneratedModel> generated = generator->generate(model_seed);
     ++summary.models;
     summary.coverage.add(*generated);
     const bool full =

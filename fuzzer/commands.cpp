@@ -403,12 +403,13 @@ int command_gen(const ParsedFlags& flags) {
     if (!parsed) return fail(exit_code::kUsage, parsed.error());
     single_seed = *parsed;
   }
+  auto generator = Generator::make(*policy);
+  if (!generator) return fail(exit_code::kUsage, generator.error());
   Rng master(*seed);
   const int64_t models = single_seed ? 1 : *count;
   for (int64_t i = 0; i < models; ++i) {
     const uint64_t model_seed = single_seed ? *single_seed : master.next();
-    auto generated = generate_model(*policy, model_seed);
-    if (!generated) return fail(exit_code::kUsage, generated.error());
+    const std::optional<GeneratedModel> generated = generator->generate(model_seed);
     const std::string stem = fmt::format("model_{:06}_{:016x}", i, model_seed);
     if (flags.has("test-cases")) {
       const RunResult ref = run_reference(generated->model, generated->inputs);

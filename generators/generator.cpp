@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 #include "generators/graph_builder.h"
 #include "generators/op_spec.h"
@@ -42,7 +43,7 @@ std::expected<void, std::string> validate_op_names(const std::vector<std::string
   return {};
 }
 
-std::expected<GeneratedModel, std::string> generate_model(const GenPolicy& policy, uint64_t seed) {
+std::expected<Generator, std::string> Generator::make(const GenPolicy& policy) {
   if (auto ok = validate_op_names(policy.only_ops); !ok)
     return std::unexpected("only_ops: " + ok.error());
   if (auto ok = validate_op_names(policy.exclude_ops); !ok)
@@ -64,13 +65,12 @@ std::expected<GeneratedModel, std::string> generate_model(const GenPolicy& polic
   auto listed = [](const std::vector<std::string>& list, const std::string& op) {
     return std::find(list.begin(), list.end(), op) != list.end();
   };
-  std::vector<OpChoice> ops;
-  std::vector<double> weights;
-  const OpSpec* guard = nullptr;
+  Generator g(policy);
   for (const auto& spec : all_op_specs()) {
     if (listed(policy.exclude_ops, spec.op_type)) continue;
     if (!policy.only_ops.empty() && !listed(policy.only_ops, spec.op_type)) continue;
-    if (spec.op_type == "Clip") guard = &spec;  // guards only use an op the policy allows
+    g.allowed_.insert(&spec);
+    if (spec.op_type == "Clip") g.guard_ = &spec;  // guards only use an op the policy allows
     bool feasible = false;
     for (int r = 1; r <= policy.max_rank; ++r)
       feasible = feasible || GraphBuilder::rank_feasible(spec, r, policy);
@@ -85,37 +85,44 @@ std::expected<GeneratedModel, std::string> generate_model(const GenPolicy& polic
       choice.dtype_weights.push_back(dw->second);
     }
     if (!feasible || weight <= 0 || choice.dtypes.empty()) continue;
-    ops.push_back(std::move(choice));
-    weights.push_back(weight);
+    g.ops_.push_back(std::move(choice));
+    g.weights_.push_back(weight);
   }
-  if (ops.empty()) {
+  if (g.ops_.empty()) {
     return std::unexpected(fmt::format(
         "no op left to draw after only_ops/exclude_ops/op_weights, dtypes and size limits (known "
         "ops: {})",
         known_ops_list()));
   }
+  return g;
+}
+
+GeneratedModel Generator::generate(uint64_t seed) const {
   Rng rng(seed);
-  GraphBuilder builder(policy, rng, guard);
-  builder.set_budget(static_cast<int>(rng.uniform_int(policy.min_nodes, policy.max_nodes)));
+  GraphBuilder builder(policy_, rng, guard_);
+  builder.set_budget(static_cast<int>(rng.uniform_int(policy_.min_nodes, policy_.max_nodes)));
   std::vector<std::string> patterns;
-  auto op_allowed = [&](const OpSpec& spec) {
-    if (listed(policy.exclude_ops, spec.op_type)) return false;
-    return policy.only_ops.empty() || listed(policy.only_ops, spec.op_type);
-  };
+  auto op_allowed = [&](const OpSpec& spec) { return allowed_.contains(&spec); };
   while (builder.budget() > 0) {
-    if (policy.patterns && rng.chance(policy.prob_pattern)) {
+    if (policy_.patterns && rng.chance(policy_.prob_pattern)) {
       const Pattern& pattern = rng.pick(all_patterns());
-      std::string key = insert_pattern(builder, pattern, op_allowed, policy.dtype_weights);
+      std::string key = insert_pattern(builder, pattern, op_allowed, policy_.dtype_weights);
       if (!key.empty()) {
         patterns.push_back(std::move(key));
         continue;
       }
     }
-    builder.add_op(ops[rng.weighted_index(weights)]);
+    builder.add_op(ops_[rng.weighted_index(weights_)]);
   }
   GeneratedModel out = builder.finish(seed);
   out.patterns = std::move(patterns);
   return out;
+}
+
+std::expected<GeneratedModel, std::string> generate_model(const GenPolicy& policy, uint64_t seed) {
+  auto generator = Generator::make(policy);
+  if (!generator) return std::unexpected(generator.error());
+  return generator->generate(seed);
 }
 
 }  // namespace onnxfuzz

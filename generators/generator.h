@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,9 +15,27 @@
 
 namespace onnxfuzz {
 
-// Builds the model for `seed` under `policy`. The same (policy, seed) always gives the same
-// model bytes and inputs. The error value is only for an impossible policy (unknown op names,
-// no op left after filtering, min_nodes > max_nodes ...); it names the known ops.
+// A generator for one policy: the op and dtype table it draws from is prepared once, so a
+// campaign pays for it once instead of per model.
+class Generator {
+ public:
+  // Error value only for an impossible policy (unknown op names, no op left after filtering,
+  // min_nodes > max_nodes ...); it names the known ops.
+  static std::expected<Generator, std::string> make(const GenPolicy& policy);
+  // The model for `seed`: the same (policy, seed) always gives the same bytes and inputs.
+  GeneratedModel generate(uint64_t seed) const;
+  const GenPolicy& policy() const { return policy_; }
+
+ private:
+  explicit Generator(const GenPolicy& policy) : policy_(policy) {}
+  GenPolicy policy_;
+  std::vector<OpChoice> ops_;
+  std::vector<double> weights_;
+  std::set<const OpSpec*> allowed_;  // ops the policy lets patterns use
+  const OpSpec* guard_ = nullptr;    // Clip, when the policy allows it
+};
+
+// Generator::make(policy) then generate(seed), for one-off models; loops keep a Generator.
 std::expected<GeneratedModel, std::string> generate_model(const GenPolicy& policy, uint64_t seed);
 
 // Op types the generator can draw, in table order.
