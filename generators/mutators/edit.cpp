@@ -49,8 +49,11 @@ Tensor remake_tensor(const Tensor* like, DType dtype, const Shape& shape, Rng& r
     } else if (is_float(dtype)) {
       t.set_double(i, rng.uniform_real(lo, hi));
     } else {
-      t.set_double(i, static_cast<double>(rng.uniform_int(static_cast<int64_t>(std::ceil(lo)),
-                                                          static_cast<int64_t>(std::floor(hi)))));
+      // Floors keep lo <= hi; the clamp keeps the 64-bit rows' 2^63 and 2^64 out of int64.
+      const double lim = 0x1p62;
+      t.set_double(i, static_cast<double>(
+                          rng.uniform_int(static_cast<int64_t>(std::clamp(std::floor(lo), -lim, lim)),
+                                          static_cast<int64_t>(std::clamp(std::floor(hi), -lim, lim)))));
     }
   }
   return t;

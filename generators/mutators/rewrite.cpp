@@ -157,6 +157,8 @@ MutationResult mutate_transpose_pair(Mutant& m, Rng& rng, const MutateOptions& o
     if (k != target) continue;
     const std::string& edge = r.node(k).output(0);
     const int v = *r.value_of(edge);
+    if (r.builder().value(v).shape.size() < 2)
+      return MutationResult::not_applicable("the edge lost its rank on the way");
     std::vector<int64_t> perm(r.builder().value(v).shape.size());
     std::iota(perm.begin(), perm.end(), 0);
     while (std::is_sorted(perm.begin(), perm.end())) rng.shuffle(perm);
