@@ -212,6 +212,7 @@ std::string finding_signature(const Verdict& verdict, const std::vector<std::str
                          verdict.message, op_sequence);
     case VerdictKind::kShape:
     case VerdictKind::kNumeric:
+    case VerdictKind::kAcceptedInvalid:
       break;
   }
   return fmt::format("{}|{}|{}", verdict_kind_name(verdict.kind), verdict.execution, op_sequence);

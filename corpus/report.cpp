@@ -28,6 +28,8 @@ std::string what_happened(const CaseRecord& r) {
       return "returns an output of the wrong shape or type";
     case VerdictKind::kNumeric:
       return "returns wrong values";
+    case VerdictKind::kAcceptedInvalid:
+      return "runs a model that breaks an ONNX rule instead of rejecting it";
   }
   return "misbehaves";
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -24,6 +25,8 @@
 #include "generators/patterns.h"
 #include "generators/inputs.h"
 #include "generators/model_io.h"
+#include "generators/mutators/dispatcher.h"
+#include "generators/mutators/provenance.h"
 #include "generators/rng.h"
 #include "oracles/reference.h"
 
@@ -115,6 +118,25 @@ const FlagSpec kProbeFlags[] = {
     {"out", "DIR", "probe", "where probe-<execution>.json and .md are written"},
     {"timeout", "SECONDS", "10", "per-model time limit of worker executions"},
     {"memory-limit-mb", "MB", "4096", "resident memory limit of a worker process"},
+};
+
+const FlagSpec kMutateFlags[] = {
+    {"n", "N", "10", "number of mutants to write (-n N)"},
+    {"out", "DIR", "", "output directory (required): <name>.onnx and <name>.chain.json per mutant"},
+    {"mutators", "LIST", "",
+     "draw only these mutators (comma-separated; default: every mutator of the mode; --list "
+     "names them)"},
+    {"mutate", "MODE", "valid",
+     "valid: every mutant passes the checker and strict shape inference; invalid: each mutant "
+     "breaks exactly one named rule"},
+    {"seed", "S", "1", "master seed; mutant i draws its mutators and their seeds from it"},
+    {"depth", "K", "3", "valid mode: 1..K stacked mutations per mutant"},
+    {"nan-inf", "", "", "the value mutator may write NaN and Inf"},
+    {"input-seed", "S", "1", "seed for random inputs when the seed model has no stored inputs"},
+    {"chain", "FILE", "",
+     "re-derive the mutant a .chain.json describes (no MODEL) and write it into --out"},
+    {"list", "", "", "list the mutators (name, kind, rule) and exit"},
+    {"verbose", "", "", "debug logging"},
 };
 
 const FlagSpec kOpsFlags[] = {
@@ -750,6 +772,106 @@ int command_probe(const ParsedFlags& flags) {
   return exit_code::kOk;
 }
 
+// ---- mutate ----------------------------------------------------------------------------------
+
+// Writes a mutant and its chain as DIR/<stem>.onnx and DIR/<stem>.chain.json.
+std::expected<void, std::string> write_mutant(const std::string& dir, const std::string& stem,
+                                              const Mutant& m, const Chain& chain) {
+  const std::string base = (fs::path(dir) / stem).string();
+  if (auto ok = write_file_atomic(base + ".onnx", serialize_model(m.model), Durability::kAtomicOnly);
+      !ok)
+    return ok;
+  return write_file_atomic(base + ".chain.json", chain_to_json(chain).dump(2) + "\n",
+                           Durability::kAtomicOnly);
+}
+
+int command_mutate(const ParsedFlags& flags) {
+  if (flags.has("list")) {
+    for (const auto& m : all_mutators()) {
+      fmt::print("{:<20} {:<10} {}\n", m.name, mutation_kind_name(m.kind),
+                 m.rule.empty() ? "(valid mode)" : m.rule);
+    }
+    return exit_code::kOk;
+  }
+  const std::string out = flags.get("out");
+  if (out.empty()) return fail(exit_code::kUsage, "mutate needs --out DIR");
+  if (flags.has("chain")) {
+    if (!flags.positional.empty())
+      return fail(exit_code::kUsage, "mutate --chain takes no MODEL (the chain names its seed)");
+    std::ifstream in(flags.get("chain"));
+    if (!in) return fail(exit_code::kBadInput, fmt::format("{}: cannot open", flags.get("chain")));
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    auto chain = j.is_discarded() ? std::unexpected(std::string("not JSON")) : chain_from_json(j);
+    if (!chain) return fail(exit_code::kBadInput, fmt::format("{}: {}", flags.get("chain"), chain.error()));
+    auto mutant = rederive(*chain);
+    if (!mutant) return fail(exit_code::kBadInput, mutant.error());
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    std::string stem = fs::path(flags.get("chain")).filename().string();
+    stem = stem.substr(0, stem.find(".chain.json"));
+    if (auto ok = write_mutant(out, stem, *mutant, *chain); !ok)
+      return fail(exit_code::kEnvironment, ok.error());
+    fmt::print("{}\n", (fs::path(out) / (stem + ".onnx")).string());
+    return exit_code::kOk;
+  }
+  if (flags.positional.size() != 1)
+    return fail(exit_code::kUsage, "mutate needs exactly one MODEL or CASE_DIR");
+  auto count = flags.get_int("n");
+  if (!count || *count < 0) return fail(exit_code::kUsage, "-n: expected N >= 0");
+  auto depth = flags.get_int("depth");
+  if (!depth || *depth < 1 || *depth > 100) return fail(exit_code::kUsage, "--depth: expected 1..100");
+  const std::string mode_name = flags.get("mutate");
+  if (mode_name != "valid" && mode_name != "invalid")
+    return fail(exit_code::kUsage, fmt::format("--mutate: expected valid or invalid, got '{}'", mode_name));
+  MutateOptions options;
+  options.mode = mode_name == "valid" ? MutateMode::kValid : MutateMode::kInvalid;
+  options.nan_inf = flags.has("nan-inf");
+  auto selected = select_mutators(options.mode, flags.get_list("mutators"));
+  if (!selected) return fail(exit_code::kUsage, fmt::format("--mutators: {}", selected.error()));
+  auto seed = seed_flag(flags, "seed");
+  if (!seed) return fail(exit_code::kUsage, seed.error());
+  auto input_seed = seed_flag(flags, "input-seed");
+  if (!input_seed) return fail(exit_code::kUsage, input_seed.error());
+  const std::string path = flags.positional[0];
+  auto loaded = load_seed(path, *input_seed);
+  if (!loaded) return fail(exit_code::kBadInput, loaded.error());
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec || !fs::is_directory(out) || ::access(out.c_str(), W_OK) != 0) {
+    return fail(exit_code::kEnvironment, fmt::format("cannot create output directory {}", out));
+  }
+  DispatchOptions dispatch;
+  dispatch.mutators = *selected;
+  dispatch.max_depth = static_cast<int>(*depth);
+  Rng master(*seed);
+  int64_t written = 0, failed = 0;
+  for (int64_t i = 0; i < *count; ++i) {
+    Mutant m = loaded->mutant;
+    Rng rng(master.next());
+    auto steps = mutate(m, rng, options, dispatch);
+    if (!steps) {
+      ++failed;
+      spdlog::debug("[mutate] mutant {}: {}", i, steps.error());
+      continue;
+    }
+    Chain chain{path, loaded->hash, *input_seed, options.mode, options.nan_inf, *steps};
+    std::vector<std::string> names;
+    for (const auto& s : *steps) names.push_back(s.mutator);
+    const std::string stem = fmt::format("mutant_{:06}_{}", i, fmt::join(names, "+"));
+    if (auto ok = write_mutant(out, stem, m, chain); !ok)
+      return fail(exit_code::kEnvironment, ok.error());
+    ++written;
+    for (const auto& s : *steps) spdlog::debug("[mutate] {}: {} ({})", stem, s.mutator, s.detail);
+  }
+  if (*count > 0 && written == 0) {
+    return fail(exit_code::kBadInput,
+                fmt::format("{}: no {} mutator applies (tried {} mutants)", path, mode_name, *count));
+  }
+  spdlog::info("[mutate] wrote {} {} mutants of {} to {}{}", written, mode_name, path, out,
+               failed ? fmt::format(" ({} draws found no applicable mutator)", failed) : "");
+  return exit_code::kOk;
+}
+
 // ---- ops -------------------------------------------------------------------------------------
 
 // Lists what the generator can draw: every registered (op, version) with its dtypes and whether
@@ -798,6 +920,12 @@ const Command kCommands[] = {
     {"probe", "onnxfuzz probe [--execution ort-noopt] [--models-per-pair N] [--out DIR]",
      "learn which (op, dtype) pairs an execution runs; write its support matrix", kProbeFlags,
      command_probe},
+    {"mutate",
+     "onnxfuzz mutate MODEL|CASE_DIR -n N --out DIR [--mutators LIST] [--mutate valid|invalid] "
+     "[--seed S]",
+     "write N mutants of a model (shape, dtype, attribute, structure, value; or rule-breaking) "
+     "with their provenance chains",
+     kMutateFlags, command_mutate},
     {"ops", "onnxfuzz ops [--markdown]",
      "list the operators (versions, dtypes) and optimizer patterns the generator draws", kOpsFlags,
      command_ops},

@@ -62,6 +62,23 @@ std::expected<ParsedFlags, std::string> parse_flags(std::span<const FlagSpec> sp
       parsed.help = true;
       continue;
     }
+    // A one-letter flag also takes the short form: -n N is --n N.
+    const FlagSpec* short_flag = nullptr;
+    for (const auto& s : specs) {
+      if (arg.size() == 2 && arg[0] == '-' && s.name.size() == 1 && s.name[0] == arg[1])
+        short_flag = &s;
+    }
+    if (short_flag) {
+      const std::string name(short_flag->name);
+      if (short_flag->value_name.empty()) {
+        parsed.values.insert_or_assign(name, "1");
+      } else if (i + 1 >= args.size()) {
+        return std::unexpected(fmt::format("-{} needs a value ({})", name, short_flag->value_name));
+      } else {
+        parsed.values.insert_or_assign(name, args[++i]);
+      }
+      continue;
+    }
     if (arg.rfind("--", 0) != 0 || arg == "--") {
       if (arg.size() > 1 && arg[0] == '-') {
         return std::unexpected(fmt::format("unknown option '{}'", arg));

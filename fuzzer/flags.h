@@ -31,7 +31,8 @@ struct ParsedFlags {
   std::vector<std::string> get_list(std::string_view name) const;  // comma-separated
 };
 
-// Accepts "--name value", "--name=value" and boolean "--name"; "-h"/"--help" set `help`.
+// Accepts "--name value", "--name=value" and boolean "--name" ("-x value" for a one-letter
+// flag x); "-h"/"--help" set `help`.
 std::expected<ParsedFlags, std::string> parse_flags(std::span<const FlagSpec> specs,
                                                     const std::vector<std::string>& args);
 

@@ -24,13 +24,15 @@ std::string_view verdict_kind_name(VerdictKind kind) {
       return "shape";
     case VerdictKind::kNumeric:
       return "numeric";
+    case VerdictKind::kAcceptedInvalid:
+      return "accepted-invalid";
   }
   return "unknown";
 }
 
 std::optional<VerdictKind> parse_verdict_kind(std::string_view name) {
   for (auto kind : {VerdictKind::kCrash, VerdictKind::kHang, VerdictKind::kRejection,
-                    VerdictKind::kShape, VerdictKind::kNumeric}) {
+                    VerdictKind::kShape, VerdictKind::kNumeric, VerdictKind::kAcceptedInvalid}) {
     if (verdict_kind_name(kind) == name) return kind;
   }
   return std::nullopt;
@@ -263,6 +265,25 @@ void process_failure(const Observation& obs, std::vector<Verdict>& verdicts) {
     verdicts.push_back({VerdictKind::kHang, obs.execution, "", "timed out", obs.result.message});
   }
 }
+
+}  // namespace
+
+std::vector<Verdict> judge_invalid(const std::vector<Observation>& observations,
+                                   std::string_view rule) {
+  std::vector<Verdict> verdicts;
+  for (const auto& obs : observations) {
+    process_failure(obs, verdicts);
+    if (obs.result.status == RunStatus::kOk) {
+      verdicts.push_back({VerdictKind::kAcceptedInvalid, obs.execution, "",
+                          fmt::format("ran a model that breaks {}", rule),
+                          fmt::format("{} returned {} output(s) instead of an error", obs.execution,
+                                      obs.result.outputs.size())});
+    }
+  }
+  return verdicts;
+}
+
+namespace {
 
 void check_inferred(const Observation& obs, const onnx::ModelProto& inferred,
                     std::vector<Verdict>& verdicts) {

@@ -20,6 +20,7 @@ enum class VerdictKind {
   kRejection,  // an execution errored on a valid model that another execution runs
   kShape,      // output shape/dtype differs between executions or from ONNX shape inference
   kNumeric,    // allclose failed (NaN/Inf positions included)
+  kAcceptedInvalid,  // an execution ran a model that breaks a stated ONNX rule (mutate invalid)
 };
 std::string_view verdict_kind_name(VerdictKind kind);
 std::optional<VerdictKind> parse_verdict_kind(std::string_view name);
@@ -87,6 +88,13 @@ struct Judgement {
 // Never throws.
 Judgement judge_all(const std::vector<Observation>& observations,
                     const onnx::ModelProto* inferred, const OracleConfig& config);
+
+// Judges the results on a model that breaks `rule` on purpose (an invalid mutant): a crash or
+// hang is a finding as always; an execution that runs it (kOk) gets an accepted-invalid verdict
+// naming the rule; an error is the expected outcome; unsupported and resource-limited runs are
+// not judged. Never throws.
+std::vector<Verdict> judge_invalid(const std::vector<Observation>& observations,
+                                   std::string_view rule);
 
 // judge_all over `baseline` followed by `others`: the verdicts only.
 std::vector<Verdict> judge(const Observation& baseline, const std::vector<Observation>& others,

@@ -38,7 +38,7 @@ std::string write_text_model(const TempDir& dir, const std::string& name, const 
 }
 
 TEST(Cli, EverySubcommandHasHelp) {
-  for (const char* command : {"gen", "run", "fuzz", "minimize", "replay", "ops"}) {
+  for (const char* command : {"gen", "run", "fuzz", "minimize", "replay", "mutate", "ops"}) {
     SCOPED_TRACE(command);
     auto result = run_onnxfuzz(std::string(command) + " --help");
     EXPECT_EQ(result.exit_code, 0) << result.output;
@@ -229,6 +229,65 @@ TEST(Cli, RunPrintsOutputsAndChecksStoredTestData) {
   EXPECT_EQ(wrong.exit_code, 1) << wrong.output;
   EXPECT_NE(wrong.output.find("verdict: numeric on ref (vs expected)"), std::string::npos)
       << wrong.output;
+}
+
+// mutate: N mutants with chains; --chain re-derives one byte for byte; invalid mutants are
+// refused by `run` on ref; usage, input and environment errors keep their exit codes.
+TEST(Cli, MutateWritesMutantsWithChains) {
+  TempDir dir;
+  ASSERT_EQ(run_onnxfuzz("gen --count 1 --seed 11 --max-nodes 6 --out " + dir.str("seed")).exit_code, 0);
+  std::string seed;
+  for (const auto& e : std::filesystem::directory_iterator(dir.str("seed"))) seed = e.path().string();
+  auto result = run_onnxfuzz("mutate " + seed + " -n 12 --seed 3 --out " + dir.str("valid"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  int models = 0;
+  std::string chain;
+  for (const auto& e : std::filesystem::directory_iterator(dir.str("valid"))) {
+    const std::string name = e.path().filename().string();
+    if (name.ends_with(".chain.json")) chain = e.path().string();
+    else if (name.ends_with(".onnx")) ++models;
+  }
+  EXPECT_EQ(models, 12);
+  ASSERT_FALSE(chain.empty());
+  EXPECT_NE(testing::read_file(chain).find("fnv1a64:"), std::string::npos);
+  auto again = run_onnxfuzz("mutate --chain " + chain + " --out " + dir.str("again"));
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  const std::string stem = std::filesystem::path(chain).filename().string();
+  const std::string onnx = stem.substr(0, stem.find(".chain.json")) + ".onnx";
+  EXPECT_EQ(testing::read_file(dir.str("again/" + onnx)), testing::read_file(dir.str("valid/" + onnx)));
+  // Same seed, same bytes.
+  ASSERT_EQ(run_onnxfuzz("mutate " + seed + " -n 12 --seed 3 --out " + dir.str("twice")).exit_code, 0);
+  EXPECT_EQ(testing::read_file(dir.str("twice/" + onnx)), testing::read_file(dir.str("valid/" + onnx)));
+
+  auto invalid = run_onnxfuzz("mutate " + seed + " -n 6 --mutate invalid --mutators missing-input --out " + dir.str("invalid"));
+  ASSERT_EQ(invalid.exit_code, 0) << invalid.output;
+  for (const auto& e : std::filesystem::directory_iterator(dir.str("invalid"))) {
+    if (e.path().extension() != ".onnx") continue;
+    EXPECT_NE(testing::read_file(e.path()).size(), 0u);
+    std::filesystem::path json_path = e.path();
+    const std::string json = testing::read_file(json_path.replace_extension(".chain.json"));
+    EXPECT_NE(json.find("\"rule\""), std::string::npos) << json;
+  }
+
+  struct Row {
+    std::string args;
+    int exit_code;
+  };
+  const Row rows[] = {
+      {"mutate " + seed + " -n 2", 2},                                            // no --out
+      {"mutate " + seed + " -n x --out " + dir.str("o"), 2},                      // bad count
+      {"mutate " + seed + " -n 2 --mutate sideways --out " + dir.str("o"), 2},    // bad mode
+      {"mutate " + seed + " -n 2 --mutators nope --out " + dir.str("o"), 2},      // unknown mutator
+      {"mutate " + seed + " -n 2 --mutate invalid --mutators shape-unit --out " + dir.str("o"), 2},
+      {"mutate " + dir.str("missing.onnx") + " -n 2 --out " + dir.str("o"), 3},   // missing model
+      {"mutate --chain " + dir.str("missing.chain.json") + " --out " + dir.str("o"), 3},
+      {"mutate " + seed + " -n 2 --out " + seed + "/sub", 4},                     // out under a file
+  };
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.args);
+    auto r = run_onnxfuzz(row.args);
+    EXPECT_EQ(r.exit_code, row.exit_code) << r.output;
+  }
 }
 
 }  // namespace

@@ -170,5 +170,29 @@ TEST(Oracle, NormalizeMessageStripsWhatVaries) {
   EXPECT_EQ(normalize_message("Node 'a' failed 1"), normalize_message("Node 'bb' failed 22"));
 }
 
+// An invalid mutant: running it is accepted-invalid, an error is what a backend should do, a
+// crash or hang stays a crash or hang; unsupported runs are not judged.
+TEST(Oracle, InvalidMutantVerdicts) {
+  auto obs = [](const char* execution, RunStatus status) {
+    Observation o;
+    o.execution = execution;
+    o.result.status = status;
+    o.result.message = "boom";
+    return o;
+  };
+  const auto verdicts = judge_invalid({obs("a", RunStatus::kOk), obs("b", RunStatus::kError),
+                                       obs("c", RunStatus::kCrash), obs("d", RunStatus::kTimeout),
+                                       obs("e", RunStatus::kUnsupported)},
+                                      "wrong-rank");
+  ASSERT_EQ(verdicts.size(), 3u);
+  EXPECT_EQ(verdicts[0].kind, VerdictKind::kAcceptedInvalid);
+  EXPECT_EQ(verdicts[0].execution, "a");
+  EXPECT_NE(verdicts[0].message.find("wrong-rank"), std::string::npos);
+  EXPECT_EQ(verdicts[1].kind, VerdictKind::kCrash);
+  EXPECT_EQ(verdicts[2].kind, VerdictKind::kHang);
+  EXPECT_EQ(verdict_kind_name(VerdictKind::kAcceptedInvalid), "accepted-invalid");
+  EXPECT_EQ(parse_verdict_kind("accepted-invalid"), VerdictKind::kAcceptedInvalid);
+}
+
 }  // namespace
 }  // namespace onnxfuzz

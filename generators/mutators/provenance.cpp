@@ -30,7 +30,10 @@ nlohmann::json chain_to_json(const Chain& chain) {
   j["nan_inf"] = chain.nan_inf;
   j["steps"] = nlohmann::json::array();
   for (const auto& s : chain.steps) {
-    j["steps"].push_back({{"mutator", s.mutator}, {"seed", s.seed}, {"detail", s.detail}});
+    nlohmann::json step = {{"mutator", s.mutator}, {"seed", s.seed}, {"detail", s.detail}};
+    // A rule breaker's step names the rule its mutant breaks.
+    if (const Mutator* m = find_mutator(s.mutator); m && !m->rule.empty()) step["rule"] = m->rule;
+    j["steps"].push_back(std::move(step));
   }
   return j;
 }
