@@ -21,6 +21,16 @@ ShapeResult window_shape(const Shape& x, const std::vector<int64_t>& kernel,
                          std::vector<int64_t> strides, std::vector<int64_t> dilations,
                          std::vector<int64_t> pads, bool ceil_mode, int64_t channels);
 
+// ---- reductions ----
+// Axes of a reduction: the "axes" attribute, or input 1 where the op takes axes as an input.
+std::vector<int64_t> reduce_axes(const OpSpec& spec, const NodeSig& sig);
+// Which axes a reduction removes (none with noop_with_empty_axes and no axes, all when axes are
+// absent); error when an axis is out of range or repeated.
+std::expected<std::vector<bool>, std::string> reduced_mask(const OpSpec& spec, const NodeSig& sig);
+ShapeResult reduce_shape(const OpSpec& spec, const NodeSig& sig);
+// Elements each output reduces (0 for an empty reduced set).
+double reduced_count(const OpSpec& spec, const NodeSig& sig);
+
 // ---- range rules ----
 // An elementwise monotone non-decreasing function.
 RangeRule monotone(double (*f)(double));

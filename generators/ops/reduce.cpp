@@ -15,58 +15,8 @@ using namespace rules;
 
 // ---- shape and range rules ----
 
-// Axes of a reduction: from the attribute (ReduceMean/ReduceMax at opset 17) or input 1
-// (ReduceSum since 13). Empty means "all axes" unless noop_with_empty_axes.
-std::vector<int64_t> reduce_axes(const OpSpec& spec, const NodeSig& sig) {
-  if (spec.schema_attr("axes")) return spec.attr_ints(sig, "axes");
-  if (sig.inputs.size() > 1 && sig.inputs[1].present) return sig.inputs[1].ints;
-  return {};
-}
-
-// Which axes a reduction removes; error when an axis is invalid.
-std::expected<std::vector<bool>, std::string> reduced_mask(const OpSpec& spec, const NodeSig& sig) {
-  const Shape& x = sig.inputs[0].shape;
-  const int64_t rank = static_cast<int64_t>(x.size());
-  const std::vector<int64_t> axes = reduce_axes(spec, sig);
-  std::vector<bool> mask(x.size(), axes.empty());
-  if (axes.empty() && spec.schema_attr("noop_with_empty_axes") &&
-      spec.attr_int(sig, "noop_with_empty_axes") != 0) {
-    mask.assign(x.size(), false);
-  }
-  for (int64_t a : axes) {
-    const int64_t axis = normalize_axis(a, rank);
-    if (axis < 0 || mask[axis])
-      return std::unexpected(std::string("reduce axis out of range or repeated"));
-    mask[axis] = true;
-  }
-  return mask;
-}
-
-ShapeResult reduce_shape(const OpSpec& spec, const NodeSig& sig) {
-  auto mask = reduced_mask(spec, sig);
-  if (!mask) return fail(mask.error());
-  const Shape& x = sig.inputs[0].shape;
-  const bool keep = spec.attr_int(sig, "keepdims") != 0;
-  Shape out;
-  for (size_t d = 0; d < x.size(); ++d) {
-    if (!(*mask)[d]) {
-      out.push_back(x[d]);
-    } else if (keep) {
-      out.push_back(1);
-    }
-  }
-  return out;
-}
-
 Interval reduce_sum_range(const OpSpec& spec, const NodeSig& sig) {
-  auto mask = reduced_mask(spec, sig);
-  double count = 1;
-  if (mask) {
-    for (size_t d = 0; d < mask->size(); ++d) {
-      if ((*mask)[d]) count *= static_cast<double>(sig.inputs[0].shape[d]);
-    }
-  }
-  Interval r = interval_scale(sig.inputs[0].range, count);
+  Interval r = interval_scale(sig.inputs[0].range, reduced_count(spec, sig));
   // A float sum beyond its dtype's finite range (65504 for float16) is an infinity.
   if (is_float(sig.inputs[0].dtype)) {
     const DTypeInfo& info = dtype_info(sig.inputs[0].dtype);

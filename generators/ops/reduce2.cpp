@@ -27,49 +27,6 @@ constexpr int64_t kMaxProdCount = 10;
 
 // ---- reductions with axes as an attribute ----
 
-// Which axes the node reduces (the "axes" attribute; absent or empty means all); error when an
-// axis is out of range or repeated.
-std::expected<std::vector<bool>, std::string> reduced_mask(const OpSpec& spec, const NodeSig& sig) {
-  const Shape& x = sig.inputs[0].shape;
-  const int64_t rank = static_cast<int64_t>(x.size());
-  const std::vector<int64_t> axes = spec.attr_ints(sig, "axes");
-  std::vector<bool> mask(x.size(), axes.empty());
-  for (int64_t a : axes) {
-    const int64_t axis = normalize_axis(a, rank);
-    if (axis < 0 || mask[axis])
-      return std::unexpected(std::string("reduce axis out of range or repeated"));
-    mask[axis] = true;
-  }
-  return mask;
-}
-
-ShapeResult reduce_shape(const OpSpec& spec, const NodeSig& sig) {
-  auto mask = reduced_mask(spec, sig);
-  if (!mask) return fail(mask.error());
-  const Shape& x = sig.inputs[0].shape;
-  const bool keep = spec.attr_int(sig, "keepdims") != 0;
-  Shape out;
-  for (size_t d = 0; d < x.size(); ++d) {
-    if (!(*mask)[d]) {
-      out.push_back(x[d]);
-    } else if (keep) {
-      out.push_back(1);
-    }
-  }
-  return out;
-}
-
-// Elements each output reduces (0 for an empty reduced set).
-double reduced_count(const OpSpec& spec, const NodeSig& sig) {
-  auto mask = reduced_mask(spec, sig);
-  double count = 1;
-  if (mask) {
-    for (size_t d = 0; d < mask->size(); ++d) {
-      if ((*mask)[d]) count *= static_cast<double>(sig.inputs[0].shape[d]);
-    }
-  }
-  return count;
-}
 
 // A float result beyond its dtype's finite range overflows to infinity (float16 reaches it at
 // 65504), so the real range is widened to the infinity it becomes; integers wrap instead, which
