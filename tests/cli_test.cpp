@@ -38,7 +38,8 @@ std::string write_text_model(const TempDir& dir, const std::string& name, const 
 }
 
 TEST(Cli, EverySubcommandHasHelp) {
-  for (const char* command : {"gen", "run", "fuzz", "minimize", "replay", "mutate", "ops"}) {
+  for (const char* command :
+       {"gen", "run", "fuzz", "minimize", "replay", "mutate", "ops", "probe"}) {
     SCOPED_TRACE(command);
     auto result = run_onnxfuzz(std::string(command) + " --help");
     EXPECT_EQ(result.exit_code, 0) << result.output;
