@@ -3,7 +3,20 @@
 
 #include <algorithm>
 
+#include "generators/graph_builder.h"
+
 namespace onnxfuzz::rules {
+
+void plan_unary(GraphBuilder& g, Plan& plan, int primary, int) {
+  plan.operands = {g.data(primary)};
+}
+
+void plan_binary(GraphBuilder& g, Plan& plan, int primary, int slot) {
+  const int other = g.broadcast_partner(primary, plan.dtype,
+                                        plan.spec->input_domain(static_cast<size_t>(1 - slot)));
+  plan.operands = slot == 0 ? std::vector{g.data(primary), g.data(other)}
+                            : std::vector{g.data(other), g.data(primary)};
+}
 
 ShapeResult same_as_input0(const OpSpec&, const NodeSig& sig) {
   if (sig.inputs.empty()) return fail("missing input 0");

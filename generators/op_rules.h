@@ -12,6 +12,12 @@ namespace onnxfuzz::rules {
 using ShapeResult = std::expected<Shape, std::string>;
 inline ShapeResult fail(std::string message) { return std::unexpected(std::move(message)); }
 
+// ---- operand plans ----
+// The primary alone.
+void plan_unary(GraphBuilder& g, Plan& plan, int primary, int slot);
+// The primary and a broadcast partner of its dtype, in the slot order the builder chose.
+void plan_binary(GraphBuilder& g, Plan& plan, int primary, int slot);
+
 // ---- shape rules ----
 ShapeResult same_as_input0(const OpSpec&, const NodeSig& sig);
 // Multidirectional broadcast of every present input.

@@ -83,10 +83,6 @@ void set_float(Plan& plan, const char* name, float v) {
 
 // ---- operand plans ----
 
-void plan_unary(GraphBuilder& g, Plan& plan, int primary, int) {
-  plan.operands = {g.data(primary)};
-}
-
 // Step functions (Floor, Ceil, Round, Sign, ThresholdedRelu, Shrink) turn a last-bit difference
 // in their argument into a whole step, and upstream ops legitimately differ in the last bits
 // between backends (a float16 Erf near -1 is -1 in one and -0.9995 in another, so Ceil gives -1

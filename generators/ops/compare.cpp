@@ -49,13 +49,6 @@ double max_shift(DType dtype) { return static_cast<double>(dtype_size(dtype) * 8
 
 // ---- operand plans ----
 
-void plan_binary(GraphBuilder& g, Plan& plan, int primary, int slot) {
-  const int other = g.broadcast_partner(primary, plan.dtype,
-                                        plan.spec->input_domain(static_cast<size_t>(1 - slot)));
-  plan.operands = slot == 0 ? std::vector{g.data(primary), g.data(other)}
-                            : std::vector{g.data(other), g.data(primary)};
-}
-
 // Mod: floats only have C fmod semantics (fmod=1 is required); integers draw both modes.
 void plan_mod(GraphBuilder& g, Plan& plan, int primary, int slot) {
   plan_binary(g, plan, primary, slot);

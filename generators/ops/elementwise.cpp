@@ -28,17 +28,6 @@ const ValueDomain kPowExponent{{-2.0, 2.0}, 0};
 
 // ---- operand plans ----
 
-void plan_unary(GraphBuilder& b, Plan& plan, int primary, int) {
-  plan.operands = {b.data(primary)};
-}
-
-void plan_binary(GraphBuilder& b, Plan& plan, int primary, int slot) {
-  const int other = b.broadcast_partner(primary, plan.dtype,
-                                        plan.spec->input_domain(static_cast<size_t>(1 - slot)));
-  plan.operands = slot == 0 ? std::vector{b.data(primary), b.data(other)}
-                            : std::vector{b.data(other), b.data(primary)};
-}
-
 void plan_where(GraphBuilder& b, Plan& plan, int primary, int slot) {
   const int other = b.broadcast_partner(primary, plan.dtype,
                                         plan.spec->input_domain(slot == 1 ? 2 : 1));

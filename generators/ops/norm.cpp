@@ -391,10 +391,6 @@ ShapeResult global_pool_shape(const OpSpec&, const NodeSig& sig) {
   return out;
 }
 
-void plan_unary(GraphBuilder& g, Plan& plan, int primary, int) {
-  plan.operands = {g.data(primary)};
-}
-
 // ---- LogSoftmax, Hardmax ----
 
 ShapeResult axis_op_shape(const OpSpec& spec, const NodeSig& sig) {
