@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -38,8 +39,7 @@ namespace fs = std::filesystem;
 
 #define ONNXFUZZ_EXECUTION_FLAGS(default_execs)                                                \
   FlagSpec{"executions", "LIST", default_execs,                                                \
-           "comma-separated executions, in any order: ref, ort, ort-noopt, "                   \
-           "ort@VERSION[-noopt|-basic|-extended|-all] (planted: tests only)"},                 \
+           "comma-separated executions, in any order (listed under 'executions:' below)"},     \
       FlagSpec{"timeout", "SECONDS", "10", "per-model time limit of worker executions"},       \
       FlagSpec{"memory-limit-mb", "MB", "4096", "resident memory limit of a worker process"},  \
       FlagSpec{"atol", "X", "", "float32 absolute tolerance (default: the dtype table's)"},    \
@@ -944,6 +944,21 @@ constexpr std::string_view kExitCodeHelp =
     "  7  run: no execution ran the model (each rejected it, could not carry it or hit a\n"
     "     resource limit): not a finding, not a pass\n";
 
+// Every registered execution family, for --help of the commands that take executions.
+std::string executions_help() {
+  std::string out = "executions:\n";
+  for (const ExecutionFamily* family : execution_families()) {
+    out += fmt::format("  {:<42} {}\n", family->usage, family->summary);
+  }
+  return out;
+}
+
+bool takes_executions(std::span<const FlagSpec> flags) {
+  return std::ranges::any_of(flags, [](const FlagSpec& flag) {
+    return flag.name == "executions" || flag.name == "execution";
+  });
+}
+
 std::string top_help() {
   std::string out =
       "onnxfuzz " ONNXFUZZ_VERSION
@@ -975,8 +990,10 @@ int run_command_line(const std::vector<std::string>& args) {
                   fmt::format("{} (see onnxfuzz {} --help)", flags.error(), command.name));
     }
     if (flags->help) {
-      fmt::print("usage: {}\n\n{}\n\noptions:\n{}\n{}", command.usage, command.summary,
-                 format_flag_help(command.flags), kExitCodeHelp);
+      fmt::print("usage: {}\n\n{}\n\noptions:\n{}\n{}{}", command.usage, command.summary,
+                 format_flag_help(command.flags),
+                 takes_executions(command.flags) ? executions_help() + "\n" : "",
+                 kExitCodeHelp);
       return exit_code::kOk;
     }
     spdlog::set_level(flags->has("verbose") ? spdlog::level::debug : spdlog::level::info);

@@ -1,54 +1,20 @@
-// Execution registry: status names, ModelUnderTest, and the name -> execution factory.
+// Execution registry: status names, ModelUnderTest, and the registered execution families.
 #include "oracles/execution.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <filesystem>
+#include <tuple>
 
 #include "generators/model_io.h"
-#include "oracles/ort_release.h"
-#include "oracles/reference.h"
-#include "oracles/worker_execution.h"
-#include "oracles/worker_paths.h"
 
 namespace onnxfuzz {
 namespace {
 
-// The pinned release of the project's node_modules, or a release from the cache (installed on
-// first use); both through the same worker script, protocol and limits.
-std::expected<std::unique_ptr<Execution>, std::string> make_ort(std::string name,
-                                                                const OrtRelease& release,
-                                                                const ExecutionOptions& options) {
-  namespace fs = std::filesystem;
-  auto root = find_project_root();
-  if (!root) return std::unexpected(fmt::format("execution '{}': {}", name, root.error()));
-  auto node = find_in_path("node");
-  if (!node) {
-    return std::unexpected(fmt::format(
-        "execution '{}': `node` is not on PATH; run scripts/setup.sh to install Node and "
-        "onnxruntime-node",
-        name));
-  }
-  fs::path module = fs::path(*root) / "node_modules" / "onnxruntime-node";
-  if (release.version.empty()) {
-    std::error_code ignored;
-    if (!fs::is_regular_file(module / "package.json", ignored)) {
-      return std::unexpected(
-          fmt::format("execution '{}': {} is missing; run scripts/setup.sh (it runs "
-                      "`ONNXRUNTIME_NODE_INSTALL=skip npm install` in {})",
-                      name, module.string(), *root));
-    }
-  } else {
-    auto installed = ensure_ort_release(release.version);
-    if (!installed) return std::unexpected(fmt::format("execution '{}': {}", name, installed.error()));
-    module = *installed;
-  }
-  WorkerCommand command;
-  command.argv = {*node, (fs::path(*root) / "oracles" / "ort_worker.js").string(), "--opt",
-                  release.opt_level, "--module", module.string()};
-  return std::make_unique<WorkerExecution>(std::move(name), std::move(command), options);
+std::vector<ExecutionFamily>& family_table() {
+  static std::vector<ExecutionFamily> table;
+  return table;
 }
 
 }  // namespace
@@ -101,27 +67,48 @@ const onnx::ModelProto& ModelUnderTest::proto() const {
   return proto_ ? *proto_ : kEmpty;
 }
 
+std::function<std::optional<std::expected<void, std::string>>(std::string_view)> exact_name(
+    std::string fixed) {
+  return [fixed = std::move(fixed)](
+             std::string_view name) -> std::optional<std::expected<void, std::string>> {
+    if (name != fixed) return std::nullopt;
+    return std::expected<void, std::string>{};
+  };
+}
+
+ExecutionRegistrar::ExecutionRegistrar(ExecutionFamily family) {
+  family_table().push_back(std::move(family));
+}
+
+std::vector<const ExecutionFamily*> execution_families() {
+  std::vector<const ExecutionFamily*> families;
+  for (const ExecutionFamily& family : family_table()) families.push_back(&family);
+  std::ranges::sort(families, [](const ExecutionFamily* a, const ExecutionFamily* b) {
+    return std::tie(a->order, a->usage) < std::tie(b->order, b->usage);
+  });
+  return families;
+}
+
 std::vector<std::string> known_execution_names() {
-  return {"ref", "ort", "ort-noopt", "ort@VERSION[-noopt|-basic|-extended|-all]", "planted"};
+  std::vector<std::string> names;
+  for (const ExecutionFamily* family : execution_families()) names.push_back(family->usage);
+  return names;
 }
 
 bool is_execution_name(std::string_view name) {
-  if (name == "ref" || name == "planted") return true;
-  auto ort = parse_ort_execution_name(name);
-  return ort && ort->has_value();
+  for (const ExecutionFamily* family : execution_families()) {
+    if (auto parsed = family->parse(name)) return parsed->has_value();
+  }
+  return false;
 }
 
 std::expected<std::unique_ptr<Execution>, std::string> make_execution(
     std::string_view name, const ExecutionOptions& options) {
-  if (name == "ref") return std::make_unique<ReferenceExecution>();
-  if (auto ort = parse_ort_execution_name(name)) {
-    if (!*ort) return std::unexpected(ort->error());
-    return make_ort(std::string(name), **ort, options);
-  }
-  if (name == "planted") {
-    auto path = find_planted_worker();
-    if (!path) return std::unexpected(fmt::format("execution 'planted': {}", path.error()));
-    return std::make_unique<WorkerExecution>("planted", WorkerCommand{{*path}, {}}, options);
+  for (const ExecutionFamily* family : execution_families()) {
+    auto parsed = family->parse(name);
+    if (!parsed) continue;
+    if (!*parsed) return std::unexpected(parsed->error());
+    return family->make(name, options);
   }
   return std::unexpected(fmt::format("unknown execution '{}'; known executions: {}", name,
                                      fmt::join(known_execution_names(), ", ")));

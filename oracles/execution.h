@@ -4,7 +4,9 @@
 #include <onnx/onnx_pb.h>
 
 #include <expected>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -84,11 +86,39 @@ class Execution {
   virtual RunResult run(const ModelUnderTest& model, const TensorMap& inputs) = 0;
 };
 
-// Known names: "ref", "ort", "ort-noopt", "ort@VERSION[-noopt|-basic|-extended|-all]" (see
-// oracles/ort_release.h; the release is installed on first use), and the test-only "planted".
-// Unknown names are an error value naming the known ones.
+// One family of executions: a fixed name ("ref") or a name pattern ("ort@VERSION[-level]") and
+// its factory. Each family is one registration in oracles/executions/<family>.cpp:
+//   const ExecutionRegistrar kOpencv{{.usage = "opencv", .summary = "...",
+//                                     .parse = ..., .make = ...}};
+// Adding an execution is that file plus its tests; nothing else lists executions.
+struct ExecutionFamily {
+  std::string usage;    // as shown in --help and in the unknown-name error
+  std::string summary;  // one line for --help
+  // std::nullopt: `name` is not of this family. An error value: it is, but malformed (the
+  // message says why). An empty value: a well-formed name of this family.
+  std::function<std::optional<std::expected<void, std::string>>(std::string_view name)> parse;
+  // Called only for well-formed names. An error value is an environment problem (a missing
+  // package, a failed install), reported before any model runs.
+  std::function<std::expected<std::unique_ptr<Execution>, std::string>(
+      std::string_view name, const ExecutionOptions& options)>
+      make;
+  // Order in --help and in the error for an unknown name; ties break by usage.
+  int order = 100;
+};
+// Parse that accepts exactly `fixed`.
+std::function<std::optional<std::expected<void, std::string>>(std::string_view)> exact_name(
+    std::string fixed);
+
+struct ExecutionRegistrar {
+  explicit ExecutionRegistrar(ExecutionFamily family);
+};
+// Registered families, sorted by (order, usage).
+std::vector<const ExecutionFamily*> execution_families();
+
+// Makes the execution `name` names. Unknown names are an error value naming the known ones.
 std::expected<std::unique_ptr<Execution>, std::string> make_execution(
     std::string_view name, const ExecutionOptions& options);
+// The usage strings of every family, in order.
 std::vector<std::string> known_execution_names();
 // Whether `name` is a well-formed execution name (failing to make it is then an environment
 // problem, not a usage error).

@@ -1,0 +1,89 @@
+// Execution family "ort", "ort-noopt" and "ort@VERSION[-level]": onnxruntime-node in a Node
+// worker (oracles/ort_worker.js), the pinned release of the project's node_modules or any
+// release from the cache (oracles/ort_release.h, installed on first use).
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "oracles/execution.h"
+#include "oracles/ort_release.h"
+#include "oracles/worker_execution.h"
+#include "oracles/worker_paths.h"
+
+namespace onnxfuzz {
+namespace {
+
+std::expected<std::unique_ptr<Execution>, std::string> make_ort(std::string name,
+                                                                const OrtRelease& release,
+                                                                const ExecutionOptions& options) {
+  namespace fs = std::filesystem;
+  auto root = find_project_root();
+  if (!root) return std::unexpected(fmt::format("execution '{}': {}", name, root.error()));
+  auto node = find_in_path("node");
+  if (!node) {
+    return std::unexpected(fmt::format(
+        "execution '{}': `node` is not on PATH; run scripts/setup.sh to install Node and "
+        "onnxruntime-node",
+        name));
+  }
+  fs::path module = fs::path(*root) / "node_modules" / "onnxruntime-node";
+  if (release.version.empty()) {
+    std::error_code ignored;
+    if (!fs::is_regular_file(module / "package.json", ignored)) {
+      return std::unexpected(
+          fmt::format("execution '{}': {} is missing; run scripts/setup.sh (it runs "
+                      "`ONNXRUNTIME_NODE_INSTALL=skip npm install` in {})",
+                      name, module.string(), *root));
+    }
+  } else {
+    auto installed = ensure_ort_release(release.version);
+    if (!installed) return std::unexpected(fmt::format("execution '{}': {}", name, installed.error()));
+    module = *installed;
+  }
+  WorkerCommand command;
+  command.argv = {*node, (fs::path(*root) / "oracles" / "ort_worker.js").string(), "--opt",
+                  release.opt_level, "--module", module.string()};
+  return std::make_unique<WorkerExecution>(std::move(name), std::move(command), options);
+}
+
+std::optional<std::expected<void, std::string>> parse(std::string_view name) {
+  auto release = parse_ort_execution_name(name);
+  if (!release) return std::nullopt;
+  if (!*release) return std::unexpected(release->error());
+  return std::expected<void, std::string>{};
+}
+
+std::expected<std::unique_ptr<Execution>, std::string> make(std::string_view name,
+                                                            const ExecutionOptions& options) {
+  auto release = parse_ort_execution_name(name);
+  if (!release || !*release) return std::unexpected(fmt::format("bad ORT execution '{}'", name));
+  return make_ort(std::string(name), **release, options);
+}
+
+const ExecutionRegistrar kOrt{{
+    .usage = "ort",
+    .summary = "the pinned (newest) onnxruntime-node, ORT_ENABLE_ALL",
+    .parse = exact_name("ort"),
+    .make = make,
+    .order = 10,
+}};
+const ExecutionRegistrar kOrtNoopt{{
+    .usage = "ort-noopt",
+    .summary = "the pinned onnxruntime-node with graph optimizations disabled",
+    .parse = exact_name("ort-noopt"),
+    .make = make,
+    .order = 11,
+}};
+const ExecutionRegistrar kOrtRelease{{
+    .usage = "ort@VERSION[-noopt|-basic|-extended|-all]",
+    .summary = "any onnxruntime-node release >= 1.10.0, installed on first use into the cache",
+    .parse = [](std::string_view name) -> std::optional<std::expected<void, std::string>> {
+      if (name == "ort" || name == "ort-noopt") return std::nullopt;
+      return parse(name);
+    },
+    .make = make,
+    .order = 12,
+}};
+
+}  // namespace
+}  // namespace onnxfuzz
