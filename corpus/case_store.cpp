@@ -82,6 +82,12 @@ json record_to_json(const CaseRecord& r) {
   }
   j["minimize_log"] = r.minimize_log;
   j["results"] = r.results;
+  if (!r.artifacts.empty()) {
+    j["artifacts"] = json::object();
+    for (const auto& [execution, side] : r.artifacts) {
+      j["artifacts"][execution] = {{"files", side.files}, {"notes", side.notes}};
+    }
+  }
   return j;
 }
 
@@ -122,6 +128,13 @@ std::expected<CaseRecord, std::string> record_from_json(const std::string& text)
     }
     r.minimize_log = j.value("minimize_log", "");
     r.results = j.value("results", std::vector<std::string>{});
+    if (j.contains("artifacts")) {
+      for (const auto& [execution, side] : j["artifacts"].items()) {
+        CaseArtifacts& a = r.artifacts[execution];
+        a.files = side.value("files", std::vector<std::string>{});
+        a.notes = side.value("notes", std::map<std::string, std::vector<std::string>>{});
+      }
+    }
     if (r.executions.empty()) return std::unexpected(std::string("case.json lists no executions"));
     return r;
   } catch (const std::exception& e) {
@@ -243,7 +256,7 @@ std::expected<void, std::string> write_file_atomic(const std::string& path,
 std::expected<std::string, std::string> write_case(
     const std::string& out_dir, const CaseRecord& record, const onnx::ModelProto& model,
     const onnx::ModelProto& original, const TensorMap& inputs, const TensorMap& expected_outputs,
-    bool* existed, bool replace) {
+    bool* existed, bool replace, const std::vector<RunArtifact>& files) {
   if (existed) *existed = false;
   const fs::path cases = fs::path(out_dir) / "cases";
   const fs::path final_dir = cases / record.id;
@@ -266,6 +279,11 @@ std::expected<std::string, std::string> write_case(
                     write_file_synced(temp / "report.md",
                                       render_report(record, model, inputs, expected_outputs))}) {
     if (!step) return cleanup_on_error(step.error());
+  }
+  for (const RunArtifact& file : files) {
+    if (auto step = write_file_synced(temp / file.file_name, file.bytes); !step) {
+      return cleanup_on_error(step.error());
+    }
   }
   fsync_dir(temp);
   if (replace && fs::exists(final_dir)) {
@@ -298,6 +316,26 @@ std::expected<std::string, std::string> write_case(
   }
   fsync_dir(cases);
   return final_dir.string();
+}
+
+std::string artifact_file_name(const std::string& execution, const std::string& artifact,
+                               std::vector<std::string>& taken) {
+  static const std::vector<std::string> kCaseFiles = {"model.onnx", "original.onnx", "case.json",
+                                                      "report.md", "test_data_set_0"};
+  auto plain = [](std::string name) {
+    std::ranges::replace(name, '/', '_');
+    if (name.empty() || name == "." || name == "..") name = "artifact";
+    return name;
+  };
+  std::string name = plain(artifact);
+  auto used = [&](const std::string& n) {
+    return std::ranges::find(kCaseFiles, n) != kCaseFiles.end() ||
+           std::ranges::find(taken, n) != taken.end();
+  };
+  if (used(name)) name = plain(execution + "-" + artifact);
+  for (int i = 2; used(name); ++i) name = plain(fmt::format("{}-{}-{}", execution, i, artifact));
+  taken.push_back(name);
+  return name;
 }
 
 std::expected<CaseRecord, std::string> read_case_record(const std::string& dir) {

@@ -15,6 +15,14 @@
 
 namespace onnxfuzz {
 
+// Side data one execution produced on model.onnx (RunResult::artifacts and notes): the names
+// of its files, stored next to model.onnx, and its named notes (e.g. "rewrites").
+struct CaseArtifacts {
+  std::vector<std::string> files;
+  std::map<std::string, std::vector<std::string>> notes;
+  bool operator==(const CaseArtifacts&) const = default;
+};
+
 // The metadata of one finding, stored as case.json.
 struct CaseRecord {
   std::string id;
@@ -36,6 +44,9 @@ struct CaseRecord {
   std::map<DType, Tolerance> tolerances;
   std::string minimize_log;                     // accepted reduction steps, one per line
   std::vector<std::string> results;  // each execution's result on model.onnx, one line each
+  // By execution name, for the executions that left side data; case.json "artifacts",
+  // absent from older cases.
+  std::map<std::string, CaseArtifacts> artifacts;
 };
 
 // A test-case directory in the ONNX backend-test layout.
@@ -61,10 +72,17 @@ std::string case_id(const CaseRecord& record);
 // Writes OUT/cases/<id>/ atomically (temporary directory + rename). Returns the final path,
 // or an error value. If the case already exists, `*existed` is set and, unless `replace` is
 // true, nothing is written; with `replace` the new case atomically takes the old one's place.
+// `files` (named as record.artifacts lists them) are written into the case directory too.
 std::expected<std::string, std::string> write_case(
     const std::string& out_dir, const CaseRecord& record, const onnx::ModelProto& model,
     const onnx::ModelProto& original, const TensorMap& inputs, const TensorMap& expected_outputs,
-    bool* existed, bool replace = false);
+    bool* existed, bool replace = false, const std::vector<RunArtifact>& files = {});
+
+// The file name a case stores `artifact` of `execution` under: its own name unless a case file
+// (model.onnx, case.json ...) or an earlier artifact (`taken`) has it, then prefixed with the
+// execution name; path separators are replaced. Adds the result to `taken`.
+std::string artifact_file_name(const std::string& execution, const std::string& artifact,
+                               std::vector<std::string>& taken);
 
 // Writes DIR as a plain test case (model.onnx + test_data_set_0/), atomically; replaces DIR.
 std::expected<void, std::string> write_test_case(const std::string& dir,

@@ -305,6 +305,10 @@ std::expected<uint64_t, std::string> seed_flag(const ParsedFlags& flags, std::st
 void print_result(const Observation& obs) {
   fmt::print("  {:<10} {} ({:.3f} s)\n", obs.execution, run_status_name(obs.result.status),
              obs.result.seconds);
+  // Side data (ort-optimized: the rewrites that fired) tells where a difference comes from.
+  for (const auto& [note, lines] : obs.result.notes) {
+    if (!lines.empty()) fmt::print("             {}: {}\n", note, fmt::join(lines, "; "));
+  }
   if (obs.result.status != RunStatus::kOk) {
     fmt::print("             {}\n", obs.result.message);
     return;

@@ -130,10 +130,24 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
     }
     record.results.push_back(std::move(line));
   }
+  // Side data of the executions on the minimized model (an optimizer's rewritten graph and the
+  // rewrites it applied ...): the best hint at where a failure comes from.
+  std::vector<RunArtifact> files;
+  std::vector<std::string> taken;
+  for (const auto& obs : final_eval.observations) {
+    if (obs.result.artifacts.empty() && obs.result.notes.empty()) continue;
+    CaseArtifacts& side = record.artifacts[obs.execution];
+    side.notes = obs.result.notes;
+    for (const RunArtifact& artifact : obs.result.artifacts) {
+      const std::string name = artifact_file_name(obs.execution, artifact.file_name, taken);
+      side.files.push_back(name);
+      files.push_back({name, artifact.bytes});
+    }
+  }
   const RunResult expected = run_reference(minimized, minimized_inputs);
   bool existed = false;
   auto dir = write_case(context.out_dir, record, minimized, model, minimized_inputs,
-                        expected.outputs, &existed, context.replace_existing);
+                        expected.outputs, &existed, context.replace_existing, files);
   if (!dir) return std::unexpected(dir.error());
   StoredFinding stored;
   stored.case_dir = *dir;

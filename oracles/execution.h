@@ -5,6 +5,7 @@
 
 #include <expected>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,12 +32,23 @@ enum class RunStatus {
 };
 std::string_view run_status_name(RunStatus status);
 
+// A file an execution made on the way to its outputs that helps triage (an optimizer's or
+// converter's rewritten model). A stored case keeps it under `file_name`.
+struct RunArtifact {
+  std::string file_name;  // a plain file name, e.g. "optimized.onnx"
+  std::string bytes;
+};
+
 struct RunResult {
   RunStatus status = RunStatus::kOk;
   std::string message;                    // error text, signal name, ...
   TensorMap outputs;                      // by graph output name
   std::vector<std::string> output_order;  // graph output names in graph order
   double seconds = 0;                     // wall time of this run
+  // Optional side data for triage, recorded with a case (case.json "artifacts"): files, and
+  // named lists of notes such as "rewrites" (the graph rewrites an optimizer applied).
+  std::vector<RunArtifact> artifacts;
+  std::map<std::string, std::vector<std::string>> notes;
 };
 
 // The model as both proto (for in-process executions) and bytes (for workers).

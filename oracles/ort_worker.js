@@ -2,22 +2,31 @@
 //
 // The wire format is specified in oracles/worker_protocol.h. stdout carries protocol frames
 // only; anything for humans goes to stderr, which the parent keeps as crash evidence.
-// Usage: node ort_worker.js --opt all|extended|basic|disabled [--module DIR]
-// DIR is the onnxruntime-node package to load (default: the project's pinned one). It is loaded
+// Usage: node ort_worker.js [--backend node|web] --opt all|extended|basic|disabled [--module DIR]
+//                           [--disable-optimizers NAME,...]
+// --backend node (default) runs onnxruntime-node's native CPU build; --backend web runs
+// onnxruntime-web's WebAssembly CPU build ('wasm' execution provider, one thread) in Node.
+// DIR is the package to load (default: the project's pinned one of the backend). It is loaded
 // with require(): releases before 1.16 have no ES-module entry.
 'use strict';
 
+const fs = require('fs');
+const os = require('os');
 const path = require('path');
 
 let ort;
 let ortVersion;
+let backend = 'node';
+let disabledOptimizers = '';  // ORT graph transformers turned off by name (comma-separated)
 
 const REQUEST_RUN = 1;
 const REQUEST_VERSION = 2;
 const REQUEST_DTYPES = 3;
+const REQUEST_OPTIMIZE = 4;
 const RESPONSE_OK = 0;
 const RESPONSE_ERROR = 1;
 const MAX_FRAME_BYTES = 2 ** 30;
+let wasmTypesChecked = false;
 
 // ONNX TensorProto element type codes <-> onnxruntime-node tensor types: every dtype of the
 // onnxfuzz dtype table (generators/dtype.h) is in exactly one of these two tables, and the
@@ -68,22 +77,101 @@ function dtypesAnswer() {
   });
 }
 
+// Protobuf encoding of the smallest model that carries one element type in and out
+// (Identity, opset 17, shape [1]): the web backend's dtypes answer is measured with it.
+function varint(n) {
+  const out = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return Buffer.from(out);
+}
+function field(number, payload) {
+  if (typeof payload === 'number') return Buffer.concat([varint(number << 3), varint(payload)]);
+  const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload, 'utf8');
+  return Buffer.concat([varint((number << 3) | 2), varint(bytes.length), bytes]);
+}
+function identityModel(elemType) {
+  const valueInfo = (name) => Buffer.concat([
+    field(1, name),
+    field(2, field(1, Buffer.concat([field(1, elemType), field(2, field(1, field(1, 1)))]))),
+  ]);
+  const node = Buffer.concat([field(1, 'x'), field(2, 'y'), field(4, 'Identity')]);
+  const graph = Buffer.concat([field(1, node), field(2, 'dtype_probe'), field(11, valueInfo('x')),
+    field(12, valueInfo('y'))]);
+  return Buffer.concat([field(1, 8), field(7, graph), field(8, Buffer.concat([field(1, ''),
+    field(2, 17)]))]);
+}
+
+// The web build's wasm side maps JS tensor types to its own: a type whose Identity round trip
+// fails there moves to NOT_CARRIED with the error, so the report is measured, not assumed.
+async function dropUncarriedWasmTypes() {
+  for (const [code, type] of Object.entries(ELEM_TYPES)) {
+    try {
+      const session = await ort.InferenceSession.create(identityModel(Number(code)),
+        sessionOptions('disabled'));
+      const x = new ort.Tensor(type.name, new type.array(1), [1]);
+      const y = (await session.run({ x })).y;
+      await session.release();
+      if (!y || y.type !== type.name) throw new Error(`Identity returned ${y ? y.type : 'nothing'}`);
+    } catch (err) {
+      NOT_CARRIED[code] = `onnxruntime-web ${ortVersion} (wasm) cannot carry '${type.name}': `
+        + (err && err.message ? err.message : String(err));
+      delete ELEM_TYPES[code];
+    }
+  }
+}
+
 const OPT_LEVELS = ['disabled', 'basic', 'extended', 'all'];
+const BACKENDS = {
+  node: { package: 'onnxruntime-node' },
+  web: { package: 'onnxruntime-web' },
+};
 
 function parseArgs(argv) {
   let opt = 'all';
-  let module = 'onnxruntime-node';
+  let module = null;
+  let which = 'node';
   for (let i = 0; i < argv.length; ++i) {
     if (argv[i] === '--opt' && i + 1 < argv.length) {
       opt = argv[++i];
     } else if (argv[i] === '--module' && i + 1 < argv.length) {
       module = path.resolve(argv[++i]);
+    } else if (argv[i] === '--backend' && i + 1 < argv.length) {
+      which = argv[++i];
+    } else if (argv[i] === '--disable-optimizers' && i + 1 < argv.length) {
+      disabledOptimizers = argv[++i];
     } else {
       throw new Error(`unknown argument ${argv[i]}`);
     }
   }
   if (!OPT_LEVELS.includes(opt)) throw new Error(`--opt must be one of ${OPT_LEVELS}, not ${opt}`);
-  return { opt, module };
+  if (!BACKENDS[which]) {
+    throw new Error(`--backend must be one of ${Object.keys(BACKENDS)}, not ${which}`);
+  }
+  if (module === null) module = path.join(__dirname, '..', 'node_modules', BACKENDS[which].package);
+  return { opt, module, backend: which };
+}
+
+// One thread and sequential execution: results must not depend on scheduling, and the
+// fuzzer runs several workers side by side. The web build takes its thread count from
+// ort.env.wasm.numThreads (set in main) and runs on its 'wasm' CPU provider only.
+function sessionOptions(opt) {
+  const options = {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: opt,
+    logSeverityLevel: 3,
+  };
+  if (backend === 'web') options.executionProviders = ['wasm'];
+  if (disabledOptimizers !== '') {
+    options.extra = { optimization: { disable_specified_optimizers: disabledOptimizers } };
+  }
+  return options;
 }
 
 // A bounds-checked reader over one request payload.
@@ -152,8 +240,11 @@ function u32(v) {
 }
 
 function textResponse(status, text) {
-  const t = Buffer.from(String(text), 'utf8');
-  return Buffer.concat([u32(status), u32(t.length), t]);
+  return binaryResponse(status, Buffer.from(String(text), 'utf8'));
+}
+
+function binaryResponse(status, bytes) {
+  return Buffer.concat([u32(status), u32(bytes.length), bytes]);
 }
 
 function tensorRecord(name, tensor) {
@@ -184,15 +275,7 @@ async function run(request, opt) {
   }
   if (r.pos !== request.length) throw new Error(`${request.length - r.pos} trailing request bytes`);
 
-  // One thread and sequential execution: results must not depend on scheduling, and the
-  // fuzzer runs several workers side by side.
-  const session = await ort.InferenceSession.create(new Uint8Array(model), {
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: opt,
-    logSeverityLevel: 3,
-  });
+  const session = await ort.InferenceSession.create(new Uint8Array(model), sessionOptions(opt));
   try {
     const results = await session.run(feeds);
     const parts = [u32(RESPONSE_OK), u32(session.outputNames.length)];
@@ -211,16 +294,60 @@ async function run(request, opt) {
   }
 }
 
+// Scratch directory for optimized models, made on first use and removed on exit.
+let scratch = null;
+let optimizedCount = 0;
+
+// The model as ORT's graph optimizer at level `opt` rewrites it, written through the
+// optimizedModelFilePath session option and answered as the serialized ModelProto.
+async function optimize(request, opt) {
+  if (backend !== 'node') throw new Error(`the ${backend} backend cannot write optimized models`);
+  const r = new Reader(request);
+  const model = r.bytes(r.u32('model length'), 'model');
+  if (r.pos !== request.length) throw new Error(`${request.length - r.pos} trailing request bytes`);
+  if (scratch === null) {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxfuzz-optimized-'));
+    process.on('exit', () => fs.rmSync(scratch, { recursive: true, force: true }));
+  }
+  const file = path.join(scratch, `optimized-${optimizedCount++}.onnx`);
+  try {
+    const session = await ort.InferenceSession.create(new Uint8Array(model),
+      { ...sessionOptions(opt), optimizedModelFilePath: file });
+    if (typeof session.release === 'function') await session.release();
+    return [binaryResponse(RESPONSE_OK, fs.readFileSync(file))];
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
+function versionText() {
+  return backend === 'web' ? `onnxruntime-web ${ortVersion} (wasm)` : `onnxruntime-node ${ortVersion}`;
+}
+
 async function handle(request, opt) {
   try {
     if (request.length < 4) throw new Error('truncated request: kind');
     const kind = request.readUInt32LE(0);
-    if (kind === REQUEST_VERSION) return [textResponse(RESPONSE_OK, `onnxruntime-node ${ortVersion}`)];
-    if (kind === REQUEST_DTYPES) return [textResponse(RESPONSE_OK, dtypesAnswer())];
+    if (kind === REQUEST_VERSION) return [textResponse(RESPONSE_OK, versionText())];
+    if (kind === REQUEST_DTYPES) {
+      if (backend === 'web' && !wasmTypesChecked) {
+        await dropUncarriedWasmTypes();
+        wasmTypesChecked = true;
+      }
+      return [textResponse(RESPONSE_OK, dtypesAnswer())];
+    }
     if (kind === REQUEST_RUN) return await run(request.subarray(4), opt);
+    if (kind === REQUEST_OPTIMIZE) return await optimize(request.subarray(4), opt);
     throw new Error(`unknown request kind ${kind}`);
   } catch (err) {
     const message = err && err.message ? err.message : String(err);
+    if (backend === 'web' && err instanceof WebAssembly.RuntimeError) {
+      // A trap (out-of-bounds access, unreachable, abort()) is the wasm build's segfault or
+      // abort, and leaves its one module instance in an unknown state: end the worker
+      // unanswered, so that this model is the crash and the next one gets a fresh worker.
+      process.stderr.write(`ort_worker: WebAssembly trap: ${err.stack || message}\n`);
+      process.exit(70);
+    }
     return [textResponse(RESPONSE_ERROR, message)];
   }
 }
@@ -244,7 +371,7 @@ async function main() {
   let opt;
   let module;
   try {
-    ({ opt, module } = parseArgs(process.argv.slice(2)));
+    ({ opt, module, backend } = parseArgs(process.argv.slice(2)));
   } catch (err) {
     process.stderr.write(`ort_worker: ${err.message}\n`);
     process.exit(2);
@@ -253,6 +380,12 @@ async function main() {
   ortVersion = require(path.join(module, 'package.json')).version;
   // Warnings go to stderr, which is kept as crash evidence; only errors are worth its space.
   if (ort.env) ort.env.logLevel = 'error';
+  if (backend === 'web') {
+    // One wasm thread, in this thread (no proxy worker): like the native worker's single
+    // intra-op thread, and the fuzzer runs several workers side by side.
+    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.proxy = false;
+  }
   dropUnsupportedTypes();
 
   // Frames are cut out of a list of stdin chunks; a frame may span many chunks.

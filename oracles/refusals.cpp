@@ -14,6 +14,10 @@ constexpr Refusal kRefusals[] = {
     {"ref", ": out of memory", RunStatus::kResourceLimit, "the reference ran out of memory"},
     {"ref", "unsupported op '", RunStatus::kUnsupported,
      "the reference has no kernel for this op"},
+    // oracles/executions/ort_optimized.cpp prefixes the reference's messages on ORT's
+    // rewritten model; its resource limits it classifies itself.
+    {"ort-optimized", "ref on optimized.onnx: unsupported op '", RunStatus::kUnsupported,
+     "the reference has no kernel for an op of ORT's optimized model"},
 };
 
 }  // namespace

@@ -151,4 +151,28 @@ RunResult WorkerExecution::run(const ModelUnderTest& model, const TensorMap& inp
   return result;
 }
 
+RunResult WorkerExecution::optimize(const ModelUnderTest& model, std::string& optimized) {
+  WorkerRequest request;
+  request.kind = kRequestOptimize;
+  request.model_bytes = model.bytes;
+  const CallResult call = process_.call(encode_request(request), options_.timeout_seconds);
+  RunResult result = from_call(call, options_.timeout_seconds);
+  if (call.outcome != CallOutcome::kResponse) return result;
+  auto response = decode_response(call.payload);
+  if (!response || (response->status == kResponseOk && response->text.empty())) {
+    result.status = RunStatus::kCrash;
+    result.message = fmt::format("worker protocol error: {}",
+                                 response ? "optimize answered without a model" : response.error());
+    return result;
+  }
+  if (response->status == kResponseError) {
+    result.status = RunStatus::kError;
+    result.message = std::move(response->text);
+    return result;
+  }
+  result.status = RunStatus::kOk;
+  optimized = std::move(response->text);
+  return result;
+}
+
 }  // namespace onnxfuzz

@@ -25,6 +25,9 @@ class WorkerExecution final : public Execution {
   // Never throws. A dead, hung or oversized worker becomes kCrash/kTimeout; the next run
   // starts a fresh worker.
   RunResult run(const ModelUnderTest& model, const TensorMap& inputs) override;
+  // The model as the worker's graph optimizer rewrites it (kRequestOptimize): kOk with the
+  // serialized ModelProto in `optimized`; a refusal, crash or timeout as for run().
+  RunResult optimize(const ModelUnderTest& model, std::string& optimized);
 
   const WorkerProcess& process() const { return process_; }
 

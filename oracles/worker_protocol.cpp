@@ -172,8 +172,10 @@ std::expected<void, std::string> expect_end(const Cursor& in) {
 std::string encode_request(const WorkerRequest& request) {
   std::string out;
   put<uint32_t>(out, request.kind);
-  if (request.kind == kRequestRun) {
+  if (request.kind == kRequestRun || request.kind == kRequestOptimize) {
     put_bytes(out, request.model_bytes);
+  }
+  if (request.kind == kRequestRun) {
     put<uint32_t>(out, static_cast<uint32_t>(request.inputs.size()));
     for (const NamedTensor& input : request.inputs) put_tensor(out, input);
   }
@@ -186,14 +188,17 @@ std::expected<WorkerRequest, std::string> decode_request(const std::string& payl
   auto kind = in.get<uint32_t>("request kind");
   if (!kind) return std::unexpected(kind.error());
   request.kind = *kind;
-  if (request.kind == kRequestRun) {
+  if (request.kind == kRequestRun || request.kind == kRequestOptimize) {
     auto model = in.get_string("model bytes");
     if (!model) return std::unexpected(model.error());
     request.model_bytes = std::move(*model);
+  }
+  if (request.kind == kRequestRun) {
     auto inputs = get_tensors(in, "input count");
     if (!inputs) return std::unexpected(inputs.error());
     request.inputs = std::move(*inputs);
-  } else if (request.kind != kRequestVersion && request.kind != kRequestDtypes) {
+  } else if (request.kind != kRequestVersion && request.kind != kRequestDtypes &&
+             request.kind != kRequestOptimize) {
     return std::unexpected(fmt::format("unknown request kind {}", request.kind));
   }
   if (auto end = expect_end(in); !end) return std::unexpected(end.error());

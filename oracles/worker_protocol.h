@@ -15,15 +15,18 @@ namespace onnxfuzz {
 // Wire format. All integers little-endian. A frame is  u32 payload_length, payload.
 //
 // Request payload (parent -> worker):
-//   u32 kind                     1 = run, 2 = version query, 3 = dtypes query
-//   run only:
+//   u32 kind                     1 = run, 2 = version query, 3 = dtypes query, 4 = optimize
+//   run and optimize:
 //   u32 model_length, model bytes (serialized ModelProto)
+//   run only:
 //   u32 input_count, then per input a tensor record
 // Response payload (worker -> parent):
 //   u32 status                   0 = ok, 1 = error (a clean refusal: load or run failed)
 //   status error:   u32 length, UTF-8 message
 //   status ok, run: u32 output_count, then per output a tensor record (graph output order)
 //   status ok, version: u32 length, UTF-8 version string
+//   status ok, optimize: u32 length, the model as the backend's graph optimizer rewrote it
+//                       (serialized ModelProto); only workers with an optimizer answer it
 //   status ok, dtypes:  u32 length, UTF-8 JSON
 //                       {"carried": [elem_type, ...],
 //                        "not_carried": [{"elem_type": N, "reason": "..."}, ...]}
@@ -34,6 +37,7 @@ namespace onnxfuzz {
 inline constexpr uint32_t kRequestRun = 1;
 inline constexpr uint32_t kRequestVersion = 2;
 inline constexpr uint32_t kRequestDtypes = 3;
+inline constexpr uint32_t kRequestOptimize = 4;
 inline constexpr uint32_t kResponseOk = 0;
 inline constexpr uint32_t kResponseError = 1;
 // Frames above this size are treated as protocol corruption.
@@ -52,7 +56,7 @@ struct WorkerRequest {
 
 struct WorkerResponse {
   uint32_t status = kResponseOk;
-  std::string text;  // error message or version string
+  std::string text;  // error message, version string, dtypes JSON or optimized model bytes
   std::vector<NamedTensor> outputs;
 };
 

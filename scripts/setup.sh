@@ -28,10 +28,16 @@ fi
 # ONNX Runtime CPU ships inside the npm package. ONNXRUNTIME_NODE_INSTALL=skip stops its
 # postinstall from fetching GPU provider files (it does so whenever it sees a CUDA toolkit),
 # which fails on machines without outside network access.
-pinned=$(node -p "require('./package-lock.json').packages['node_modules/onnxruntime-node'].version")
-installed=$(node -p "try { require('./node_modules/onnxruntime-node/package.json').version } catch (e) { '' }")
-if [ "$pinned" != "$installed" ]; then
-  echo "[setup] installing onnxruntime-node $pinned (npm ci)"
+# onnxruntime-web (the ort-web execution) is pinned alongside; either one missing or at another
+# version re-runs npm ci.
+stale=()
+for package in onnxruntime-node onnxruntime-web; do
+  pinned=$(node -p "require('./package-lock.json').packages['node_modules/$package'].version")
+  installed=$(node -p "try { require('./node_modules/$package/package.json').version } catch (e) { '' }")
+  [ "$pinned" = "$installed" ] || stale+=("$package@$pinned")
+done
+if ((${#stale[@]})); then
+  echo "[setup] installing ${stale[*]} (npm ci)"
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 fi
 
