@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "corpus/case_store.h"
+#include "fuzzer/bisect.h"
 #include "fuzzer/campaign.h"
 #include "fuzzer/evaluation.h"
 #include "fuzzer/exit_codes.h"
@@ -42,6 +43,9 @@ namespace fs = std::filesystem;
            "comma-separated executions, in any order (listed under 'executions:' below)"},     \
       FlagSpec{"timeout", "SECONDS", "10", "per-model time limit of worker executions"},       \
       FlagSpec{"memory-limit-mb", "MB", "4096", "resident memory limit of a worker process"},  \
+      FlagSpec{"after", "NAME", "ref",                                                         \
+               "the execution converter executions (convert:...) run their converted model on; " \
+               "it is compared with NAME on the original model (added if not listed)"},       \
       FlagSpec{"atol", "X", "", "float32 absolute tolerance (default: the dtype table's)"},    \
       FlagSpec{"rtol", "X", "", "float32 relative tolerance (default: the dtype table's)"},    \
       FlagSpec{"atol-f64", "X", "", "float64 absolute tolerance (default: the dtype table's)"}, \
@@ -220,8 +224,31 @@ std::expected<ExecutionSet, std::pair<int, std::string>> make_executions(
         std::pair{exit_code::kUsage, std::string("--memory-limit-mb: expected MB > 0")});
   }
   options.memory_limit_mb = *memory;
-  ExecutionSet set;
+  if (flags.has("after")) {
+    options.after = flags.get("after");
+    if (options.after.starts_with("convert:") || !is_execution_name(options.after)) {
+      return std::unexpected(std::pair{
+          exit_code::kUsage,
+          fmt::format("--after: '{}' is not an execution a converted model can run on; known "
+                      "executions: {}",
+                      options.after, fmt::join(known_execution_names(), ", "))});
+    }
+  }
+  // A converter execution is judged against its --after execution on the original model
+  // (oracles/execution.h paired_with): that execution joins the list when it is missing.
+  std::vector<std::string> wanted;
   for (const auto& name : names) {
+    wanted.push_back(canonical_execution_name(name, options));
+    const std::string pair = paired_execution(wanted.back());
+    if (!pair.empty() && std::ranges::find(names, pair) == names.end() &&
+        std::ranges::find(wanted, pair) == wanted.end()) {
+      spdlog::info("{} is compared with {} on the original model: running {} too",
+                   wanted.back(), pair, pair);
+      wanted.push_back(pair);
+    }
+  }
+  ExecutionSet set;
+  for (const auto& name : wanted) {
     for (auto* existing : set.pointers) {
       if (existing->name() == name) {
         return std::unexpected(
@@ -930,6 +957,9 @@ const Command kCommands[] = {
      "write N mutants of a model (shape, dtype, attribute, structure, value; or rule-breaking) "
      "with their provenance chains",
      kMutateFlags, command_mutate},
+    {"bisect", "onnxfuzz bisect CASE_DIR [--execution ort] [--versions 1.10.0..1.30.0]",
+     "find the releases in which a stored case fails the same way; record them in the case",
+     kBisectFlags, command_bisect},
     {"ops", "onnxfuzz ops [--markdown]",
      "list the operators (versions, dtypes) and optimizer patterns the generator draws", kOpsFlags,
      command_ops},

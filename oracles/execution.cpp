@@ -102,6 +102,23 @@ bool is_execution_name(std::string_view name) {
   return false;
 }
 
+const ExecutionFamily* execution_family_of(std::string_view name) {
+  for (const ExecutionFamily* family : execution_families()) {
+    if (family->parse(name)) return family;
+  }
+  return nullptr;
+}
+
+std::string paired_execution(std::string_view name) {
+  const ExecutionFamily* family = execution_family_of(name);
+  return family && family->paired_with ? family->paired_with(name) : std::string();
+}
+
+std::string canonical_execution_name(std::string_view name, const ExecutionOptions& options) {
+  const ExecutionFamily* family = execution_family_of(name);
+  return family && family->canonical ? family->canonical(name, options) : std::string(name);
+}
+
 std::expected<std::unique_ptr<Execution>, std::string> make_execution(
     std::string_view name, const ExecutionOptions& options) {
   for (const ExecutionFamily* family : execution_families()) {

@@ -69,6 +69,9 @@ struct ModelUnderTest {
 struct ExecutionOptions {
   double timeout_seconds = 10;     // per model, for worker executions
   int64_t memory_limit_mb = 4096;  // resident memory cap of a worker process
+  // The execution a converter's output model runs on (`--after`): convert:onnx-version@N
+  // without an explicit "+NAME" runs its converted model here.
+  std::string after = "ref";
 };
 
 // Which element types an execution can pass in and out of a model (not which its kernels
@@ -116,6 +119,19 @@ struct ExecutionFamily {
       make;
   // Order in --help and in the error for an unknown name; ties break by usage.
   int order = 100;
+  // Optional. The execution whose result on the original model this one's result must match,
+  // instead of the common baseline (a converter's runtime: "convert:onnx-version@11+ort"
+  // is compared with "ort"); empty: the common baseline.
+  std::function<std::string(std::string_view name)> paired_with;
+  // Optional. The canonical name of what `name` means under `options` (a converter spells
+  // out its --after execution); unset: `name` itself.
+  std::function<std::string(std::string_view name, const ExecutionOptions& options)> canonical;
+  // Optional, for `onnxfuzz bisect`: the same execution at release `version` of its backend
+  // ("ort-noopt", "1.16.3" -> "ort@1.16.3-noopt"); nullopt when `version` is malformed.
+  std::function<std::optional<std::string>(std::string_view name, std::string_view version)>
+      at_version;
+  // Optional, for `onnxfuzz bisect`: the backend's releases, oldest first.
+  std::function<std::expected<std::vector<std::string>, std::string>()> releases;
 };
 // Parse that accepts exactly `fixed`.
 std::function<std::optional<std::expected<void, std::string>>(std::string_view)> exact_name(
@@ -135,5 +151,12 @@ std::vector<std::string> known_execution_names();
 // Whether `name` is a well-formed execution name (failing to make it is then an environment
 // problem, not a usage error).
 bool is_execution_name(std::string_view name);
+// The family `name` belongs to (well-formed or not), or null.
+const ExecutionFamily* execution_family_of(std::string_view name);
+// The execution `name` is judged against instead of the common baseline (see
+// ExecutionFamily::paired_with), or empty.
+std::string paired_execution(std::string_view name);
+// `name` as its family spells it under `options` (see ExecutionFamily::canonical).
+std::string canonical_execution_name(std::string_view name, const ExecutionOptions& options);
 
 }  // namespace onnxfuzz

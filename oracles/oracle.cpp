@@ -347,18 +347,22 @@ bool agree(const Observation& a, const Observation& b, const OracleConfig& confi
 // the execution that agrees with the most others, so that a disagreement is blamed on the
 // minority. Only a tie (e.g. two executions that disagree, without ref) falls back to the
 // order given: the first listed of the tied is the baseline.
+// A paired observation (see paired_observation) is neither a candidate nor a voter.
 const Observation* choose_baseline(const std::vector<Observation>& observations,
+                                   const std::vector<const Observation*>& pairs,
                                    const OracleConfig& config) {
-  for (const auto& obs : observations) {
-    if (obs.execution == "ref" && ran(obs)) return &obs;
+  auto candidate_at = [&](size_t i) { return ran(observations[i]) && pairs[i] == nullptr; };
+  for (size_t i = 0; i < observations.size(); ++i) {
+    if (observations[i].execution == "ref" && candidate_at(i)) return &observations[i];
   }
   const Observation* best = nullptr;
   int best_agreements = -1;
-  for (const auto& candidate : observations) {
-    if (!ran(candidate)) continue;
+  for (size_t i = 0; i < observations.size(); ++i) {
+    if (!candidate_at(i)) continue;
+    const Observation& candidate = observations[i];
     int agreements = 0;
-    for (const auto& other : observations) {
-      if (&other != &candidate && ran(other) && agree(candidate, other, config)) ++agreements;
+    for (size_t j = 0; j < observations.size(); ++j) {
+      if (j != i && candidate_at(j) && agree(candidate, observations[j], config)) ++agreements;
     }
     if (agreements > best_agreements) {
       best = &candidate;
@@ -368,6 +372,19 @@ const Observation* choose_baseline(const std::vector<Observation>& observations,
   return best;
 }
 
+// The observation `obs` is judged against instead of the common baseline: its family's pair
+// (a converter's runtime on the original model, oracles/execution.h paired_with) when that
+// execution is among the observations; else null.
+const Observation* paired_observation(const Observation& obs,
+                                      const std::vector<Observation>& observations) {
+  const std::string pair = paired_execution(obs.execution);
+  if (pair.empty() || pair == obs.execution) return nullptr;
+  for (const auto& other : observations) {
+    if (other.execution == pair) return &other;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 Judgement judge_all(const std::vector<Observation>& observations,
@@ -375,21 +392,28 @@ Judgement judge_all(const std::vector<Observation>& observations,
   Judgement judgement;
   std::vector<Verdict> verdicts;
   for (const auto& obs : observations) process_failure(obs, verdicts);
-  const Observation* baseline = choose_baseline(observations, config);
+  std::vector<const Observation*> pairs;
+  for (const auto& obs : observations) pairs.push_back(paired_observation(obs, observations));
+  const Observation* baseline = choose_baseline(observations, pairs, config);
   if (baseline) {
     judgement.ran = true;
     judgement.baseline = baseline->execution;
   }
-  for (const auto& obs : observations) {
-    if (obs.result.status == RunStatus::kError && baseline) {
-      verdicts.push_back({VerdictKind::kRejection, obs.execution, baseline->execution,
+  for (size_t i = 0; i < observations.size(); ++i) {
+    const Observation& obs = observations[i];
+    // A paired execution answers to its pair alone: a rejection only when the pair ran the
+    // original model, a comparison only with the pair's outputs.
+    const Observation* against = pairs[i] ? pairs[i] : baseline;
+    const bool against_ran = against && ran(*against);
+    if (obs.result.status == RunStatus::kError && against_ran) {
+      verdicts.push_back({VerdictKind::kRejection, obs.execution, against->execution,
                           normalize_message(obs.result.message), obs.result.message});
       continue;
     }
     if (!ran(obs)) continue;
     if (inferred) check_inferred(obs, *inferred, verdicts);
-    if (&obs != baseline) {
-      compare_into(obs.execution, obs.result, baseline->execution, baseline->result.outputs,
+    if (&obs != against && against_ran) {
+      compare_into(obs.execution, obs.result, against->execution, against->result.outputs,
                    config, verdicts);
     }
   }

@@ -84,7 +84,11 @@ struct Judgement {
 //    with the most others (ties: the first listed of the tied); each other execution that
 //    disagrees with it gets a shape or numeric verdict;
 //  - every execution that ran is checked against `inferred` (ONNX shape inference's view of
-//    the outputs; null skips that check).
+//    the outputs; null skips that check);
+//  - an execution whose family names a pair among the observations (a converter and its
+//    --after execution, ExecutionFamily::paired_with) answers to that pair's result on the
+//    original model instead: a rejection only when the pair ran it, a comparison only with its
+//    outputs; it is neither the baseline nor counted in the majority.
 // Never throws.
 Judgement judge_all(const std::vector<Observation>& observations,
                     const onnx::ModelProto* inferred, const OracleConfig& config);

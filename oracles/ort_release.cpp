@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "oracles/worker_paths.h"
 
@@ -115,7 +118,79 @@ bool installed(const fs::path& release_dir) {
   return fs::is_regular_file(package_dir(release_dir) / "package.json", ignored);
 }
 
+// npm's stable releases from 1.10.0 on as of November 2026, without 1.17.3: the list used
+// when npm cannot be asked and nothing is cached.
+constexpr std::string_view kKnownReleases[] = {
+    "1.10.0", "1.11.0", "1.12.0", "1.12.1", "1.13.1", "1.14.0", "1.15.0", "1.15.1",
+    "1.16.0", "1.16.1", "1.16.2", "1.16.3", "1.17.0", "1.18.0", "1.19.0", "1.19.2",
+    "1.20.0", "1.20.1", "1.21.0", "1.21.1", "1.22.0", "1.23.0", "1.23.2", "1.24.1",
+    "1.24.2", "1.24.3", "1.25.1", "1.26.0", "1.27.0", "1.29.0", "1.30.0",
+};
+
+// The release whose install script fetches from GitHub although ONNXRUNTIME_NODE_INSTALL=skip.
+constexpr std::string_view kUninstallableRelease = "1.17.3";
+
+// Stable, installable releases of a JSON array of npm versions, sorted; empty if not an array.
+std::vector<std::string> usable_releases(const nlohmann::json& versions) {
+  std::vector<std::string> releases;
+  if (!versions.is_array()) return releases;
+  for (const auto& entry : versions) {
+    if (!entry.is_string()) continue;
+    const std::string version = entry.get<std::string>();
+    const auto parts = parse_version(version);  // pre-releases ("-dev...", "-rev") fail here
+    if (!parts || *parts < kOldestRelease || version == kUninstallableRelease) continue;
+    releases.push_back(version);
+  }
+  std::ranges::sort(releases, [](const std::string& a, const std::string& b) {
+    return *parse_version(a) < *parse_version(b);
+  });
+  return releases;
+}
+
 }  // namespace
+
+std::optional<std::string> ort_execution_at_version(std::string_view name,
+                                                    std::string_view version) {
+  auto release = parse_ort_execution_name(name);
+  if (!release || !*release || !parse_version(version)) return std::nullopt;
+  // The first row of a level is its shortest spelling ("" for all).
+  const auto level = std::ranges::find(kLevels, (*release)->opt_level, &LevelSuffix::opt_level);
+  const std::string at = fmt::format("ort@{}{}", version, level->suffix);
+  auto parsed = parse_ort_execution_name(at);
+  if (!parsed || !*parsed) return std::nullopt;
+  return at;
+}
+
+std::vector<std::string> ort_releases() {
+  const fs::path cached = fs::path(ort_cache_dir()) / "releases.json";
+  auto read_cached = [&]() -> std::vector<std::string> {
+    std::ifstream in(cached);
+    if (!in) return {};
+    return usable_releases(nlohmann::json::parse(in, nullptr, false));
+  };
+  std::error_code ec;
+  const auto age = fs::file_time_type::clock::now() - fs::last_write_time(cached, ec);
+  if (!ec && age < std::chrono::hours(24)) {
+    if (auto releases = read_cached(); !releases.empty()) return releases;
+  }
+  if (auto npm = find_in_path("npm")) {
+    fs::create_directories(cached.parent_path(), ec);
+    const fs::path staging = cached.string() + fmt::format(".{}", ::getpid());
+    auto status = run_logged({*npm, "view", "onnxruntime-node", "versions", "--json"}, {}, staging);
+    std::ifstream in(staging);
+    const nlohmann::json versions =
+        status && *status == 0 && in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+    if (auto releases = usable_releases(versions); !releases.empty()) {
+      fs::rename(staging, cached, ec);
+      return releases;
+    }
+    fs::remove(staging, ec);
+    spdlog::warn("[ort] `npm view onnxruntime-node versions` failed; using the cached or "
+                 "built-in release list");
+  }
+  if (auto releases = read_cached(); !releases.empty()) return releases;
+  return {std::begin(kKnownReleases), std::end(kKnownReleases)};
+}
 
 std::optional<std::expected<OrtRelease, std::string>> parse_ort_execution_name(
     std::string_view name) {
@@ -196,8 +271,10 @@ std::expected<std::string, std::string> ensure_ort_release(const std::string& ve
   spdlog::info("[ort] installing {} into {} (first use; npm, about 10-30 s)", spec,
                release_dir.string());
   // The native binaries ship inside the package from 1.10.0 on; without this its install
-  // script would try to download GPU binaries as well.
-  auto status = run_logged(argv, {"ONNXRUNTIME_NODE_INSTALL=skip"}, log);
+  // script would try to download GPU binaries as well. Releases 1.18 to 1.21 read
+  // ONNXRUNTIME_NODE_INSTALL_CUDA instead (and download from GitHub without it).
+  auto status =
+      run_logged(argv, {"ONNXRUNTIME_NODE_INSTALL=skip", "ONNXRUNTIME_NODE_INSTALL_CUDA=skip"}, log);
   std::string failure;
   if (!status) {
     failure = status.error();

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace onnxfuzz {
 
@@ -30,5 +31,16 @@ std::string ort_cache_dir();
 // (with ONNXRUNTIME_NODE_INSTALL=skip) when it is not there yet; a cached release is used
 // without calling npm. The error says what failed (npm missing, npm's exit and last output).
 std::expected<std::string, std::string> ensure_ort_release(const std::string& version);
+
+// The ORT execution `name` ("ort", "ort-noopt", "ort@V[-LEVEL]") at release `version`, same
+// level ("ort-noopt", "1.16.3" -> "ort@1.16.3-noopt"); nullopt when no such execution exists.
+std::optional<std::string> ort_execution_at_version(std::string_view name,
+                                                    std::string_view version);
+
+// The onnxruntime-node releases an ort@VERSION execution can use, oldest first: npm's stable
+// versions from 1.10.0 on, without 1.17.3 (its install script downloads from GitHub). Asked of
+// npm (`npm view onnxruntime-node versions --json`) at most once a day, cached as
+// releases.json in ort_cache_dir(); offline, the cached list, else a built-in one.
+std::vector<std::string> ort_releases();
 
 }  // namespace onnxfuzz

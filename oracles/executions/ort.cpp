@@ -60,12 +60,16 @@ std::expected<std::unique_ptr<Execution>, std::string> make(std::string_view nam
   return make_ort(std::string(name), **release, options);
 }
 
+std::expected<std::vector<std::string>, std::string> releases() { return ort_releases(); }
+
 const ExecutionRegistrar kOrt{{
     .usage = "ort",
     .summary = "the pinned (newest) onnxruntime-node, ORT_ENABLE_ALL",
     .parse = exact_name("ort"),
     .make = make,
     .order = 10,
+    .at_version = ort_execution_at_version,
+    .releases = releases,
 }};
 const ExecutionRegistrar kOrtNoopt{{
     .usage = "ort-noopt",
@@ -73,6 +77,8 @@ const ExecutionRegistrar kOrtNoopt{{
     .parse = exact_name("ort-noopt"),
     .make = make,
     .order = 11,
+    .at_version = ort_execution_at_version,
+    .releases = releases,
 }};
 const ExecutionRegistrar kOrtRelease{{
     .usage = "ort@VERSION[-noopt|-basic|-extended|-all]",
@@ -83,6 +89,8 @@ const ExecutionRegistrar kOrtRelease{{
     },
     .make = make,
     .order = 12,
+    .at_version = ort_execution_at_version,
+    .releases = releases,
 }};
 
 }  // namespace

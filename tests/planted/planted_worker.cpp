@@ -19,6 +19,11 @@
 //          implemented" (not planted by default)
 //   hog    the model has a node of this op: touch memory until the parent's memory limit kills
 //          the worker (a model too big for the limit; not planted by default)
+//
+// Fake releases, for testing `onnxfuzz bisect`: the execution `planted@K` starts this worker
+// with ONNXFUZZ_PLANTED_VERSION=K. When ONNXFUZZ_PLANTED_VERSIONS lists release ranges
+// ("3..5" or "2,4..6"), the faults are planted only in a worker whose release is listed; the
+// others are the plain reference.
 #include <onnx/onnx_pb.h>
 #include <signal.h>
 #include <unistd.h>
@@ -201,7 +206,9 @@ int serve(const PlantedFaults& faults) {
     if (!request) {
       response = error_response("bad request: " + request.error());
     } else if (request->kind == kRequestVersion) {
-      response.text = "planted-faults 1";
+      const char* release = std::getenv("ONNXFUZZ_PLANTED_VERSION");
+      response.text = release != nullptr ? std::string("planted-faults release ") + release
+                                         : std::string("planted-faults 1");
     } else if (request->kind == kRequestDtypes) {
       // The reference behind it holds every dtype of the table.
       response.text = encode_carried_dtypes(all_dtypes_carried());
@@ -212,16 +219,52 @@ int serve(const PlantedFaults& faults) {
   }
 }
 
+// Whether release `version` is in `ranges` ("3..5", "2,4..6"); nullopt when malformed.
+std::optional<bool> release_listed(long version, std::string_view ranges) {
+  bool listed = false;
+  while (!ranges.empty()) {
+    const size_t comma = ranges.find(',');
+    const std::string item(ranges.substr(0, comma));
+    ranges = comma == std::string_view::npos ? std::string_view() : ranges.substr(comma + 1);
+    long first = 0;
+    long last = 0;
+    int used = 0;
+    const bool range = std::sscanf(item.c_str(), "%ld..%ld%n", &first, &last, &used) == 2 &&
+                       used == static_cast<int>(item.size());
+    if (!range) {
+      used = 0;
+      const bool single = std::sscanf(item.c_str(), "%ld%n", &first, &used) == 1 &&
+                          used == static_cast<int>(item.size());
+      if (!single) return std::nullopt;
+      last = first;
+    }
+    listed = listed || (first <= version && version <= last);
+  }
+  return listed;
+}
+
 }  // namespace
 }  // namespace onnxfuzz
 
 int main() {
-  const auto faults = onnxfuzz::parse_faults(std::getenv("ONNXFUZZ_PLANTED"));
+  auto faults = onnxfuzz::parse_faults(std::getenv("ONNXFUZZ_PLANTED"));
   if (!faults) {
     std::fprintf(stderr,
                  "onnxfuzz_planted_worker: bad ONNXFUZZ_PLANTED (want e.g. "
                  "crash=Sigmoid,hang=Tanh,value=Sqrt,shape=Transpose)\n");
     return 2;
+  }
+  const char* version = std::getenv("ONNXFUZZ_PLANTED_VERSION");
+  const char* versions = std::getenv("ONNXFUZZ_PLANTED_VERSIONS");
+  if (version != nullptr && versions != nullptr) {
+    const auto listed = onnxfuzz::release_listed(std::atol(version), versions);
+    if (!listed) {
+      std::fprintf(stderr,
+                   "onnxfuzz_planted_worker: bad ONNXFUZZ_PLANTED_VERSIONS (want e.g. 3..5 or "
+                   "2,4..6)\n");
+      return 2;
+    }
+    if (!*listed) *faults = onnxfuzz::PlantedFaults{};
   }
   return onnxfuzz::serve(*faults);
 }
