@@ -49,6 +49,10 @@ Observation run_one(Execution& execution, const ModelUnderTest& mut, const Tenso
                                               : UnsupportedKind::kUnsupportedOp});
   } else if (obs.result.status == RunStatus::kResourceLimit) {
     unsupported.push_back({obs.execution, UnsupportedKind::kResourceLimit});
+  } else if (obs.result.status == RunStatus::kUnsupported) {
+    // The execution's own refusal: a converter without an adapter for the model, an op its
+    // runtime has no kernel for.
+    unsupported.push_back({obs.execution, UnsupportedKind::kUnsupportedOp});
   }
   return obs;
 }
