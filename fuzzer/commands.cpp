@@ -22,6 +22,7 @@
 #include "fuzzer/finding.h"
 #include "fuzzer/flags.h"
 #include "fuzzer/probe.h"
+#include "oracles/support_matrix.h"
 #include "generators/generator.h"
 #include "generators/op_spec.h"
 #include "generators/patterns.h"
@@ -64,6 +65,9 @@ namespace fs = std::filesystem;
       FlagSpec{"max-nodes", "K", "10", "maximum operator nodes per generated model"},          \
       FlagSpec{"ops", "LIST", "", "only generate these ops (comma-separated)"},                \
       FlagSpec{"exclude-ops", "LIST", "", "never generate these ops (comma-separated)"},       \
+      FlagSpec{"target", "NAME", "",                                                           \
+               "draw only (op, dtype) pairs and dtypes that NAME's committed support matrix "  \
+               "says run (opencv; or a probe's .json file)"},                         \
       FlagSpec{"dtypes", "LIST", "",                                                           \
                "only these element types, equally weighted (comma-separated table names: "     \
                "float32, float16, int32, ...; default: GenPolicy's weights)"},                 \
@@ -293,6 +297,30 @@ std::expected<GenPolicy, std::string> generator_policy(const ParsedFlags& flags)
             fmt::format("--dtypes: unknown dtype '{}'; known dtypes: {}", name, dtype_names()));
       }
       policy.dtype_weights[*dtype] = 1;
+    }
+  }
+  if (flags.has("target")) {
+    auto matrix = load_target_matrix(flags.get("target"));
+    if (!matrix) return std::unexpected(fmt::format("--target: {}", matrix.error()));
+    // Pairs that ran only wrapped in Casts make values the target cannot hand back: a model
+    // ending in one would not run on it at all.
+    for (const auto& [op, by_dtype] : matrix->pairs) {
+      for (const auto& [dtype, pair] : by_dtype) {
+        if (pair.runs() && !pair.wrapped) policy.only_pairs[op].insert(dtype);
+      }
+    }
+    if (policy.only_pairs.empty())
+      return std::unexpected(fmt::format("--target: {} runs no pair", flags.get("target")));
+    // Values the target cannot carry in or out would keep it from running the model at all.
+    if (!matrix->carried.empty()) {
+      std::erase_if(policy.dtype_weights, [&](const auto& entry) {
+        return std::find(matrix->carried.begin(), matrix->carried.end(), entry.first) ==
+               matrix->carried.end();
+      });
+      if (policy.dtype_weights.empty())
+        return std::unexpected(fmt::format(
+            "--target {}: none of the drawn dtypes is carried by {}", flags.get("target"),
+            matrix->execution));
     }
   }
   for (auto [name, field] : {std::pair{"edge-rate", &policy.prob_edge},
@@ -563,7 +591,7 @@ int command_fuzz(const ParsedFlags& flags) {
   options.findings.generator_flags = fmt::format(" --max-nodes {}", policy->max_nodes);
   // The policy flags as given, so that a case's `onnxfuzz gen --model-seed` command draws
   // from the same policy.
-  for (const char* name : {"ops", "exclude-ops", "dtypes", "edge-rate", "pattern-rate"}) {
+  for (const char* name : {"ops", "exclude-ops", "dtypes", "target", "edge-rate", "pattern-rate"}) {
     if (flags.has(name)) {
       options.findings.generator_flags += fmt::format(" --{} {}", name, flags.get(name));
     }
@@ -758,6 +786,9 @@ int command_probe(const ParsedFlags& flags) {
   nlohmann::json j;
   j["execution"] = name;
   j["version"] = execution.version();
+  j["models_per_pair"] = *per_pair;
+  j["carried"] = nlohmann::json::array();
+  for (DType dtype : execution.carried_dtypes().carried) j["carried"].push_back(dtype_name(dtype));
   std::map<std::string, int> counts;
   std::string md = fmt::format("# {} ({})\n\n| op | since | dtype | outcome | detail |\n"
                                "|---|---|---|---|---|\n",
@@ -766,19 +797,31 @@ int command_probe(const ParsedFlags& flags) {
   for (const auto& row : rows) {
     const std::string outcome(probe_outcome_name(row.outcome));
     ++counts[outcome];
+    nlohmann::json attributes = nlohmann::json::object();
+    for (const auto& [key, tally] : row.attributes)
+      attributes[key] = {{"runs", tally.first}, {"fails", tally.second}};
     j["pairs"].push_back({{"op", row.op},
                           {"since", row.since_version},
                           {"dtype", dtype_name(row.dtype)},
                           {"outcome", outcome},
                           {"reported_op", row.reported_op},
-                          {"message", row.message}});
+                          {"message", row.message},
+                          {"wrapped", row.wrapped},
+                          {"attributes", attributes}});
     std::string detail = row.reported_op.empty() ? row.message.substr(0, 120) : row.reported_op;
+    if (row.outcome == ProbeOutcome::kPartial) {
+      // The attribute values that only ever failed: the likely cause.
+      for (const auto& [key, tally] : row.attributes) {
+        if (tally.first == 0) detail += fmt::format(" [fails with {}]", key);
+      }
+    }
     for (auto& c : detail) {
       if (c == '|' || c == '\n') c = ' ';
     }
     md += fmt::format("| {} | {} | {} | {} | {} |\n", row.op, row.since_version,
                       dtype_name(row.dtype), outcome, detail);
-    if (row.outcome == ProbeOutcome::kNotImplemented) {
+    // The static gap table is ORT's; other executions keep theirs as a committed matrix.
+    if (row.outcome == ProbeOutcome::kNotImplemented && name.starts_with("ort")) {
       std::string enumerator(dtype_name(row.dtype));
       enumerator = enumerator == "float32"   ? "Float"
                    : enumerator == "float64" ? "Double"
@@ -796,10 +839,10 @@ int command_probe(const ParsedFlags& flags) {
       return fail(exit_code::kEnvironment, written.error());
   }
   fmt::print("{}", gap_rows);
-  spdlog::info("[probe] {} pairs: {} runs, {} not implemented, {} rejected, {} died, {} not drawn "
-               "-> {}.json/.md",
-               rows.size(), counts["runs"], counts["not-implemented"], counts["rejected"],
-               counts["died"], counts["not-drawn"], base.string());
+  spdlog::info("[probe] {} pairs: {} runs, {} partial, {} not implemented, {} rejected, {} died, "
+               "{} not drawn -> {}.json/.md",
+               rows.size(), counts["runs"], counts["partial"], counts["not-implemented"],
+               counts["rejected"], counts["died"], counts["not-drawn"], base.string());
   return exit_code::kOk;
 }
 

@@ -7,27 +7,16 @@
 #include "generators/graph_builder.h"
 #include "generators/op_spec.h"
 #include "oracles/backend_gaps.h"
+#include "oracles/support_matrix.h"
 
 namespace onnxfuzz {
-
-namespace {
-
-// ORT's "Could not find an implementation for Op(13) node ..." -> "Op".
-std::string reported_op_of(const std::string& message) {
-  const std::string key = "Could not find an implementation for ";
-  const size_t at = message.find(key);
-  if (at == std::string::npos) return {};
-  const size_t start = at + key.size();
-  const size_t end = message.find('(', start);
-  return message.substr(start, end == std::string::npos ? std::string::npos : end - start);
-}
-
-}  // namespace
 
 std::string_view probe_outcome_name(ProbeOutcome outcome) {
   switch (outcome) {
     case ProbeOutcome::kRuns:
       return "runs";
+    case ProbeOutcome::kPartial:
+      return "partial";
     case ProbeOutcome::kNotImplemented:
       return "not-implemented";
     case ProbeOutcome::kRejected:
@@ -107,6 +96,9 @@ std::vector<ProbeRow> probe_execution(Execution& execution, int models_per_pair)
       policy.prob_edge = 0;
       policy.prob_reuse_primary = 0;
       int drawn = 0;
+      int ran = 0;
+      bool failed = false;
+      // Every model runs, also after a failure, so that each attribute value seen gets counts.
       for (uint64_t seed = 1; seed <= 40 && drawn < models_per_pair; ++seed) {
         auto g = generate_model(policy, seed);
         if (!g || g->model.graph().node_size() != 1) continue;
@@ -115,20 +107,39 @@ std::vector<ProbeRow> probe_execution(Execution& execution, int models_per_pair)
         if (g->node_dtypes.empty() || g->node_dtypes[0] != dtype || node.op_type() != spec.op_type)
           continue;
         ++drawn;
+        const std::vector<std::string> keys = attribute_keys(node);
+        for (const auto* list : {&g->model.graph().input(), &g->model.graph().output()}) {
+          for (const auto& info : *list) {
+            row.wrapped = row.wrapped ||
+                          !carried.carries(static_cast<DType>(info.type().tensor_type().elem_type()));
+          }
+        }
         wrap_uncarried_io(g->model, g->inputs, carried);
         const RunResult r = execution.run(ModelUnderTest::view(g->model), g->inputs);
-        if (r.status == RunStatus::kOk) continue;
+        for (const std::string& key : keys) {
+          auto& counts = row.attributes[key];
+          (r.status == RunStatus::kOk ? counts.first : counts.second) += 1;
+        }
+        if (r.status == RunStatus::kOk) {
+          ++ran;
+          continue;
+        }
+        if (failed) continue;  // the first failure classifies the pair
+        failed = true;
         row.message = r.message;
         if (r.status == RunStatus::kError && is_not_implemented_message(r.message)) {
           row.outcome = ProbeOutcome::kNotImplemented;
-          row.reported_op = reported_op_of(r.message);
+          row.reported_op = std::string(not_implemented_op(r.message));
         } else if (r.status == RunStatus::kError || r.status == RunStatus::kUnsupported) {
           row.outcome = ProbeOutcome::kRejected;
         } else {
           row.outcome = ProbeOutcome::kDied;
         }
-        break;
       }
+      // A pair that ran in some models and was refused cleanly in others runs in part; a
+      // crash or hang stays `died` whatever else ran.
+      if (failed && ran > 0 && row.outcome != ProbeOutcome::kDied)
+        row.outcome = ProbeOutcome::kPartial;
       if (drawn == 0) row.outcome = ProbeOutcome::kNotDrawn;
       rows.push_back(std::move(row));
     }

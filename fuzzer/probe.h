@@ -4,6 +4,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@ namespace onnxfuzz {
 // How one (op, dtype) pair fared on the probed execution.
 enum class ProbeOutcome {
   kRuns,            // every probe model ran
+  kPartial,         // some probe models ran, others failed (see the attribute counts)
   kNotImplemented,  // a not-implemented rejection (a backend gap), naming `reported_op`
   kRejected,        // another error: a finding to look at, not a gap
   kDied,            // crash, hang or resource limit
@@ -28,6 +30,12 @@ struct ProbeRow {
   ProbeOutcome outcome = ProbeOutcome::kRuns;
   std::string reported_op;  // for kNotImplemented
   std::string message;      // the first failure's message
+  // Per attribute value of the probe models ("mode=nearest", support_matrix.h's
+  // attribute_keys): how many models with it ran and how many failed.
+  std::map<std::string, std::pair<int, int>> attributes;
+  // Some probe model had graph inputs or outputs of a dtype the execution cannot carry, so it
+  // ran wrapped in Casts (wrap_uncarried_io): unwrapped, such models cannot run on it at all.
+  bool wrapped = false;
 };
 
 // Graph inputs and outputs of a dtype the execution cannot carry become float32, with Casts

@@ -69,7 +69,13 @@ std::expected<Generator, std::string> Generator::make(const GenPolicy& policy) {
   for (const auto& spec : all_op_specs()) {
     if (listed(policy.exclude_ops, spec.op_type)) continue;
     if (!policy.only_ops.empty() && !listed(policy.only_ops, spec.op_type)) continue;
-    g.allowed_.insert(&spec);
+    if (!policy.only_pairs.empty() && !policy.only_pairs.contains(spec.op_type)) continue;
+    // Patterns are inserted whole, in any dtype the policy draws: with a pair restriction an op
+    // joins them only if it is listed in every such dtype.
+    bool every_dtype = true;
+    for (const auto& [d, w] : policy.dtype_weights)
+      every_dtype = every_dtype && (w <= 0 || policy.allows_pair(spec.op_type, d));
+    if (every_dtype) g.allowed_.insert(&spec);
     if (spec.op_type == "Clip") g.guard_ = &spec;  // guards only use an op the policy allows
     bool feasible = false;
     for (int r = 1; r <= policy.max_rank; ++r)
@@ -81,6 +87,7 @@ std::expected<Generator, std::string> Generator::make(const GenPolicy& policy) {
     for (DType d : spec.dtypes) {
       auto dw = policy.dtype_weights.find(d);
       if (dw == policy.dtype_weights.end() || dw->second <= 0) continue;
+      if (!policy.allows_pair(spec.op_type, d)) continue;
       choice.dtypes.push_back(d);
       choice.dtype_weights.push_back(dw->second);
     }

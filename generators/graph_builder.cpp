@@ -85,7 +85,7 @@ int GraphBuilder::add_op(const OpChoice& choice) {
 
 int GraphBuilder::bound_output(int value) {
   const Value& v = values_[static_cast<size_t>(value)];
-  if (budget_ > 0 && guard_ && guard_->allows_dtype(v.dtype) &&
+  if (budget_ > 0 && guard_ && guard_->allows_dtype(v.dtype) && policy_.allows_pair(guard_->op_type, v.dtype) &&
       !value_bounds(v.dtype).contains(v.range)) {
     return insert_guard(value, value_bounds(v.dtype));
   }
@@ -415,7 +415,8 @@ void GraphBuilder::repair_domains(Plan& plan) {
     if (domain.admits(v.range)) continue;
     const DType dtype = v.dtype;
     int repaired;
-    if (guard_ && guard_->allows_dtype(dtype) && budget_ >= 2 &&
+    if (guard_ && guard_->allows_dtype(dtype) && policy_.allows_pair(guard_->op_type, dtype) &&
+        budget_ >= 2 &&
         rng_.chance(policy_.prob_guard_repair)) {
       repaired = insert_guard(o.value, guard_bounds(dtype, domain, v.range));
     } else {
@@ -450,7 +451,10 @@ int GraphBuilder::insert_guard(int value, const Interval& bounds) {
 void GraphBuilder::bound_magnitude(Plan& plan) {
   const DType out_dtype = plan.spec->dtype_rule(*plan.spec, plan.sig());
   auto too_big = [&] { return !value_bounds(out_dtype).contains(plan.spec->output_range(plan.sig())); };
-  if ((guard_ && guard_->allows_dtype(out_dtype) && budget_ >= 2) || !too_big()) return;
+  if ((guard_ && guard_->allows_dtype(out_dtype) && policy_.allows_pair(guard_->op_type, out_dtype) &&
+       budget_ >= 2) ||
+      !too_big())
+    return;
   for (size_t i = plan.operands.size(); i-- > 0;) {
     Operand& o = plan.operands[i];
     if (o.value < 0) continue;

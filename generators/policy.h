@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ struct GenPolicy {
   std::vector<std::string> only_ops;
   // Ops never used; without Clip, repairs draw fresh values instead of guards.
   std::vector<std::string> exclude_ops;
+  // When non-empty, the only (op, dtype) pairs drawn (a backend's support matrix, `--target`):
+  // op instances and Clip guards only in listed pairs, patterns only when each of their ops is
+  // listed in every dtype the policy draws.
+  std::map<std::string, std::set<DType>> only_pairs;
   // Relative draw weight per op; ops not listed weigh 1, weight 0 never draws.
   std::map<std::string, double> op_weights = {
       {"Conv", 1.5}, {"MatMul", 1.5}, {"Gemm", 1.2}, {"Add", 1.2}, {"Mul", 1.2}};
@@ -121,6 +126,13 @@ struct GenPolicy {
   double weight_abs = 1.0;
   // An input outside its op's domain gets a Clip guard node (else a fresh in-domain value).
   double prob_guard_repair = 0.5;
+
+  // Whether `only_pairs` lets an instance of `op` take `dtype`.
+  bool allows_pair(const std::string& op, DType dtype) const {
+    if (only_pairs.empty()) return true;
+    auto listed = only_pairs.find(op);
+    return listed != only_pairs.end() && listed->second.contains(dtype);
+  }
 };
 
 }  // namespace onnxfuzz

@@ -1,11 +1,16 @@
 // The backend-gap table and its lookup for the rejection oracle.
 #include "oracles/backend_gaps.h"
 
+#include <fmt/format.h>
+
+#include <deque>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "generators/model_io.h"
+#include "oracles/support_matrix.h"
 
 namespace onnxfuzz {
 namespace {
@@ -199,6 +204,13 @@ constexpr BackendGap kBackendGaps[] = {
 // "... data type is not supported with Op opset 16 when reduction is ..." (a kernel that refuses
 // the type at run time).
 std::string_view named_op(std::string_view message) {
+  // OpenCV DNN's ONNX importer: "Node [Op@ai.onnx]:(onnx_node!name) parse error: ...".
+  constexpr std::string_view kOpencvNode = "Node [";
+  if (const size_t at = message.find(kOpencvNode); at != std::string_view::npos) {
+    const std::string_view rest = message.substr(at + kOpencvNode.size());
+    const size_t end = rest.find_first_of("@]");
+    if (end != std::string_view::npos && end > 0) return rest.substr(0, end);
+  }
   constexpr std::string_view kLead = "Could not find an implementation for ";
   if (const size_t at = message.find(kLead); at != std::string_view::npos) {
     const std::string_view rest = message.substr(at + kLead.size());
@@ -240,9 +252,39 @@ bool node_has_dtype(const onnx::NodeProto& node, DType dtype,
   return false;
 }
 
+// The committed support matrix's verdict on a rejection by `execution` naming `reported`: a row
+// for the first node of that op whose pair the matrix says the backend does not run (or runs
+// only with other attribute values). Rows live as long as the process: the lookup hands out
+// pointers, like the static table's.
+const BackendGap* matrix_gap(std::string_view execution, const onnx::ModelProto& model,
+                             std::string_view reported, const std::map<std::string, int32_t>& types) {
+  const SupportMatrix* matrix = committed_matrix(execution);
+  if (matrix == nullptr) return nullptr;
+  for (const onnx::NodeProto& node : model.graph().node()) {
+    if (node.op_type() != reported || node.input_size() == 0) continue;
+    auto type = types.find(node.input(0));
+    if (type == types.end()) continue;
+    const DTypeInfo* dtype = find_dtype(type->second);
+    if (dtype == nullptr || !matrix->predicts_rejection(node, dtype->dtype)) continue;
+    static std::mutex mutex;
+    static std::deque<std::string> strings;
+    static std::deque<BackendGap> rows;
+    const std::lock_guard lock(mutex);
+    const std::string& prefix = strings.emplace_back(execution);
+    const std::string& op = strings.emplace_back(node.op_type());
+    const std::string& reason = strings.emplace_back(fmt::format(
+        "{} probe (committed support matrix): {}({}) does not run", matrix->version, op,
+        dtype_name(dtype->dtype)));
+    return &rows.emplace_back(BackendGap{prefix, op, dtype->dtype, op, reason});
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::span<const BackendGap> backend_gaps() { return kBackendGaps; }
+
+std::string_view not_implemented_op(std::string_view message) { return named_op(message); }
 
 bool is_not_implemented_message(std::string_view message) { return !named_op(message).empty(); }
 
@@ -256,7 +298,8 @@ const BackendGap* find_backend_gap(std::string_view execution, const onnx::Model
       rows.push_back(&row);
     }
   }
-  if (rows.empty()) return nullptr;
+  const bool has_matrix = committed_matrix(execution) != nullptr;
+  if (rows.empty() && !has_matrix) return nullptr;
   std::map<std::string, int32_t> types;
   collect_types(model, types);
   // Intermediate values of a generated model carry no value_info; inference supplies them.
@@ -273,7 +316,7 @@ const BackendGap* find_backend_gap(std::string_view execution, const onnx::Model
       if (node.op_type() == row->op && node_has_dtype(node, row->dtype, types)) return row;
     }
   }
-  return nullptr;
+  return has_matrix ? matrix_gap(execution, model, reported, types) : nullptr;
 }
 
 }  // namespace onnxfuzz

@@ -30,11 +30,17 @@ std::span<const BackendGap> backend_gaps();
 
 // ONNX Runtime's message for a node whose type combination has no registered kernel:
 // "Could not find an implementation for Op(version) node with name '...'".
+// OpenCV DNN's importer says it for any node it cannot take: "Node [Op@domain]:(name) parse
+// error: ...".
 bool is_not_implemented_message(std::string_view message);
+// The op such a message names, or "".
+std::string_view not_implemented_op(std::string_view message);
 
 // The listed gap that explains `message` from `execution` on `model`, or null: the message is
 // a not-implemented message naming the row's `reported_op`, and a node of the row's `op` has
-// its first input or an output of the row's dtype. Never throws.
+// its first input or an output of the row's dtype. For an execution with a committed support
+// matrix (oracles/support_matrix.h), a node of the named op whose (op, input dtype) the matrix
+// says does not run, or runs only with other attribute values, is a gap too. Never throws.
 const BackendGap* find_backend_gap(std::string_view execution, const onnx::ModelProto& model,
                                    std::string_view message);
 

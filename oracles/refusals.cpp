@@ -18,6 +18,11 @@ constexpr Refusal kRefusals[] = {
     // rewritten model; its resource limits it classifies itself.
     {"ort-optimized", "ref on optimized.onnx: unsupported op '", RunStatus::kUnsupported,
      "the reference has no kernel for an op of ORT's optimized model"},
+    // The opencv worker caps each model's address space at the memory limit
+    // (oracles/opencv_worker/): OpenCV's allocator then throws instead of growing.
+    {"opencv", "Failed to allocate", RunStatus::kResourceLimit,
+     "OpenCV hit the worker's memory limit"},
+    {"opencv", "std::bad_alloc", RunStatus::kResourceLimit, "OpenCV hit the worker's memory limit"},
 };
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Locating the project root, node and the planted worker without depending on the cwd.
+// Locating the project root, node and the worker binaries without depending on the cwd.
 #include "oracles/worker_paths.h"
 
 #include <fmt/format.h>
@@ -79,12 +79,17 @@ std::optional<std::string> find_in_path(std::string_view program) {
   }
 }
 
-std::expected<std::string, std::string> find_planted_worker() {
-  constexpr const char* kName = "onnxfuzz_planted_worker";
+namespace {
+
+// A worker binary built by this project: next to the running executable, one directory up (for
+// bench/ binaries), or in the source tree's build directories. `hint` says in the error how to
+// get it.
+std::expected<std::string, std::string> find_worker_binary(const char* name, std::string_view what,
+                                                           std::string_view hint) {
   std::vector<fs::path> candidates;
   if (const std::string exe_dir = executable_dir(); !exe_dir.empty()) {
-    candidates.push_back(fs::path(exe_dir) / kName);
-    candidates.push_back(fs::path(exe_dir).parent_path() / kName);
+    candidates.push_back(fs::path(exe_dir) / name);
+    candidates.push_back(fs::path(exe_dir).parent_path() / name);
   }
 #ifdef ONNXFUZZ_SOURCE_DIR
   // Any build directory of the source tree (build, build-release, ...), in name order so the
@@ -95,17 +100,28 @@ std::expected<std::string, std::string> find_planted_worker() {
     if (entry.path().filename().string().starts_with("build")) build_dirs.push_back(entry.path());
   }
   std::sort(build_dirs.begin(), build_dirs.end());
-  for (const fs::path& dir : build_dirs) candidates.push_back(dir / kName);
+  for (const fs::path& dir : build_dirs) candidates.push_back(dir / name);
 #endif
   std::string tried;
   for (const fs::path& candidate : candidates) {
     if (is_executable_file(candidate)) return candidate.lexically_normal().string();
     tried += fmt::format("\n  {}", candidate.string());
   }
-  return std::unexpected(fmt::format(
-      "cannot find the test-only planted worker '{}' (build the onnxfuzz_planted_worker "
-      "target). Tried:{}",
-      kName, tried.empty() ? std::string("\n  (nothing)") : tried));
+  return std::unexpected(fmt::format("cannot find the {} '{}' ({}). Tried:{}", what, name, hint,
+                                     tried.empty() ? std::string("\n  (nothing)") : tried));
+}
+
+}  // namespace
+
+std::expected<std::string, std::string> find_planted_worker() {
+  return find_worker_binary("onnxfuzz_planted_worker", "test-only planted worker",
+                            "build the onnxfuzz_planted_worker target");
+}
+
+std::expected<std::string, std::string> find_opencv_worker() {
+  return find_worker_binary("onnxfuzz_opencv_worker", "OpenCV worker",
+                            "build the onnxfuzz_opencv_worker target; CMake builds it when "
+                            "libopencv-dnn-dev is installed");
 }
 
 }  // namespace onnxfuzz

@@ -1,4 +1,4 @@
-// Locating worker pieces from any cwd: the project root, node, the planted worker.
+// Locating worker pieces from any cwd: the project root, node, the planted and OpenCV workers.
 #pragma once
 
 #include <expected>
@@ -22,5 +22,9 @@ std::optional<std::string> find_in_path(std::string_view program);
 // The test-only planted-fault worker binary: next to the running executable, one directory
 // up (for bench/ binaries), or in the source tree's build directories.
 std::expected<std::string, std::string> find_planted_worker();
+
+// The `opencv` execution's worker binary (onnxfuzz_opencv_worker), searched like the planted
+// worker. It exists only in builds that found OpenCV DNN.
+std::expected<std::string, std::string> find_opencv_worker();
 
 }  // namespace onnxfuzz
