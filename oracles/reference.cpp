@@ -1,10 +1,14 @@
 // Reference interpreter: walks the graph in node order and evaluates each node with its kernel.
 #include "oracles/reference.h"
 
+#include "generators/fold.h"
+
 #include <fmt/format.h>
 #include <onnx/defs/schema.h>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <exception>
 #include <new>
 #include <optional>
@@ -18,35 +22,67 @@ namespace {
 
 bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
 
-// What evaluates one op at one opset: the ONNX schema the opset selects and the newest kernel
-// registered at or before that schema's version (either may be null).
+// Whether libonnx knows (domain, op) at all. ONNX Runtime's own ops (com.microsoft, and the
+// few it adds to the ONNX domain, such as SimplifiedLayerNormalization) have no schema here.
+bool onnx_knows(std::string_view domain, std::string_view op_type) {
+  return onnx::OpSchemaRegistry::Schema(std::string(op_type), INT_MAX,
+                                        std::string(domain)) != nullptr;
+}
+
+// What evaluates one op at one opset of its domain: the ONNX schema the opset selects and the
+// newest kernel registered at or before that schema's version (either may be null). An op
+// libonnx has no schema for (ONNX Runtime's) is versioned by its domain's opset directly.
 struct Resolved {
   const onnx::OpSchema* schema = nullptr;
   const ref::Kernel* kernel = nullptr;
 };
 
-Resolved resolve(std::string_view op_type, int64_t opset) {
+Resolved resolve(std::string_view domain, std::string_view op_type, int64_t opset) {
   Resolved r;
-  if (!ref::has_kernels(op_type)) return r;
-  r.schema = onnx::OpSchemaRegistry::Schema(std::string(op_type), static_cast<int>(opset), "");
-  if (r.schema != nullptr) r.kernel = ref::find_kernel(op_type, r.schema->since_version());
+  if (!ref::has_kernels(domain, op_type)) return r;
+  const std::string d = is_default_domain(std::string(domain)) ? "" : std::string(domain);
+  r.schema = onnx::OpSchemaRegistry::Schema(std::string(op_type), static_cast<int>(opset), d);
+  if (r.schema != nullptr) {
+    r.kernel = ref::find_kernel(d, op_type, r.schema->since_version());
+  } else if (!onnx_knows(d, op_type)) {
+    r.kernel = ref::find_kernel(d, op_type, static_cast<int>(opset));
+  }
   return r;
 }
 
-// The "unsupported op" message for a node no kernel serves.
+// "op" for the ONNX domain, "domain::op" for any other.
+std::string qualified(const std::string& domain, const std::string& op_type) {
+  return is_default_domain(domain) ? op_type : fmt::format("{}::{}", domain, op_type);
+}
+
+// The "unsupported op" message for a node no kernel serves; `opset` is its domain's (-1 when
+// the model does not import that domain).
 std::string unsupported(const onnx::NodeProto& node, int n, int64_t opset, const Resolved& r) {
-  if (!is_default_domain(node.domain())) {
-    return fmt::format("unsupported op '{}::{}' (node {} '{}')", node.domain(), node.op_type(), n,
-                       node.name());
-  }
+  const std::string name = qualified(node.domain(), node.op_type());
   std::string why;
-  if (r.schema != nullptr) {
-    why = fmt::format(": opset {} selects {}-{}, which has no kernel", opset, node.op_type(),
+  if (opset < 0) {
+    why = fmt::format(": the model does not import domain '{}'", node.domain());
+  } else if (r.schema != nullptr) {
+    why = fmt::format(": opset {} selects {}-{}, which has no kernel", opset, name,
                       r.schema->since_version());
-  } else if (ref::has_kernels(node.op_type())) {
-    why = fmt::format(": ONNX has no {} at opset {}", node.op_type(), opset);
+  } else if (ref::has_kernels(node.domain(), node.op_type())) {
+    why = fmt::format(": {} has no {} at opset {}",
+                      onnx_knows(node.domain(), node.op_type()) ? "ONNX" : "the reference", name,
+                      opset);
   }
-  return fmt::format("unsupported op '{}' (node {} '{}'){}", node.op_type(), n, node.name(), why);
+  return fmt::format("unsupported op '{}' (node {} '{}'){}", name, n, node.name(), why);
+}
+
+// The half type output `k` is rounded back to: the schema's rule for an ONNX op; for an op
+// without a schema, the first half input's type unless the kernel marks the output float32.
+std::optional<DType> half_output(const Resolved& r, std::span<const std::optional<DType>> original,
+                                 size_t k) {
+  if (r.schema != nullptr) return ref::half_output_dtype(*r.schema, original, k);
+  if (k < 32 && (r.kernel->options.float_outputs >> k & 1u) != 0) return std::nullopt;
+  for (const auto& dtype : original) {
+    if (dtype && is_half(*dtype)) return dtype;
+  }
+  return std::nullopt;
 }
 
 // Runs a kernel. Unless it handles half types itself, float16/bfloat16 inputs are widened to
@@ -74,7 +110,7 @@ std::vector<Tensor> run_kernel(const Resolved& r, const onnx::NodeProto& node,
   std::vector<Tensor> outputs = r.kernel->run(ref::NodeContext(node, args));
   for (size_t k = 0; k < outputs.size(); ++k) {
     if (outputs[k].dtype != DType::kFloat) continue;
-    if (auto half = ref::half_output_dtype(*r.schema, original, k)) {
+    if (auto half = half_output(r, original, k)) {
       outputs[k] = ref::round_to_half(outputs[k], *half);
     }
   }
@@ -106,11 +142,12 @@ std::string check_declared_type(const onnx::ValueInfoProto& info, const Tensor& 
 // are caught per node so the message can name the node.
 std::string evaluate(const onnx::ModelProto& model, const TensorMap& inputs,
                      std::unordered_map<std::string, Tensor>& env) {
-  int64_t opset = -1;
+  // Domain ("" for ai.onnx) -> imported opset version.
+  std::unordered_map<std::string, int64_t> opsets;
   for (const auto& import : model.opset_import()) {
-    if (is_default_domain(import.domain())) opset = import.version();
+    opsets[is_default_domain(import.domain()) ? "" : import.domain()] = import.version();
   }
-  if (opset < 0) return "model does not import the default ONNX domain";
+  if (!opsets.contains("")) return "model does not import the default ONNX domain";
 
   const auto& graph = model.graph();
   for (const auto& init : graph.initializer()) {
@@ -132,8 +169,10 @@ std::string evaluate(const onnx::ModelProto& model, const TensorMap& inputs,
   for (int n = 0; n < graph.node_size(); ++n) {
     const auto& node = graph.node(n);
     auto where = [&] { return fmt::format("node {} '{}' ({})", n, node.name(), node.op_type()); };
+    auto imported = opsets.find(is_default_domain(node.domain()) ? "" : node.domain());
+    const int64_t opset = imported == opsets.end() ? -1 : imported->second;
     Resolved resolved;
-    if (is_default_domain(node.domain())) resolved = resolve(node.op_type(), opset);
+    if (opset >= 0) resolved = resolve(node.domain(), node.op_type(), opset);
     if (resolved.kernel == nullptr) return unsupported(node, n, opset, resolved);
     node_inputs.clear();
     for (const auto& name : node.input()) {
@@ -176,30 +215,43 @@ std::string evaluate(const onnx::ModelProto& model, const TensorMap& inputs,
 
 std::vector<KernelKey> reference_kernels() {
   std::vector<KernelKey> keys;
-  for (const ref::Kernel* k : ref::registered_kernels())
-    keys.push_back({k->op_type, k->since_version});
-  return keys;  // the registry lists them sorted
+  for (const ref::Kernel* k : ref::registered_kernels()) {
+    if (k->domain.empty() && onnx_knows("", k->op_type))
+      keys.push_back({k->op_type, k->since_version});
+  }
+  return keys;  // the registry lists the default domain first, sorted
+}
+
+std::vector<KernelKey> reference_runtime_kernels() {
+  std::vector<KernelKey> keys;
+  for (const ref::Kernel* k : ref::registered_kernels()) {
+    if (!onnx_knows(k->domain, k->op_type))
+      keys.push_back({k->op_type, k->since_version, k->domain});
+  }
+  std::ranges::sort(keys);
+  return keys;
 }
 
 const std::vector<std::string>& reference_ops() {
   static const std::vector<std::string> ops = [] {
     std::vector<std::string> names;
-    for (const ref::Kernel* k : ref::registered_kernels()) {
-      if (names.empty() || names.back() != k->op_type) names.push_back(k->op_type);
+    for (const KernelKey& k : reference_kernels()) {
+      if (names.empty() || names.back() != k.op_type) names.push_back(k.op_type);
     }
     return names;
   }();
   return ops;
 }
 
-std::optional<KernelKey> reference_kernel_for(std::string_view op_type, int opset) {
-  const Resolved r = resolve(op_type, opset);
+std::optional<KernelKey> reference_kernel_for(std::string_view op_type, int opset,
+                                              std::string_view domain) {
+  const Resolved r = resolve(domain, op_type, opset);
   if (r.kernel == nullptr) return std::nullopt;
-  return KernelKey{r.kernel->op_type, r.kernel->since_version};
+  return KernelKey{r.kernel->op_type, r.kernel->since_version, r.kernel->domain};
 }
 
-bool reference_supports(std::string_view op_type, int opset) {
-  return reference_kernel_for(op_type, opset).has_value();
+bool reference_supports(std::string_view op_type, int opset, std::string_view domain) {
+  return reference_kernel_for(op_type, opset, domain).has_value();
 }
 
 RunResult run_reference(const onnx::ModelProto& model, const TensorMap& inputs,
@@ -249,4 +301,16 @@ RunResult run_reference(const onnx::ModelProto& model, const TensorMap& inputs,
 
 std::string ReferenceExecution::version() { return "onnxfuzz-ref " ONNXFUZZ_VERSION; }
 
+namespace {
+
+// The evaluator of generators/fold.h: folding runs the reference on the whole model once.
+const AllValuesEvaluatorRegistrar kFoldEvaluator{
+    [](const onnx::ModelProto& model, const TensorMap& inputs) -> std::expected<TensorMap, std::string> {
+      TensorMap values;
+      const RunResult result = run_reference(model, inputs, &values);
+      if (result.status != RunStatus::kOk) return std::unexpected(result.message);
+      return values;
+    }};
+
+}  // namespace
 }  // namespace onnxfuzz

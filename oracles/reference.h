@@ -13,22 +13,31 @@
 
 namespace onnxfuzz {
 
-// One kernel of the reference: `op_type` (default domain) from ONNX version `since_version` on.
+// One kernel of the reference: `op_type` in `domain` ("" is ai.onnx) from version
+// `since_version` on.
 struct KernelKey {
   std::string op_type;
   int since_version = 0;
+  std::string domain;
   auto operator<=>(const KernelKey&) const = default;
 };
 
-// Every kernel, sorted by op type, then since_version.
+// Every kernel of an ONNX operator (one libonnx has a schema for), sorted by op type, then
+// since_version. These are what the generator draws and the conformance tests cover.
 std::vector<KernelKey> reference_kernels();
-// The distinct op types with at least one kernel, sorted.
+// Every kernel of an ONNX Runtime operator libonnx has no schema for: the com.microsoft
+// contrib ops and ORT's ONNX-domain additions (SimplifiedLayerNormalization), which ORT's
+// optimized models contain. Sorted like reference_kernels(), domain last.
+std::vector<KernelKey> reference_runtime_kernels();
+// The distinct op types of reference_kernels(), sorted.
 const std::vector<std::string>& reference_ops();
-// The kernel that evaluates `op_type` in a model importing default-domain `opset`: the newest
-// kernel whose since_version is at most that of the ONNX schema the opset selects. nullopt
-// when ONNX has no such op at that opset, or no kernel serves that version.
-std::optional<KernelKey> reference_kernel_for(std::string_view op_type, int opset = 17);
-bool reference_supports(std::string_view op_type, int opset = 17);
+// The kernel that evaluates (`domain`, `op_type`) in a model importing `opset` of that domain:
+// the newest kernel whose since_version is at most that of the ONNX schema the opset selects
+// (for an op without an ONNX schema, at most `opset` itself). nullopt when ONNX has no such op
+// at that opset, or no kernel serves that version.
+std::optional<KernelKey> reference_kernel_for(std::string_view op_type, int opset = 17,
+                                              std::string_view domain = "");
+bool reference_supports(std::string_view op_type, int opset = 17, std::string_view domain = "");
 
 // Evaluates `model` on `inputs` (graph inputs that are not initializers). Returns kOk with
 // every graph output, or kError with a message naming the node that failed (unsupported op,

@@ -51,25 +51,44 @@ std::vector<int64_t> NodeContext::ints_attr(std::string_view name) const {
 
 namespace {
 
-// op type -> since_version -> kernel. Built on first use, so registrars in any translation unit
-// may run in any order during static initialization.
-using Registry = std::map<std::string, std::map<int, Kernel>, std::less<>>;
+// The registry's spelling of a domain: ONNX's own ops under "", whichever way a model names it.
+std::string_view canonical_domain(std::string_view domain) {
+  return domain == "ai.onnx" ? std::string_view() : domain;
+}
+
+// (domain, op type) -> since_version -> kernel. Built on first use, so registrars in any
+// translation unit may run in any order during static initialization.
+using OpKey = std::pair<std::string, std::string>;
+using Registry = std::map<OpKey, std::map<int, Kernel>, std::less<>>;
 
 Registry& registry() {
   static Registry table;
   return table;
 }
 
+const std::map<int, Kernel>* versions_of(std::string_view domain, std::string_view op_type) {
+  const Registry& table = registry();
+  auto op = table.find(OpKey(canonical_domain(domain), op_type));
+  return op == table.end() ? nullptr : &op->second;
+}
+
 }  // namespace
 
 KernelRegistrar::KernelRegistrar(std::string_view op_type, int since_version, KernelFn run,
-                                 KernelOptions options) {
+                                 KernelOptions options)
+    : KernelRegistrar("", op_type, since_version, run, options) {}
+
+KernelRegistrar::KernelRegistrar(std::string_view domain, std::string_view op_type,
+                                 int since_version, KernelFn run, KernelOptions options) {
   ONNXFUZZ_CHECK(run != nullptr && since_version >= 1, "KernelRegistrar: bad registration");
-  auto& versions = registry()[std::string(op_type)];
+  const std::string_view d = canonical_domain(domain);
+  auto& versions = registry()[OpKey(d, op_type)];
   const bool inserted =
-      versions.emplace(since_version, Kernel{std::string(op_type), since_version, run, options})
+      versions
+          .emplace(since_version, Kernel{std::string(d), std::string(op_type), since_version,
+                                         run, options})
           .second;
-  ONNXFUZZ_CHECK(inserted, "KernelRegistrar: (op, since_version) registered twice");
+  ONNXFUZZ_CHECK(inserted, "KernelRegistrar: (domain, op, since_version) registered twice");
 }
 
 std::vector<const Kernel*> registered_kernels() {
@@ -80,15 +99,22 @@ std::vector<const Kernel*> registered_kernels() {
   return all;
 }
 
-const Kernel* find_kernel(std::string_view op_type, int schema_version) {
-  const Registry& table = registry();
-  auto op = table.find(op_type);
-  if (op == table.end()) return nullptr;
-  auto after = op->second.upper_bound(schema_version);  // first version > schema_version
-  if (after == op->second.begin()) return nullptr;
+const Kernel* find_kernel(std::string_view domain, std::string_view op_type, int version) {
+  const auto* versions = versions_of(domain, op_type);
+  if (versions == nullptr) return nullptr;
+  auto after = versions->upper_bound(version);  // first version > `version`
+  if (after == versions->begin()) return nullptr;
   return &std::prev(after)->second;
 }
 
-bool has_kernels(std::string_view op_type) { return registry().contains(op_type); }
+const Kernel* find_kernel(std::string_view op_type, int schema_version) {
+  return find_kernel("", op_type, schema_version);
+}
+
+bool has_kernels(std::string_view domain, std::string_view op_type) {
+  return versions_of(domain, op_type) != nullptr;
+}
+
+bool has_kernels(std::string_view op_type) { return has_kernels("", op_type); }
 
 }  // namespace onnxfuzz::ref

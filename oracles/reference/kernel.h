@@ -1,5 +1,5 @@
 // Reference interpreter internals: the kernel interface and the registry of kernels, keyed by
-// (op type, since-version) like ONNX's own operator schemas.
+// (domain, op type, since-version) like ONNX's own operator schemas.
 #pragma once
 
 #include <fmt/format.h>
@@ -68,11 +68,19 @@ struct KernelOptions {
   // rounds the matching float32 outputs back, so arithmetic kernels never see a half type.
   // A kernel that handles half tensors itself (data movement, Constant, casts) sets this.
   bool handles_half = false;
+  // Outputs (bit k: output k) that are float32 whatever the input type. Only read for ops
+  // libonnx has no schema for (ONNX Runtime's own ops), whose other float32 outputs are rounded
+  // back to the first half input's type; an ONNX op's schema says this itself.
+  uint32_t float_outputs = 0;
 };
 
-// One registry row: the kernel for `op_type` (default domain) from `since_version` on, up to
-// the next registered version.
+// The domain ONNX Runtime's contrib ops live in.
+inline constexpr std::string_view kMicrosoftDomain = "com.microsoft";
+
+// One registry row: the kernel for `op_type` in `domain` ("" is ai.onnx) from `since_version`
+// on, up to the next registered version.
 struct Kernel {
+  std::string domain;
   std::string op_type;
   int since_version = 0;
   KernelFn run = nullptr;
@@ -82,19 +90,25 @@ struct Kernel {
 // Registers a kernel at static-initialization time. One object per (op, version), next to the
 // kernel in its family file:
 //   const KernelRegistrar kSoftmax13{"Softmax", 13, softmax_13};
-// A second registration of the same (op, version) is a bug and aborts at load time.
+//   const KernelRegistrar kGelu1{kMicrosoftDomain, "Gelu", 1, gelu_1};
+// A second registration of the same (domain, op, version) is a bug and aborts at load time.
 class KernelRegistrar {
  public:
   KernelRegistrar(std::string_view op_type, int since_version, KernelFn run,
                   KernelOptions options = {});
+  KernelRegistrar(std::string_view domain, std::string_view op_type, int since_version,
+                  KernelFn run, KernelOptions options = {});
 };
 
-// Every registered kernel, sorted by op type then since_version.
+// Every registered kernel, sorted by domain, op type, then since_version.
 std::vector<const Kernel*> registered_kernels();
-// The registered kernel with the largest since_version <= `schema_version` (the since_version
-// of the ONNX schema a model's opset selects), or nullptr.
+// The registered kernel of (`domain`, `op_type`) with the largest since_version <= `version`
+// (the since_version of the ONNX schema a model's opset selects, or for an op without an ONNX
+// schema the domain's opset itself), or nullptr. "ai.onnx" is the same domain as "".
+const Kernel* find_kernel(std::string_view domain, std::string_view op_type, int version);
 const Kernel* find_kernel(std::string_view op_type, int schema_version);
-// Whether any version of `op_type` has a kernel.
+// Whether any version of (`domain`, `op_type`) has a kernel.
+bool has_kernels(std::string_view domain, std::string_view op_type);
 bool has_kernels(std::string_view op_type);
 
 }  // namespace onnxfuzz::ref
