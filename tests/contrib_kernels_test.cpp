@@ -487,6 +487,13 @@ TEST(ContribKernels, ReferenceAgreesWithOnnxRuntime) {
       {"g (float[2,3,4] x, float[4] gamma) => (float[2,3,4] y)",
        "y = SimplifiedLayerNormalization <axis = -1, epsilon = 0.00001> (x, gamma)",
        {{"x", {2, 3, 4}}, {"gamma", {4}}}},
+      // Broadcast scales, as ORT's SimplifiedLayerNormFusion keeps them.
+      {"g (float[2,3,4] x, float[1] gamma) => (float[2,3,4] y)",
+       "y = SimplifiedLayerNormalization <axis = -1, epsilon = 0.00001> (x, gamma)",
+       {{"x", {2, 3, 4}}, {"gamma", {1}}}},
+      {"g (float[2,3,4] x, float[1,4] gamma) => (float[2,3,4] y)",
+       "y = SimplifiedLayerNormalization <axis = -1, epsilon = 0.00001> (x, gamma)",
+       {{"x", {2, 3, 4}}, {"gamma", {1, 4}}}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.body);
@@ -502,6 +509,25 @@ TEST(ContribKernels, ReferenceAgreesWithOnnxRuntime) {
       expect_close(actual.outputs.at(name), expected.outputs.at(name), 1e-4, 1e-4);
     }
   }
+}
+
+// ORT's LayerNormFusion writes stash_type 11 for a float64 LayerNormalization: the reference
+// then computes stage one in double, as ORT does.
+TEST(ContribKernels, LayerNormalizationStashDoubleAgreesWithOnnxRuntime) {
+  auto ort = make_execution("ort-noopt", ExecutionOptions{});
+  if (!ort) GTEST_SKIP() << "ort-noopt is not available: " << ort.error();
+  const onnx::ModelProto m =
+      model("g (double[2,3,4] x, double[4] gamma, double[4] beta) => (double[2,3,4] y)",
+            "y = LayerNormalization <axis = -1, epsilon = 0.00001, stash_type = 11> "
+            "(x, gamma, beta)");
+  TensorMap in;
+  in["x"] = random_tensor(DType::kDouble, {2, 3, 4}, 21);
+  in["gamma"] = random_tensor(DType::kDouble, {4}, 22);
+  in["beta"] = random_tensor(DType::kDouble, {4}, 23);
+  const RunResult expected = run_ref(m, in);
+  const RunResult actual = (*ort)->run(ModelUnderTest::view(m), in);
+  ASSERT_EQ(actual.status, RunStatus::kOk) << actual.message;
+  expect_close(actual.outputs.at("y"), expected.outputs.at("y"), 1e-9, 1e-9);
 }
 
 // ---- NCHWc: ORT's own optimized models ---------------------------------------------------------

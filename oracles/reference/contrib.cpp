@@ -287,9 +287,11 @@ void normalize_rows(std::vector<double>& v, int64_t size, bool simplified, doubl
       sq += d * d;
     }
     const double inv = 1.0 / std::sqrt(sq / static_cast<double>(size) + eps);
+    // gamma holds one value per normalized element, or (broadcast) one per element of v.
+    const double* g = gamma.size() == v.size() ? gamma.data() + r * size : gamma.data();
     for (int64_t i = 0; i < size; ++i) {
       const double centered = simplified ? row[i] : row[i] - m;
-      row[i] = centered * inv * (gamma.empty() ? 1.0 : gamma[i]) + (beta.empty() ? 0.0 : beta[i]);
+      row[i] = centered * inv * (gamma.empty() ? 1.0 : g[i]) + (beta.empty() ? 0.0 : beta[i]);
     }
     mean[r] = m;
     inv_std[r] = inv;
@@ -347,7 +349,19 @@ std::vector<Tensor> simplified_layer_norm_1(const NodeContext& ctx) {
   }
   const int64_t axis = normalize_axis(axis_attr, rank);
   const int64_t size = shape_numel(Shape(x.shape.begin() + axis, x.shape.end()));
-  const std::vector<double> gamma = normalized_vector(&scale, x.dtype, size, "scale");
+  // ORT broadcasts the scale (numpy, right-aligned) over X: ORT's SimplifiedLayerNormFusion
+  // keeps a [1] or [1, C] gamma as it was.
+  if (scale.dtype != x.dtype) fail("scale element type differs from the input's");
+  const std::array<const Shape*, 2> shapes{&scale.shape, &x.shape};
+  if (scale.rank() > x.rank() || broadcast_shape(shapes) != x.shape) {
+    fail("scale of shape {} does not broadcast to {}", shape_string(scale.shape),
+         shape_string(x.shape));
+  }
+  std::vector<double> gamma(static_cast<size_t>(x.numel()));
+  const std::array<std::vector<int64_t>, 1> strides{broadcast_strides(scale.shape, x.shape)};
+  for_each_index(x.shape, strides, [&](int64_t i, const std::array<int64_t, 1>& at) {
+    gamma[i] = scale.as_double(at[0]);
+  });
   std::vector<double> v = doubles(x);
   std::vector<double> mean, inv_std;
   normalize_rows(v, size, /*simplified=*/true, ctx.float_attr("epsilon", 1e-5f), gamma, {}, mean,

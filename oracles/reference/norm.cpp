@@ -149,7 +149,8 @@ std::vector<Tensor> layer_norm_17(const NodeContext& ctx) {
   if (axis_attr < -rank || axis_attr >= rank) fail("axis {} out of range for rank {}", axis_attr, rank);
   const int64_t axis = normalize_axis(axis_attr, rank);
   const int64_t stash = ctx.int_attr("stash_type", 1);
-  if (stash != 1) fail("stash_type {} is not supported (only 1, float32)", stash);
+  // ORT's LayerNormFusion writes stash_type 11 (double) for a float64 X.
+  if (stash != 1 && stash != 11) fail("stash_type {} is not supported (only 1 and 11)", stash);
   const float eps = ctx.float_attr("epsilon", 1e-5f);
   const Shape normalized(x.shape.begin() + axis, x.shape.end());
   const int64_t inner = shape_numel(normalized);
@@ -182,7 +183,7 @@ std::vector<Tensor> layer_norm_17(const NodeContext& ctx) {
       const T* row = xv.data() + o * inner;
       double mean, inv_std;
       std::vector<double> normalized_row(static_cast<size_t>(inner));
-      if constexpr (std::is_same_v<T, double>) {
+      if (std::is_same_v<T, double> && stash == 1) {
         // The function body: X cast to float32, every stage-one op rounded to float32.
         narrowed.assign(row, row + inner);
         const float m = static_cast<float>(moments(narrowed.data(), inner).first);
