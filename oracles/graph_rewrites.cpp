@@ -2,6 +2,7 @@
 #include "oracles/graph_rewrites.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
@@ -44,6 +45,25 @@ bool looks_like_pass(std::string_view s) {
   return uppers >= 2 && lower;
 }
 
+// What changed on a node kept by name and op: "attributes pads, inputs" or "".
+std::string kept_node_changes(const onnx::NodeProto& before, const onnx::NodeProto& after) {
+  std::map<std::string, std::string> attributes;  // name -> serialized, before
+  for (const auto& a : before.attribute()) attributes[a.name()] = a.SerializeAsString();
+  std::vector<std::string> changed;
+  for (const auto& a : after.attribute()) {
+    auto found = attributes.find(a.name());
+    if (found == attributes.end() || found->second != a.SerializeAsString()) {
+      changed.push_back(a.name());
+    }
+    if (found != attributes.end()) attributes.erase(found);
+  }
+  for (const auto& [name, bytes] : attributes) changed.push_back(name);  // dropped
+  std::string out;
+  if (!changed.empty()) out = fmt::format("attributes {}", fmt::join(changed, ", "));
+  if (!std::ranges::equal(before.input(), after.input())) out += out.empty() ? "inputs" : ", inputs";
+  return out;
+}
+
 }  // namespace
 
 GraphRewrites graph_rewrites(const onnx::GraphProto& before, const onnx::GraphProto& after) {
@@ -80,6 +100,10 @@ GraphRewrites graph_rewrites(const onnx::GraphProto& before, const onnx::GraphPr
       if (qualified_op(*kept->second) != qualified_op(node)) {
         changed.push_back(fmt::format("{}: {} -> {}", node.name(), qualified_op(*kept->second),
                                       qualified_op(node)));
+      } else if (auto what = kept_node_changes(*kept->second, node); !what.empty()) {
+        // A pass that rewrites a node in place (PadFusion into a pool's pads, ConvAddFusion
+        // into a bias) leaves only this trace.
+        changed.push_back(fmt::format("{}: {} {} changed", node.name(), qualified_op(node), what));
       }
       continue;
     }
@@ -99,11 +123,27 @@ GraphRewrites graph_rewrites(const onnx::GraphProto& before, const onnx::GraphPr
     }
   }
   out.rewrites.insert(out.rewrites.end(), changed.begin(), changed.end());
+  // A removed node whose output is now an initializer was computed at load time by ORT's
+  // own kernel (its ConstantFolding pass names no node, so this is its only trace).
+  std::set<std::string> after_initializers;
+  for (const auto& init : after.initializer()) after_initializers.insert(init.name());
   std::vector<std::string> removed;
+  bool folded_any = false;
   for (const auto& node : before.node()) {
-    if (!node.name().empty() && !after_names.contains(node.name())) {
+    if (node.name().empty() || after_names.contains(node.name())) continue;
+    auto folded = std::ranges::find_if(node.output(), [&](const std::string& output) {
+      return after_initializers.contains(output);
+    });
+    if (folded != node.output().end()) {
+      folded_any = true;
+      removed.push_back(fmt::format("folded {} '{}' into initializer '{}'", qualified_op(node),
+                                    node.name(), *folded));
+    } else {
       removed.push_back(fmt::format("removed {} '{}'", qualified_op(node), node.name()));
     }
+  }
+  if (folded_any && std::ranges::find(out.rewrites, "ConstantFolding") == out.rewrites.end()) {
+    out.rewrites.insert(out.rewrites.begin(), "ConstantFolding");
   }
   for (const auto& [op, left] : unnamed_before) {
     for (int i = 0; i < left; ++i) removed.push_back(fmt::format("removed {} ''", op));

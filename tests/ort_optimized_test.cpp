@@ -309,6 +309,19 @@ g (float[2,3] x, float[3,2] w, float[2] b) => (float[2,2] z)
   EXPECT_EQ(r.node_changes,
             (std::vector<std::string>{"removed MatMul 'n0'", "removed Add 'n1'",
                                       "added Gemm 'n0/MatMulAddFusion/GemmTransposeFusion/_token_3'"}));
+  // In-place rewrites and constant folding leave no pass name in a node name.
+  onnx::GraphProto in_place;
+  *in_place.add_node() = before.graph().node(2);
+  auto* pads = in_place.mutable_node(0)->add_attribute();
+  pads->set_name("pads");
+  pads->set_type(onnx::AttributeProto::INTS);
+  pads->add_ints(1);
+  in_place.add_initializer()->set_name("y");
+  const GraphRewrites folded = graph_rewrites(before.graph(), in_place);
+  EXPECT_EQ(folded.rewrites,
+            (std::vector<std::string>{"ConstantFolding", "n2: Relu attributes pads changed"}));
+  EXPECT_EQ(folded.node_changes, (std::vector<std::string>{"removed MatMul 'n0'",
+                                                           "folded Add 'n1' into initializer 'y'"}));
   // Nothing rewritten, nothing reported.
   const GraphRewrites none = graph_rewrites(before.graph(), before.graph());
   EXPECT_TRUE(none.rewrites.empty());
