@@ -468,6 +468,31 @@ TEST(ContribKernels, ReferenceAgreesWithOnnxRuntime) {
        "y = com.microsoft.FusedConv <activation = \"Clip\", activation_params = [-0.5, 0.5]> "
        "(x, w)",
        {{"x", {1, 2, 5, 5}}, {"w", {4, 2, 3, 3}}}},
+      {"g (float[1,2,5,5] x, float[4,2,3,3] w) => (float[1,4,3,3] y)",
+       "y = com.microsoft.FusedConv <activation = \"LeakyRelu\", activation_params = [0.1]> (x, w)",
+       {{"x", {1, 2, 5, 5}}, {"w", {4, 2, 3, 3}}}},
+      {"g (float[1,2,5,5] x, float[4,2,3,3] w) => (float[1,4,3,3] y)",
+       "y = com.microsoft.FusedConv <activation = \"HardSigmoid\", "
+       "activation_params = [0.3, 0.4]> (x, w)",
+       {{"x", {1, 2, 5, 5}}, {"w", {4, 2, 3, 3}}}},
+      {"g (float[1,2,5,5] x, float[4,2,3,3] w) => (float[1,4,3,3] y)",
+       "y = com.microsoft.FusedConv <activation = \"Sigmoid\"> (x, w)",
+       {{"x", {1, 2, 5, 5}}, {"w", {4, 2, 3, 3}}}},
+      {"g (float[1,2,5,5] x, float[4,2,3,3] w) => (float[1,4,3,3] y)",
+       "y = com.microsoft.FusedConv <activation = \"Tanh\"> (x, w)",
+       {{"x", {1, 2, 5, 5}}, {"w", {4, 2, 3, 3}}}},
+      {"g (float[3,4] a, float[4,5] b, float[5] c) => (float[3,5] y)",
+       "y = com.microsoft.FusedGemm <activation = \"HardSigmoid\", activation_alpha = 0.3, "
+       "activation_beta = 0.4> (a, b, c)",
+       {{"a", {3, 4}}, {"b", {4, 5}}, {"c", {5}}}},
+      {"g (float[3,4] a, float[4,5] b, float[5] c) => (float[3,5] y)",
+       "y = com.microsoft.FusedGemm <activation = \"Tanh\"> (a, b, c)",
+       {{"a", {3, 4}}, {"b", {4, 5}}, {"c", {5}}}},
+      {"g (float[2,3,4] x, float[3,4] skip, float[4] gamma, float[4] beta) => "
+       "(float[2,3,4] y, float[2,3,4] sum)",
+       "y, mean, inv, sum = com.microsoft.SkipLayerNormalization <epsilon = 0.00001> "
+       "(x, skip, gamma, beta)",
+       {{"x", {2, 3, 4}}, {"skip", {3, 4}}, {"gamma", {4}}, {"beta", {4}}}},
       {"g (float[2,3,4] x) => (float[2,3,4] y)", "y = com.microsoft.Gelu (x)",
        {{"x", {2, 3, 4}}}},
       {"g (float[2,3,4] x, float[4] bias) => (float[2,3,4] y)",
