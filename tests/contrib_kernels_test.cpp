@@ -123,11 +123,11 @@ TEST(ContribKernels, FusedGemmAndFusedConvHandComputed) {
   const std::string sig =
       "g (float[1,1,2,2] x, float[1,1,1,1] w, float[1] b, float[1,1,2,2] z) => "
       "(float[1,1,2,2] y)";
-  r = run_ref(model(sig, "y = com.microsoft.FusedConv <activation = \"Relu\"> (x, w, b, z)"),
-              conv);
+  r = run_ref(model(sig, "y = com.microsoft.FusedConv <activation = \"Relu\"> (x, w, b, z)"), conv);
   expect_values(r.outputs.at("y"), {1, 1, 2, 2}, {4, 0, 8, 0});
-  r = run_ref(model(sig, "y = com.microsoft.FusedConv <activation = \"Clip\", "
-                         "activation_params = [-1.0, 5.0]> (x, w, b, z)"),
+  r = run_ref(model(sig,
+                    "y = com.microsoft.FusedConv <activation = \"Clip\", "
+                    "activation_params = [-1.0, 5.0]> (x, w, b, z)"),
               conv);
   expect_values(r.outputs.at("y"), {1, 1, 2, 2}, {4, -1, 5, -1});
 }
@@ -270,11 +270,11 @@ TEST(ContribKernels, FusedMatMulEqualsTransposeMatMulScale) {
                           fmt::join(operand_perm(c.b.size(), c.batch_b, c.trans_b), ", "));
       b = "bt";
     }
-    body += fmt::format("m = MatMul ({}, {})\n", a, b) + constant("k", c.alpha, "m") +
-            "y = Mul (m, k)";
+    body +=
+        fmt::format("m = MatMul ({}, {})\n", a, b) + constant("k", c.alpha, "m") + "y = Mul (m, k)";
     const Equivalence e{
-        fmt::format("FusedMatMul {}x{} tA={} tB={} tbA={} tbB={}", dims(c.a), dims(c.b),
-                    c.trans_a, c.trans_b, c.batch_a, c.batch_b),
+        fmt::format("FusedMatMul {}x{} tA={} tB={} tbA={} tbB={}", dims(c.a), dims(c.b), c.trans_a,
+                    c.trans_b, c.batch_a, c.batch_b),
         fmt::format("g ({{T}}[{}] a, {{T}}[{}] b) => ({{T}}[{}] y)", dims(c.a), dims(c.b),
                     dims(c.y)),
         fmt::format("y = com.microsoft.FusedMatMul <alpha = {:.4f}, transA = {}, transB = {}, "
@@ -344,8 +344,8 @@ TEST(ContribKernels, FusedConvEqualsConvAddActivation) {
 }
 
 TEST(ContribKernels, GeluFamilyEqualsItsOnnxPatterns) {
-  const std::string gelu_of_b = constant("sqrt2", std::sqrt(2.0), "b") +
-                                constant("one", 1, "b") + constant("half", 0.5, "b") +
+  const std::string gelu_of_b = constant("sqrt2", std::sqrt(2.0), "b") + constant("one", 1, "b") +
+                                constant("half", 0.5, "b") +
                                 "d = Div (b, sqrt2)\ne = Erf (d)\np = Add (e, one)\n"
                                 "m = Mul (b, p)\ny = Mul (m, half)";
   const std::string fast_gelu_of_b =
@@ -375,20 +375,18 @@ TEST(ContribKernels, GeluFamilyEqualsItsOnnxPatterns) {
 }
 
 TEST(ContribKernels, NormalizationsEqualAddThenLayerNormalization) {
-  const std::vector<std::pair<std::string, Shape>> inputs = {{"x", {2, 3, 4}},
-                                                              {"skip", {2, 3, 4}},
-                                                              {"gamma", {4}},
-                                                              {"beta", {4}},
-                                                              {"bias", {4}}};
+  const std::vector<std::pair<std::string, Shape>> inputs = {
+      {"x", {2, 3, 4}}, {"skip", {2, 3, 4}}, {"gamma", {4}}, {"beta", {4}}, {"bias", {4}}};
   const std::string sig =
       "g ({T}[2,3,4] x, {T}[2,3,4] skip, {T}[4] gamma, {T}[4] beta, {T}[4] bias) => "
       "({T}[2,3,4] y, {T}[2,3,4] sum)";
   // (x + skip + bias) / rms * gamma over the last dim, written as the RMSNorm pattern.
   auto rms = [](const std::string& v, const std::string& axes, const std::string& scale) {
     return constant("two", 2, v) + constant("eps", 1e-5, v) +
-           fmt::format("p = Pow ({0}, two)\nr = ReduceMean <axes = [{1}]> (p)\nq = Add (r, eps)\n"
-                       "sq = Sqrt (q)\nn = Div ({0}, sq)\ny = Mul (n, {2})",
-                       v, axes, scale);
+           fmt::format(
+               "p = Pow ({0}, two)\nr = ReduceMean <axes = [{1}]> (p)\nq = Add (r, eps)\n"
+               "sq = Sqrt (q)\nn = Div ({0}, sq)\ny = Mul (n, {2})",
+               v, axes, scale);
   };
   const std::vector<Equivalence> cases = {
       {"SkipLayerNormalization", sig,
@@ -493,14 +491,16 @@ TEST(ContribKernels, ReferenceAgreesWithOnnxRuntime) {
        "y, mean, inv, sum = com.microsoft.SkipLayerNormalization <epsilon = 0.00001> "
        "(x, skip, gamma, beta)",
        {{"x", {2, 3, 4}}, {"skip", {3, 4}}, {"gamma", {4}}, {"beta", {4}}}},
-      {"g (float[2,3,4] x) => (float[2,3,4] y)", "y = com.microsoft.Gelu (x)",
-       {{"x", {2, 3, 4}}}},
+      {"g (float[2,3,4] x) => (float[2,3,4] y)", "y = com.microsoft.Gelu (x)", {{"x", {2, 3, 4}}}},
       {"g (float[2,3,4] x, float[4] bias) => (float[2,3,4] y)",
-       "y = com.microsoft.FastGelu (x, bias)", {{"x", {2, 3, 4}}, {"bias", {4}}}},
+       "y = com.microsoft.FastGelu (x, bias)",
+       {{"x", {2, 3, 4}}, {"bias", {4}}}},
       {"g (float[2,3,4] x, float[4] bias) => (float[2,3,4] y)",
-       "y = com.microsoft.BiasGelu (x, bias)", {{"x", {2, 3, 4}}, {"bias", {4}}}},
+       "y = com.microsoft.BiasGelu (x, bias)",
+       {{"x", {2, 3, 4}}, {"bias", {4}}}},
       {"g (float[2,3,4] x) => (float[2,3,4] y)",
-       "y = com.microsoft.QuickGelu <alpha = 1.702> (x)", {{"x", {2, 3, 4}}}},
+       "y = com.microsoft.QuickGelu <alpha = 1.702> (x)",
+       {{"x", {2, 3, 4}}}},
       {"g (float[2,3,4] x, float[2,3,4] skip, float[4] gamma, float[4] beta, float[4] bias) => "
        "(float[2,3,4] y)",
        "y = com.microsoft.SkipLayerNormalization <epsilon = 0.00001> "
@@ -524,7 +524,8 @@ TEST(ContribKernels, ReferenceAgreesWithOnnxRuntime) {
     SCOPED_TRACE(c.body);
     TensorMap in;
     uint32_t seed = 7;
-    for (const auto& [name, shape] : c.inputs) in[name] = random_tensor(DType::kFloat, shape, seed++);
+    for (const auto& [name, shape] : c.inputs)
+      in[name] = random_tensor(DType::kFloat, shape, seed++);
     const onnx::ModelProto m = model(c.signature, c.body);
     const RunResult expected = run_ref(m, in);
     const RunResult actual = (*ort)->run(ModelUnderTest::view(m), in);
@@ -580,7 +581,8 @@ std::expected<onnx::ModelProto, std::string> optimized_by_ort(const onnx::ModelP
   if (pipe == nullptr) return std::unexpected("popen failed");
   std::array<char, 4096> buffer;
   size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    output.append(buffer.data(), n);
   if (::pclose(pipe) != 0) return std::unexpected("onnxruntime-node failed: " + output);
   onnx::ModelProto optimized;
   if (!optimized.ParseFromString(testing::read_file(dir.path() / "out.onnx"))) {
@@ -665,20 +667,21 @@ TEST(ContribKernels, NchwcRewritesMatchTheOriginalModel) {
 TEST(ContribKernels, NchwcReorderRoundTrip) {
   TensorMap in;
   in["x"] = random_tensor(DType::kFloat, {2, 5, 3, 4}, 9);
-  const auto r = run_ref(
-      parse(R"(<ir_version: 8, opset_import: ["" : 17, "com.microsoft.nchwc" : 1]>
+  const auto r =
+      run_ref(parse(R"(<ir_version: 8, opset_import: ["" : 17, "com.microsoft.nchwc" : 1]>
         g (float[2,5,3,4] x) => (float[2,5,3,4] y, float[2,3,4,5] z) {
           b = com.microsoft.nchwc.ReorderInput (x)
           y = com.microsoft.nchwc.ReorderOutput <channels = 5> (b)
           z = com.microsoft.nchwc.ReorderOutput <channels = 5, channels_last = 1> (b)
         })"),
-      in);
+              in);
   expect_close(r.outputs.at("y"), in["x"], 0, 0);
   std::vector<double> nhwc;
   for (int64_t n = 0; n < 2; ++n)
     for (int64_t h = 0; h < 3; ++h)
       for (int64_t w = 0; w < 4; ++w)
-        for (int64_t c = 0; c < 5; ++c) nhwc.push_back(in["x"].as_double(((n * 5 + c) * 3 + h) * 4 + w));
+        for (int64_t c = 0; c < 5; ++c)
+          nhwc.push_back(in["x"].as_double(((n * 5 + c) * 3 + h) * 4 + w));
   expect_values(r.outputs.at("z"), {2, 3, 4, 5}, nhwc, 0);
 }
 

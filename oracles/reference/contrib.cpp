@@ -42,9 +42,8 @@ Tensor permuted(const Tensor& t, const std::vector<int64_t>& perm) {
   dispatch_width(t.dtype, [&]<class T>(TypeTag<T>) {
     auto in = t.values<T>();
     auto y = out.values<T>();
-    for_each_index(shape, strides, [&](int64_t i, const std::array<int64_t, 1>& at) {
-      y[i] = in[at[0]];
-    });
+    for_each_index(shape, strides,
+                   [&](int64_t i, const std::array<int64_t, 1>& at) { y[i] = in[at[0]]; });
   });
   return out;
 }
@@ -458,7 +457,8 @@ Tensor first_channels(const Tensor& t, int64_t channels) {
 std::vector<Tensor> reorder_input_1(const NodeContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.rank() != 4) fail("ReorderInput needs a 4-D input, got {}", shape_string(x.shape));
-  if (ctx.int_attr("channels_last", 0) != 0) return {blocked(permuted(x, {0, 3, 1, 2}), nchwc_block_size())};
+  if (ctx.int_attr("channels_last", 0) != 0)
+    return {blocked(permuted(x, {0, 3, 1, 2}), nchwc_block_size())};
   return {blocked(x, nchwc_block_size())};
 }
 
@@ -480,8 +480,8 @@ Tensor plain_filter(const Tensor& w, int64_t block, bool bi_bo) {
   }
   const int64_t o = w.shape[0], i = w.shape[1], kh = w.shape[2], kw = w.shape[3];
   if (bi_bo) {
-    const Tensor t = permuted(reshaped(w, {o / block, i / block, kh, kw, block, block}),
-                              {0, 5, 1, 4, 2, 3});
+    const Tensor t =
+        permuted(reshaped(w, {o / block, i / block, kh, kw, block, block}), {0, 5, 1, 4, 2, 3});
     return reshaped(t, w.shape);
   }
   return reshaped(permuted(reshaped(w, {o / block, i, kh, kw, block}), {0, 4, 1, 2, 3}), w.shape);
@@ -505,7 +505,8 @@ std::vector<Tensor> nchwc_conv_1(const NodeContext& ctx) {
   if (b != nullptr) {
     // The transformer pads the bias to the padded output channels; accept either length.
     bias = make_tensor(b->dtype, {filter.shape[0]});
-    if (b->rank() != 1 || b->shape[0] > filter.shape[0]) fail("bias of shape {} does not fit", shape_string(b->shape));
+    if (b->rank() != 1 || b->shape[0] > filter.shape[0])
+      fail("bias of shape {} does not fit", shape_string(b->shape));
     std::copy(b->bytes.begin(), b->bytes.end(), bias.bytes.begin());
   }
   const std::array<const Tensor*, 3> inputs{&input, &filter, b != nullptr ? &bias : nullptr};
@@ -559,8 +560,7 @@ const KernelRegistrar kQuickGelu1{kMicrosoftDomain, "QuickGelu", 1, quick_gelu_1
 const KernelRegistrar kSkipLayerNormalization1{kMicrosoftDomain, "SkipLayerNormalization", 1,
                                                skip_layer_norm_1<false>, kStatsFloat};
 const KernelRegistrar kSkipSimplifiedLayerNormalization1{
-    kMicrosoftDomain, "SkipSimplifiedLayerNormalization", 1, skip_layer_norm_1<true>,
-    kStatsFloat};
+    kMicrosoftDomain, "SkipSimplifiedLayerNormalization", 1, skip_layer_norm_1<true>, kStatsFloat};
 const KernelRegistrar kNchwcReorderInput1{kNchwcDomain, "ReorderInput", 1, reorder_input_1};
 const KernelRegistrar kNchwcReorderOutput1{kNchwcDomain, "ReorderOutput", 1, reorder_output_1};
 const KernelRegistrar kNchwcConv1{kNchwcDomain, "Conv", 1, nchwc_conv_1};

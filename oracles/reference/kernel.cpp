@@ -83,11 +83,10 @@ KernelRegistrar::KernelRegistrar(std::string_view domain, std::string_view op_ty
   ONNXFUZZ_CHECK(run != nullptr && since_version >= 1, "KernelRegistrar: bad registration");
   const std::string_view d = canonical_domain(domain);
   auto& versions = registry()[OpKey(d, op_type)];
-  const bool inserted =
-      versions
-          .emplace(since_version, Kernel{std::string(d), std::string(op_type), since_version,
-                                         run, options})
-          .second;
+  const bool inserted = versions
+                            .emplace(since_version, Kernel{std::string(d), std::string(op_type),
+                                                           since_version, run, options})
+                            .second;
   ONNXFUZZ_CHECK(inserted, "KernelRegistrar: (domain, op, since_version) registered twice");
 }
 
