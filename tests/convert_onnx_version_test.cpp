@@ -281,6 +281,27 @@ g (float[2,3] x) => (float[2,3] y) {
   EXPECT_EQ(eval.verdicts[0].baseline, "planted");
 }
 
+// --after ort: the converted model runs on ORT and is judged against ORT on the original
+// model, which joins the executions; a planted converter fault is the converter's, vs ort.
+TEST(ConvertOnnxVersionCli, AfterOrtIsJudgedAgainstOrtOnTheOriginal) {
+  TempDir dir;
+  auto model = parse_model_text(kSubRelu);
+  ASSERT_TRUE(model);
+  testing::write_file(dir.path() / "m.onnx", serialize_model(*model));
+  const std::string run = "run " + dir.str("m.onnx") + " --executions convert:onnx-version@15";
+  auto passed = run_onnxfuzz(run + " --after ort");
+  ASSERT_EQ(passed.exit_code, 0) << passed.output;
+  EXPECT_NE(passed.output.find("convert:onnx-version@15+ort ok"), std::string::npos);
+  EXPECT_NE(passed.output.find("  ort "), std::string::npos) << passed.output;
+  EXPECT_NE(passed.output.find("(outputs compared with ort)"), std::string::npos);
+  auto planted = run_onnxfuzz(run + ",ref --after ort", "ONNXFUZZ_PLANTED_CONVERT=swap=Sub");
+  EXPECT_EQ(planted.exit_code, 1) << planted.output;
+  EXPECT_NE(planted.output.find("verdict: numeric on convert:onnx-version@15+ort (vs ort)"),
+            std::string::npos)
+      << planted.output;
+  EXPECT_EQ(planted.output.find("verdict: numeric on ort"), std::string::npos);
+}
+
 TEST(ConvertOnnxVersionCli, AfterFlagAddsThePairAndBadNamesAreUsageErrors) {
   TempDir dir;
   auto model = parse_model_text(kSubRelu);
