@@ -88,6 +88,7 @@ json record_to_json(const CaseRecord& r) {
       j["artifacts"][execution] = {{"files", side.files}, {"notes", side.notes}};
     }
   }
+  if (!r.chain.is_null()) j["chain"] = r.chain;
   return j;
 }
 
@@ -111,6 +112,7 @@ std::expected<CaseRecord, std::string> record_from_json(const std::string& text)
     r.nodes_after = j.value("nodes_after", 0);
     r.tool_version = j.value("tool_version", "");
     r.versions = j.value("versions", std::map<std::string, std::string>{});
+    if (j.contains("chain")) r.chain = j["chain"];
     if (j.contains("tolerance")) {
       const json& tolerance = j["tolerance"];
       if (tolerance.contains("float32_atol") || tolerance.contains("float32_rtol")) {

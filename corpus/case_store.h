@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <expected>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ struct CaseRecord {
   // By execution name, for the executions that left side data; case.json "artifacts",
   // absent from older cases.
   std::map<std::string, CaseArtifacts> artifacts;
+  // For a mutant: the provenance chain that re-derives original.onnx (seed model path and
+  // content hash, each mutator with its seed); see generators/mutators/provenance.h. Null for
+  // generated models and models given by the user.
+  nlohmann::json chain;
 };
 
 // A test-case directory in the ONNX backend-test layout.

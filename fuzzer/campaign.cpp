@@ -15,7 +15,9 @@
 #include "corpus/case_store.h"
 #include "corpus/journal.h"
 #include "fuzzer/evaluation.h"
+#include "fuzzer/seed_pool.h"
 #include "generators/generator.h"
+#include "generators/mutators/dispatcher.h"
 #include "generators/model_io.h"
 #include "generators/rng.h"
 
@@ -23,6 +25,9 @@ namespace onnxfuzz {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// Mixed into a model seed for the draw "mutant or generated", so that it does not correlate with
+// the draws of the mutation itself.
+constexpr uint64_t kMutateSalt = 0x6d75746174696f6eULL;
 std::atomic<bool> g_stop{false};
 
 void request_stop(int) { g_stop = true; }
@@ -38,8 +43,13 @@ std::string status_text(const CampaignSummary& s) {
     auto it = s.findings_by_kind.find(kind);
     kinds += fmt::format(" {} {}", kind, it == s.findings_by_kind.end() ? 0 : it->second);
   }
-  return fmt::format("{} models {} ({:.1f}/s) |{} | unique {}", elapsed_string(s.seconds), s.models,
-                     s.seconds > 0 ? s.models / s.seconds : 0.0, kinds, s.unique);
+  if (auto it = s.findings_by_kind.find("accepted-invalid"); it != s.findings_by_kind.end())
+    kinds += fmt::format(" accepted-invalid {}", it->second);
+  const std::string mutants =
+      s.mutants > 0 ? fmt::format(" mutants {} pool {}", s.mutants, s.pool_size) : "";
+  return fmt::format("{} models {} ({:.1f}/s){} |{} | unique {}", elapsed_string(s.seconds),
+                     s.models, s.seconds > 0 ? s.models / s.seconds : 0.0, mutants, kinds,
+                     s.unique);
 }
 
 std::expected<void, std::string> write_stats(const std::string& out_dir, const CampaignSummary& s,
@@ -56,6 +66,12 @@ std::expected<void, std::string> write_stats(const std::string& out_dir, const C
   j["seconds"] = s.seconds;
   j["backend_seconds"] = s.backend_seconds;
   j["new_cases"] = s.new_cases;
+  if (s.mutants > 0) {
+    j["mutation"] = {{"mutants", s.mutants},
+                     {"pool_added", s.pool_added},
+                     {"pool_size", s.pool_size},
+                     {"mutation_failed", s.mutation_failed}};
+  }
   j["coverage"] = s.coverage.to_json();
   return write_file_atomic((std::filesystem::path(out_dir) / "stats.json").string(),
                            j.dump(2) + "\n");
@@ -121,6 +137,28 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   }
   auto generator = Generator::make(options.policy);
   if (!generator) return std::unexpected(generator.error());
+  std::optional<SeedPool> pool;
+  size_t next_seed = 0;  // seeds run as they are before any mutant
+  MutateOptions mutate_options;  // the defaults `mutate --chain` re-derives with
+  mutate_options.mode = options.mutate_mode;
+  DispatchOptions dispatch;
+  dispatch.max_depth = options.mutate_depth;
+  if (!options.seed_paths.empty()) {
+    auto opened = SeedPool::open(options.seed_paths,
+                                 (std::filesystem::path(options.findings.out_dir) / "pool").string(),
+                                 /*input_seed=*/1, options.seed_shapes);
+    if (!opened) return std::unexpected(opened.error());
+    pool = std::move(*opened);
+    auto selected = select_mutators(options.mutate_mode, options.mutators);
+    if (!selected) return std::unexpected(selected.error());
+    dispatch.mutators = std::move(*selected);
+    spdlog::info("[seeds] {} seeds, {} pool entries kept from earlier runs, {} skipped; {:.0f}% of "
+                 "models are {} mutants",
+                 pool->seeds(), pool->size() - pool->seeds(), pool->skipped().size(),
+                 100 * options.mutate_ratio, mutate_mode_name(options.mutate_mode));
+  }
+  FindingContext unminimized = findings;
+  unminimized.minimize_enabled = false;
   Rng master(options.seed);
   const auto start = Clock::now();
   auto last_status = start;
@@ -142,28 +180,75 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       break;
     }
     const uint64_t model_seed = master.next();
-    const std::optional<GeneratedModel> generated = generator->generate(model_seed);
+    // This iteration's model: generated from model_seed, or (with --seeds) a mutant of a pool
+    // entry, or a seed as it is (each once, first).
+    std::optional<GeneratedModel> generated;
+    std::optional<Mutant> mutant;
+    Chain chain;
+    std::string rule;  // invalid mode: the rule the mutant breaks
+    if (pool && next_seed < pool->seeds()) {
+      const PoolEntry& entry = pool->entry(next_seed++);
+      mutant = entry.mutant;
+      chain = entry.chain;
+    } else if (pool && Rng(model_seed ^ kMutateSalt).chance(options.mutate_ratio)) {
+      Rng rng(model_seed);
+      const PoolEntry& entry = pool->pick(rng);
+      Mutant m = entry.mutant;
+      auto steps = mutate(m, rng, mutate_options, dispatch);
+      if (steps) {
+        chain = entry.chain;
+        chain.mode = options.mutate_mode;
+        chain.steps.insert(chain.steps.end(), steps->begin(), steps->end());
+        if (options.mutate_mode == MutateMode::kInvalid) {
+          rule = find_mutator(steps->back().mutator)->rule;
+        }
+        mutant = std::move(m);
+      } else {
+        ++summary.mutation_failed;
+      }
+    }
+    if (!mutant) generated = generator->generate(model_seed);
+    const onnx::ModelProto& model = mutant ? mutant->model : generated->model;
+    const TensorMap& inputs = mutant ? mutant->inputs : generated->inputs;
     ++summary.models;
-    summary.coverage.add(*generated);
-    const bool full =
-        options.full_validation_every <= 1 || summary.models % options.full_validation_every == 1;
-    Evaluation eval = evaluate_model(generated->model, generated->inputs,
-                                     options.findings.executions, options.findings.oracle,
-                                     full ? Validation::kFull : Validation::kCheckerOnly);
+    Evaluation eval;
+    if (!mutant) {
+      summary.coverage.add(*generated);
+      const bool full = options.full_validation_every <= 1 ||
+                        summary.models % options.full_validation_every == 1;
+      eval = evaluate_model(model, inputs, options.findings.executions, options.findings.oracle,
+                            full ? Validation::kFull : Validation::kCheckerOnly);
+    } else {
+      ++summary.mutants;
+      eval = rule.empty() ? evaluate_model(model, inputs, options.findings.executions,
+                                           options.findings.oracle, Validation::kFull)
+                          : evaluate_invalid(model, inputs, options.findings.executions, rule);
+    }
+    int64_t fresh_coverage = 0;
+    if (mutant && rule.empty()) fresh_coverage = summary.coverage.add(eval.valid ? eval.inferred : model);
+    bool found_new = false;
     for (const auto& obs : eval.observations) summary.backend_seconds += obs.result.seconds;
     for (const auto& skipped : eval.unsupported) {
       ++summary.unsupported[std::string(unsupported_kind_name(skipped.kind))];
     }
     if (no_execution_ran(eval)) ++summary.unsupported["no_execution_ran"];
-    if (!eval.valid) {
+    if (!eval.valid && rule.empty()) {
       ++summary.invalid_models;
-      spdlog::error("[generator] seed {} produced an invalid model: {}", model_seed,
-                    eval.invalid_reason);
+      if (mutant) {
+        spdlog::error("[mutator] a valid-mode mutant is invalid ({}): {}",
+                      chain_to_json(chain).dump(), eval.invalid_reason);
+      } else {
+        spdlog::error("[generator] seed {} produced an invalid model: {}", model_seed,
+                      eval.invalid_reason);
+      }
     }
+    const nlohmann::json chain_json = mutant ? chain_to_json(chain) : nlohmann::json();
+    const std::optional<uint64_t> gen_seed =
+        mutant ? std::nullopt : std::optional<uint64_t>(model_seed);
     for (const auto& verdict : eval.verdicts) {
       ++summary.findings_by_kind[std::string(verdict_kind_name(verdict.kind))];
       JournalEntry entry{model_seed, verdict, FindingOutcome::kDuplicate, "",
-                         op_sequence(generated->model.graph())};
+                         op_sequence(model.graph())};
       // Every verdict leaves one journal line, whichever way this iteration ends.
       struct JournalLine {
         Journal& journal;
@@ -185,8 +270,11 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
         continue;  // a duplicate by signature: not worth another minimization
       }
       ++minimized_per_key[key];
-      auto stored =
-          store_finding(findings, generated->model, generated->inputs, verdict, model_seed);
+      // A rule-breaking mutant is its own reproducer: the minimizer's contract (a valid model
+      // that fails the same way) does not hold for it.
+      auto stored = rule.empty()
+                        ? store_finding(findings, model, inputs, verdict, gen_seed, chain_json)
+                        : store_finding(unminimized, model, inputs, verdict, gen_seed, chain_json);
       if (!stored) return std::unexpected(stored.error());
       if (by_message) seen_keys.insert(key);
       entry.case_id = stored->record.id;
@@ -209,6 +297,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       }
       if (stored->is_new) {
         entry.outcome = FindingOutcome::kNew;
+        found_new = true;
         ++summary.unique;
         summary.new_cases.push_back(stored->case_dir);
         summary.new_case_lines.push_back(
@@ -222,6 +311,12 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
                      stored->record.nodes_before, stored->record.nodes_after, stored->case_dir);
       }
     }
+    if (mutant && rule.empty() && !chain.steps.empty() && (found_new || fresh_coverage > 0)) {
+      auto added = pool->add(*mutant, chain);
+      if (!added) return std::unexpected(added.error());
+      if (*added) ++summary.pool_added;
+    }
+    if (pool) summary.pool_size = static_cast<int64_t>(pool->size());
     const auto now = Clock::now();
     summary.seconds = std::chrono::duration<double>(now - start).count();
     if (now - last_status >= std::chrono::seconds(options.status_line ? 1 : 10)) {

@@ -11,6 +11,8 @@
 
 #include "fuzzer/finding.h"
 #include "generators/coverage.h"
+#include "generators/inputs.h"
+#include "generators/mutators/mutator.h"
 #include "generators/policy.h"
 
 namespace onnxfuzz {
@@ -28,11 +30,29 @@ struct CampaignOptions {
   int full_validation_every = 16;
   bool status_line = false;             // refresh one status line (TTY) instead of log lines
   std::vector<std::string> known_dirs;  // corpora of triaged findings: matching ones not stored
+
+  // --seeds: mutation of seed models (fuzzer/seed_pool.h) mixed with generation. Each seed is
+  // run once as it is; then a share `mutate_ratio` of the models are mutants of a pool entry.
+  // A mutant that finds something new (a stored finding, or coverage never seen) joins the
+  // pool, which is kept in OUT/pool/.
+  std::vector<std::string> seed_paths;
+  double mutate_ratio = 0.5;
+  // valid: mutants pass the checker and strict inference, judged like generated models.
+  // invalid: one rule-breaking step on a pool entry; judged with evaluate_invalid (a backend
+  // that runs it gets accepted-invalid), stored unminimized, never added to the pool.
+  MutateMode mutate_mode = MutateMode::kValid;
+  std::vector<std::string> mutators;  // names; empty: every mutator of the mode
+  int mutate_depth = 3;               // valid mode: 1..depth stacked steps per mutant
+  InputShapes seed_shapes;            // --input-shape: symbolic input dims of the seeds
 };
 
 struct CampaignSummary {
   int64_t models = 0;
   int64_t invalid_models = 0;  // generated models that failed validation: a generator bug
+  int64_t mutants = 0;          // models that were mutants (or seeds run as they are)
+  int64_t pool_added = 0;       // mutants that joined the pool
+  int64_t pool_size = 0;        // entries at the end (seeds included)
+  int64_t mutation_failed = 0;  // draws where no mutator applied (a generated model instead)
   std::map<std::string, int64_t> findings_by_kind;  // every verdict, duplicates included
   int64_t unique = 0;                               // new case directories written
   int64_t known = 0;                                // findings matching a case of a --known corpus

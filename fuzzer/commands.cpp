@@ -93,6 +93,9 @@ const FlagSpec kGenFlags[] = {
 const FlagSpec kRunFlags[] = {
     ONNXFUZZ_EXECUTION_FLAGS("ref,ort"),
     {"input-seed", "S", "1", "seed for random inputs when PATH is a bare .onnx file"},
+    {"input-shape", "SHAPES", "",
+     "concrete shapes for inputs with symbolic dims, NAME=D0xD1x...,... (e.g. x=1x3x48x320); "
+     "other symbolic dims are 1"},
 };
 
 const FlagSpec kFuzzFlags[] = {
@@ -107,6 +110,19 @@ const FlagSpec kFuzzFlags[] = {
      "comma-separated corpora of triaged findings: findings with the same signature are counted, "
      "not stored"},
     {"no-status", "", "", "plain log lines even on a terminal"},
+    {"seeds", "PATHS", "",
+     "comma-separated seed models to mutate: .onnx files, test-case directories, or directories "
+     "searched for both; each seed runs once, then --mutate-ratio of the models are mutants of "
+     "the pool (OUT/pool/ keeps the mutants that found something new)"},
+    {"mutate-ratio", "R", "", "with --seeds: share of models that are mutants, 0..1 (0.5)"},
+    {"mutate", "MODE", "",
+     "with --seeds: valid (the default: mutants pass the checker and strict inference) or "
+     "invalid (each breaks one rule; a backend that runs it is accepted-invalid)"},
+    {"mutators", "LIST", "", "with --seeds: draw only these mutators (onnxfuzz mutate --list)"},
+    {"mutate-depth", "K", "", "with --seeds, valid mode: up to K stacked mutations per mutant (3)"},
+    {"input-shape", "SHAPES", "",
+     "with --seeds: concrete shapes for inputs with symbolic dims, NAME=D0xD1x...,... (e.g. x=1x3x48x320); "
+     "other symbolic dims are 1"},
 };
 
 const FlagSpec kMinimizeFlags[] = {
@@ -114,6 +130,9 @@ const FlagSpec kMinimizeFlags[] = {
     {"out", "DIR", "minimized", "where the minimized case is written (DIR/cases/<id>/)"},
     {"budget", "SECONDS", "300", "time limit for minimization"},
     {"input-seed", "S", "1", "seed for random inputs when the model has no test data"},
+    {"input-shape", "SHAPES", "",
+     "concrete shapes for inputs with symbolic dims, NAME=D0xD1x...,... (e.g. x=1x3x48x320); "
+     "other symbolic dims are 1"},
 };
 
 const FlagSpec kReplayFlags[] = {
@@ -142,9 +161,13 @@ const FlagSpec kMutateFlags[] = {
     {"nan-inf", "", "", "the value mutator may write NaN and Inf"},
     {"input-seed", "S", "1", "seed for random inputs when the seed model has no stored inputs"},
     {"chain", "FILE", "",
-     "re-derive the mutant a .chain.json describes (no MODEL) and write it into --out"},
+     "re-derive the mutant a .chain.json (or a case's case.json or directory) describes (no "
+     "MODEL) and write it into --out (a case's as original.onnx)"},
     {"list", "", "", "list the mutators (name, kind, rule) and exit"},
     {"verbose", "", "", "debug logging"},
+    {"input-shape", "SHAPES", "",
+     "concrete shapes for inputs with symbolic dims, NAME=D0xD1x...,... (e.g. x=1x3x48x320); "
+     "other symbolic dims are 1"},
 };
 
 const FlagSpec kOpsFlags[] = {
@@ -413,7 +436,8 @@ struct LoadedInput {
   std::optional<CaseRecord> record;
 };
 
-std::expected<LoadedInput, std::string> load_input(const std::string& path, uint64_t input_seed) {
+std::expected<LoadedInput, std::string> load_input(const std::string& path, uint64_t input_seed,
+                                                   const InputShapes& shapes = {}) {
   LoadedInput loaded;
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
@@ -427,6 +451,9 @@ std::expected<LoadedInput, std::string> load_input(const std::string& path, uint
     auto model = load_model(path);
     if (!model) return std::unexpected(model.error());
     loaded.model = std::move(*model);
+  }
+  if (auto fixed = fix_input_shapes(loaded.model, shapes); !fixed) {
+    return std::unexpected(fmt::format("{}: {}", path, fixed.error()));
   }
   if (loaded.inputs.empty()) {
     // Random inputs are made in memory: refuse absurd declared shapes before allocating.
@@ -521,7 +548,9 @@ int command_run(const ParsedFlags& flags) {
   auto input_seed = seed_flag(flags, "input-seed");
   if (!input_seed) return fail(exit_code::kUsage, input_seed.error());
   const auto names = flags.get_list("executions");
-  auto loaded = load_input(flags.positional[0], *input_seed);
+  auto shapes = parse_input_shapes(flags.get("input-shape"));
+  if (!shapes) return fail(exit_code::kUsage, fmt::format("--input-shape: {}", shapes.error()));
+  auto loaded = load_input(flags.positional[0], *input_seed, *shapes);
   if (!loaded) return fail(exit_code::kBadInput, loaded.error());
   // An op the reference lacks is no bad input here: ref reports the run unsupported
   // (oracles/refusals.h), and the other executions still run the model.
@@ -599,6 +628,42 @@ int command_fuzz(const ParsedFlags& flags) {
   if (flags.has("no-patterns")) options.findings.generator_flags += " --no-patterns";
   options.status_line = !flags.has("no-status") && ::isatty(STDERR_FILENO);
   options.known_dirs = flags.get_list("known");
+  options.seed_paths = flags.get_list("seeds");
+  if (!options.seed_paths.empty()) {
+    auto shapes = parse_input_shapes(flags.get("input-shape"));
+    if (!shapes) return fail(exit_code::kUsage, fmt::format("--input-shape: {}", shapes.error()));
+    options.seed_shapes = *shapes;
+    for (const auto& path : options.seed_paths) {
+      std::error_code ec;
+      if (!fs::exists(path, ec))
+        return fail(exit_code::kBadInput, fmt::format("--seeds: {}: no such file or directory", path));
+      if (!fs::is_directory(path, ec)) {
+        if (auto seed = load_seed(path, 1, options.seed_shapes); !seed)
+          return fail(exit_code::kBadInput, fmt::format("--seeds: {}", seed.error()));
+      }
+    }
+    auto ratio = flags.has("mutate-ratio") ? flags.get_double("mutate-ratio")
+                                           : std::expected<double, std::string>(0.5);
+    if (!ratio || *ratio < 0 || *ratio > 1)
+      return fail(exit_code::kUsage, "--mutate-ratio: expected a number in [0, 1]");
+    options.mutate_ratio = *ratio;
+    const std::string mode = flags.has("mutate") ? flags.get("mutate") : "valid";
+    if (mode != "valid" && mode != "invalid")
+      return fail(exit_code::kUsage, "--mutate: expected valid or invalid");
+    options.mutate_mode = mode == "valid" ? MutateMode::kValid : MutateMode::kInvalid;
+    options.mutators = flags.get_list("mutators");
+    if (auto selected = select_mutators(options.mutate_mode, options.mutators); !selected)
+      return fail(exit_code::kUsage, fmt::format("--mutators: {}", selected.error()));
+    auto depth = flags.has("mutate-depth") ? flags.get_int("mutate-depth")
+                                           : std::expected<int64_t, std::string>(3);
+    if (!depth || *depth < 1) return fail(exit_code::kUsage, "--mutate-depth: expected K >= 1");
+    options.mutate_depth = static_cast<int>(*depth);
+  } else {
+    for (const char* name : {"mutate-ratio", "mutate", "mutators", "mutate-depth", "input-shape"}) {
+      if (flags.has(name))
+        return fail(exit_code::kUsage, fmt::format("--{} needs --seeds", name));
+    }
+  }
   for (const auto& dir : options.known_dirs) {
     if (!fs::is_directory(dir))
       return fail(exit_code::kBadInput, fmt::format("--known: {}: no such directory", dir));
@@ -646,7 +711,9 @@ int command_minimize(const ParsedFlags& flags) {
   if (!input_seed) return fail(exit_code::kUsage, input_seed.error());
   auto budget = flags.get_double("budget");
   if (!budget || *budget <= 0) return fail(exit_code::kUsage, "--budget: expected seconds > 0");
-  auto loaded = load_input(flags.positional[0], *input_seed);
+  auto shapes = parse_input_shapes(flags.get("input-shape"));
+  if (!shapes) return fail(exit_code::kUsage, fmt::format("--input-shape: {}", shapes.error()));
+  auto loaded = load_input(flags.positional[0], *input_seed, *shapes);
   if (!loaded) return fail(exit_code::kBadInput, loaded.error());
   if (auto missing = unsupported_ops(loaded->model); !missing.empty()) {
     return fail(
@@ -872,17 +939,31 @@ int command_mutate(const ParsedFlags& flags) {
   if (flags.has("chain")) {
     if (!flags.positional.empty())
       return fail(exit_code::kUsage, "mutate --chain takes no MODEL (the chain names its seed)");
-    std::ifstream in(flags.get("chain"));
-    if (!in) return fail(exit_code::kBadInput, fmt::format("{}: cannot open", flags.get("chain")));
+    // A .chain.json, or a case (its directory or case.json) whose "chain" re-derives its
+    // original.onnx.
+    std::string chain_path = flags.get("chain");
+    std::error_code ec;
+    if (fs::is_directory(chain_path, ec)) chain_path = (fs::path(chain_path) / "case.json").string();
+    const bool from_case = fs::path(chain_path).filename() == "case.json";
+    std::ifstream in(chain_path);
+    if (!in) return fail(exit_code::kBadInput, fmt::format("{}: cannot open", chain_path));
     nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (from_case && !j.is_discarded()) {
+      if (!j.contains("chain") || j["chain"].is_null()) {
+        return fail(exit_code::kBadInput,
+                    fmt::format("{}: this case was not made by mutation (no \"chain\"); its "
+                                "\"regenerate\" command reproduces it",
+                                chain_path));
+      }
+      j = j["chain"];
+    }
     auto chain = j.is_discarded() ? std::unexpected(std::string("not JSON")) : chain_from_json(j);
     if (!chain) return fail(exit_code::kBadInput, fmt::format("{}: {}", flags.get("chain"), chain.error()));
     auto mutant = rederive(*chain);
     if (!mutant) return fail(exit_code::kBadInput, mutant.error());
-    std::error_code ec;
     fs::create_directories(out, ec);
-    std::string stem = fs::path(flags.get("chain")).filename().string();
-    stem = stem.substr(0, stem.find(".chain.json"));
+    std::string stem = fs::path(chain_path).filename().string();
+    stem = from_case ? "original" : stem.substr(0, stem.find(".chain.json"));
     if (auto ok = write_mutant(out, stem, *mutant, *chain); !ok)
       return fail(exit_code::kEnvironment, ok.error());
     fmt::print("{}\n", (fs::path(out) / (stem + ".onnx")).string());
@@ -907,7 +988,9 @@ int command_mutate(const ParsedFlags& flags) {
   auto input_seed = seed_flag(flags, "input-seed");
   if (!input_seed) return fail(exit_code::kUsage, input_seed.error());
   const std::string path = flags.positional[0];
-  auto loaded = load_seed(path, *input_seed);
+  auto shapes = parse_input_shapes(flags.get("input-shape"));
+  if (!shapes) return fail(exit_code::kUsage, fmt::format("--input-shape: {}", shapes.error()));
+  auto loaded = load_seed(path, *input_seed, *shapes);
   if (!loaded) return fail(exit_code::kBadInput, loaded.error());
   std::error_code ec;
   fs::create_directories(out, ec);
@@ -928,7 +1011,7 @@ int command_mutate(const ParsedFlags& flags) {
       spdlog::debug("[mutate] mutant {}: {}", i, steps.error());
       continue;
     }
-    Chain chain{path, loaded->hash, *input_seed, options.mode, options.nan_inf, *steps};
+    Chain chain{path, loaded->hash, *input_seed, options.mode, options.nan_inf, *steps, *shapes};
     std::vector<std::string> names;
     for (const auto& s : *steps) names.push_back(s.mutator);
     const std::string stem = fmt::format("mutant_{:06}_{}", i, fmt::join(names, "+"));

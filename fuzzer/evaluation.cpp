@@ -119,6 +119,20 @@ Evaluation evaluate_model(const onnx::ModelProto& model, const TensorMap& inputs
   return eval;
 }
 
+Evaluation evaluate_invalid(const onnx::ModelProto& model, const TensorMap& inputs,
+                            std::span<Execution* const> executions, std::string_view rule) {
+  Evaluation eval;
+  eval.invalid_reason = fmt::format("breaks {}", rule);
+  const ModelUnderTest mut = ModelUnderTest::view(model);
+  for (Execution* execution : executions) {
+    if (execution->name() == "ref") continue;
+    eval.observations.push_back(run_one(*execution, mut, inputs, eval.unsupported));
+    eval.ran = eval.ran || eval.observations.back().result.status == RunStatus::kOk;
+  }
+  eval.verdicts = judge_invalid(eval.observations, rule);
+  return eval;
+}
+
 bool no_execution_ran(const Evaluation& eval) { return !eval.ran && eval.verdicts.empty(); }
 
 const Verdict* primary_verdict(const std::vector<Verdict>& verdicts) {

@@ -60,6 +60,12 @@ Evaluation evaluate_model(const onnx::ModelProto& model, const TensorMap& inputs
                           std::span<Execution* const> executions, const OracleConfig& config,
                           Validation validation = Validation::kFull);
 
+// A model that breaks `rule` (an invalid-mode mutant): every execution but the reference (which
+// does not validate) must reject it. A crash or hang is a finding as always; an execution that
+// runs it gets an accepted-invalid verdict naming the rule (judge_invalid). Never throws.
+Evaluation evaluate_invalid(const onnx::ModelProto& model, const TensorMap& inputs,
+                            std::span<Execution* const> executions, std::string_view rule);
+
 // The highest-priority verdict (crash > hang > rejection > shape > numeric), or null.
 const Verdict* primary_verdict(const std::vector<Verdict>& verdicts);
 

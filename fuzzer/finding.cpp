@@ -29,7 +29,8 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
                                                         const onnx::ModelProto& model,
                                                         const TensorMap& inputs,
                                                         const Verdict& verdict,
-                                                        std::optional<uint64_t> seed) {
+                                                        std::optional<uint64_t> seed,
+                                                        const nlohmann::json& chain) {
   if (context.executions.empty()) return std::unexpected(std::string("no executions"));
   Execution* target = find_execution(context.executions, verdict.execution);
   if (!target) return std::unexpected(fmt::format("no execution named {}", verdict.execution));
@@ -95,6 +96,10 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
   if (seed) {
     record.regenerate =
         fmt::format("onnxfuzz gen --model-seed {}{} --out DIR", *seed, context.generator_flags);
+  }
+  if (!chain.is_null()) {
+    record.chain = chain;
+    record.regenerate = "onnxfuzz mutate --chain CASE_DIR/case.json --out DIR";
   }
   record.nodes_before = model.graph().node_size();
   record.nodes_after = minimized.graph().node_size();

@@ -46,7 +46,8 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
                                                         const onnx::ModelProto& model,
                                                         const TensorMap& inputs,
                                                         const Verdict& verdict,
-                                                        std::optional<uint64_t> seed);
+                                                        std::optional<uint64_t> seed,
+                                                        const nlohmann::json& chain = {});
 
 // The execution called `name`, or null.
 Execution* find_execution(std::span<Execution* const> executions, std::string_view name);

@@ -1,4 +1,4 @@
-// Coverage of generated models: ops, (op, dtype) pairs, producer->consumer op pairs and
+// Coverage of generated models and mutants: ops, (op, dtype) pairs, producer->consumer op pairs and
 // optimizer patterns x perturbations, counted over a campaign.
 #pragma once
 
@@ -18,7 +18,12 @@ struct Coverage {
   std::map<std::string, int64_t> op_pairs;   // "Conv>Relu": a Conv output consumed by a Relu
   std::map<std::string, int64_t> patterns;   // "LayerNorm/attribute"
 
-  void add(const GeneratedModel& model);
+  // Each returns how many keys it saw for the first time (new coverage).
+  int64_t add(const GeneratedModel& model);
+  // A model onnxfuzz did not generate (a mutant, a seed): a node's dtype is the element type of
+  // its first input, read from graph inputs, initializers, value_info and outputs (pass a model
+  // with inferred value_info to cover every node).
+  int64_t add(const onnx::ModelProto& model);
   nlohmann::json to_json() const;
 };
 

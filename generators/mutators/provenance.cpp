@@ -26,6 +26,7 @@ std::string content_hash(std::string_view bytes) {
 nlohmann::json chain_to_json(const Chain& chain) {
   nlohmann::json j;
   j["seed"] = {{"path", chain.seed_path}, {"hash", chain.seed_hash}, {"input_seed", chain.input_seed}};
+  if (!chain.input_shapes.empty()) j["seed"]["input_shapes"] = format_input_shapes(chain.input_shapes);
   j["mode"] = std::string(mutate_mode_name(chain.mode));
   j["nan_inf"] = chain.nan_inf;
   j["steps"] = nlohmann::json::array();
@@ -44,6 +45,11 @@ std::expected<Chain, std::string> chain_from_json(const nlohmann::json& j) {
     c.seed_path = j.at("seed").at("path").get<std::string>();
     c.seed_hash = j.at("seed").at("hash").get<std::string>();
     c.input_seed = j.at("seed").at("input_seed").get<uint64_t>();
+    if (j.at("seed").contains("input_shapes")) {
+      auto shapes = parse_input_shapes(j["seed"]["input_shapes"].get<std::string>());
+      if (!shapes) return std::unexpected(shapes.error());
+      c.input_shapes = std::move(*shapes);
+    }
     const std::string mode = j.at("mode").get<std::string>();
     if (mode != "valid" && mode != "invalid") return std::unexpected("unknown mode '" + mode + "'");
     c.mode = mode == "valid" ? MutateMode::kValid : MutateMode::kInvalid;
@@ -70,7 +76,8 @@ std::expected<std::string, std::string> read_bytes(const fs::path& path) {
 
 }  // namespace
 
-std::expected<Seed, std::string> load_seed(const std::string& path, uint64_t input_seed) {
+std::expected<Seed, std::string> load_seed(const std::string& path, uint64_t input_seed,
+                                           const InputShapes& shapes) {
   std::error_code ec;
   const bool dir = fs::is_directory(path, ec);
   const fs::path model_path = dir ? fs::path(path) / "model.onnx" : fs::path(path);
@@ -79,6 +86,13 @@ std::expected<Seed, std::string> load_seed(const std::string& path, uint64_t inp
   if (!bytes) return std::unexpected(bytes.error());
   auto model = parse_model(*bytes);
   if (!model) return std::unexpected(fmt::format("{}: {}", model_path.string(), model.error()));
+  if (auto external = load_external_data(*model, fs::absolute(model_path, ec).parent_path().string());
+      !external) {
+    return std::unexpected(fmt::format("{}: {}", model_path.string(), external.error()));
+  }
+  if (auto fixed = fix_input_shapes(*model, shapes); !fixed) {
+    return std::unexpected(fmt::format("{}: {}", model_path.string(), fixed.error()));
+  }
   Seed seed;
   seed.hash = content_hash(*bytes);
   seed.mutant.model = std::move(*model);
@@ -103,7 +117,7 @@ std::expected<Seed, std::string> load_seed(const std::string& path, uint64_t inp
 }
 
 std::expected<Mutant, std::string> rederive(const Chain& chain) {
-  auto seed = load_seed(chain.seed_path, chain.input_seed);
+  auto seed = load_seed(chain.seed_path, chain.input_seed, chain.input_shapes);
   if (!seed) return std::unexpected(seed.error());
   if (seed->hash != chain.seed_hash) {
     return std::unexpected(fmt::format("{}: content hash {} differs from the chain's {}",

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "generators/inputs.h"
 #include "generators/mutators/dispatcher.h"
 
 namespace onnxfuzz {
@@ -21,6 +22,7 @@ struct Chain {
   MutateMode mode = MutateMode::kValid;
   bool nan_inf = false;
   std::vector<MutationStep> steps;
+  InputShapes input_shapes;  // --input-shape given for the seed (its symbolic dims made static)
 };
 
 // "fnv1a64:<16 hex digits>" of the bytes.
@@ -35,7 +37,9 @@ struct Seed {
   Mutant mutant;
   std::string hash;  // content_hash of the model file
 };
-std::expected<Seed, std::string> load_seed(const std::string& path, uint64_t input_seed);
+// `shapes` fixes symbolic input dims first (fix_input_shapes).
+std::expected<Seed, std::string> load_seed(const std::string& path, uint64_t input_seed,
+                                           const InputShapes& shapes = {});
 
 // Loads the chain's seed, checks its hash, and applies every step again: the same model bytes
 // and inputs as when the chain was recorded. Error names the step that no longer applies.

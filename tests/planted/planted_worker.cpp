@@ -19,18 +19,22 @@
 //          implemented" (not planted by default)
 //   hog    the model has a node of this op: touch memory until the parent's memory limit kills
 //          the worker (a model too big for the limit; not planted by default)
+// An op may be narrowed to one dtype of its first input, OP:DTYPE (e.g. value=Relu:float64): a
+// fault only a dtype change reaches, for the mutation tests.
 //
 // Fake releases, for testing `onnxfuzz bisect`: the execution `planted@K` starts this worker
 // with ONNXFUZZ_PLANTED_VERSION=K. When ONNXFUZZ_PLANTED_VERSIONS lists release ranges
 // ("3..5" or "2,4..6"), the faults are planted only in a worker whose release is listed; the
 // others are the plain reference.
 #include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -89,9 +93,42 @@ std::optional<PlantedFaults> parse_faults(const char* spec) {
   return faults;
 }
 
+// Element types of the graph's values (inputs, initializers, inferred value_info, outputs), for
+// faults narrowed to a dtype.
+std::map<std::string, int32_t> g_elem_types;
+
+void note_elem_types(const onnx::ModelProto& model) {
+  g_elem_types.clear();
+  onnx::ModelProto inferred = model;
+  try {
+    onnx::shape_inference::InferShapes(inferred);
+  } catch (const std::exception&) {
+    // Best effort: an untyped value matches no narrowed fault.
+  }
+  const auto& graph = inferred.graph();
+  auto note = [](const onnx::ValueInfoProto& v) {
+    g_elem_types[v.name()] = v.type().tensor_type().elem_type();
+  };
+  for (const auto& v : graph.input()) note(v);
+  for (const auto& v : graph.value_info()) note(v);
+  for (const auto& v : graph.output()) note(v);
+  for (const auto& t : graph.initializer()) g_elem_types[t.name()] = t.data_type();
+}
+
+// Whether `node` is what a fault spec names: "Op", or "Op:dtype" for a first input of that dtype.
+bool matches(const onnx::NodeProto& node, const std::string& spec) {
+  const size_t colon = spec.find(':');
+  if (node.op_type() != spec.substr(0, colon)) return false;
+  if (colon == std::string::npos) return true;
+  if (node.input_size() == 0) return false;
+  auto it = g_elem_types.find(node.input(0));
+  return it != g_elem_types.end() && dtype_supported(it->second) &&
+         dtype_name(static_cast<DType>(it->second)) == spec.substr(colon + 1);
+}
+
 bool contains_op(const onnx::GraphProto& graph, const std::string& op) {
   for (const onnx::NodeProto& node : graph.node()) {
-    if (node.op_type() == op) return true;
+    if (matches(node, op)) return true;
     for (const onnx::AttributeProto& attribute : node.attribute()) {
       if (attribute.has_g() && contains_op(attribute.g(), op)) return true;
       for (const onnx::GraphProto& sub : attribute.graphs()) {
@@ -111,7 +148,7 @@ std::set<std::string> tainted_by(const onnx::GraphProto& graph, const std::strin
   while (grew) {
     grew = false;
     for (const onnx::NodeProto& node : graph.node()) {
-      bool hit = node.op_type() == op;
+      bool hit = matches(node, op);
       for (const std::string& input : node.input()) hit = hit || tainted.contains(input);
       if (!hit) continue;
       for (const std::string& output : node.output()) {
@@ -154,6 +191,7 @@ WorkerResponse run(const WorkerRequest& request, const PlantedFaults& faults) {
   auto model = parse_model(request.model_bytes);
   if (!model) return error_response(model.error());
   const onnx::GraphProto& graph = model->graph();
+  note_elem_types(*model);
 
   if (!faults.flaky.empty() && contains_op(graph, faults.flaky)) {
     const char* state = std::getenv("ONNXFUZZ_PLANTED_STATE");
