@@ -8,6 +8,7 @@
 #include <onnx/defs/parser.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -40,7 +41,116 @@ std::expected<onnx::ModelProto, std::string> load_model(const std::string& path)
   buffer << in.rdbuf();
   auto model = parse_model(buffer.str());
   if (!model) return std::unexpected(fmt::format("{}: {}", path, model.error()));
+  const auto dir = std::filesystem::absolute(path, ec).parent_path();
+  if (auto loaded = load_external_data(*model, dir.string()); !loaded) {
+    return std::unexpected(fmt::format("{}: {}", path, loaded.error()));
+  }
   return model;
+}
+
+namespace {
+
+// Every tensor of the graph and its subgraphs that may hold external data.
+void collect_tensors(onnx::GraphProto& graph, std::vector<onnx::TensorProto*>& out) {
+  for (auto& t : *graph.mutable_initializer()) out.push_back(&t);
+  for (auto& node : *graph.mutable_node()) {
+    for (auto& attribute : *node.mutable_attribute()) {
+      if (attribute.has_t()) out.push_back(attribute.mutable_t());
+      for (auto& t : *attribute.mutable_tensors()) out.push_back(&t);
+      if (attribute.has_g()) collect_tensors(*attribute.mutable_g(), out);
+      for (auto& g : *attribute.mutable_graphs()) collect_tensors(g, out);
+    }
+  }
+}
+
+// The file `location` names, inside `root` (canonical), or why not.
+std::expected<std::filesystem::path, std::string> external_file(const std::filesystem::path& root,
+                                                                const std::string& location) {
+  namespace fs = std::filesystem;
+  const fs::path relative(location);
+  if (location.empty()) return std::unexpected(std::string("empty location"));
+  if (relative.is_absolute() || relative.has_root_name() || relative.has_root_directory()) {
+    return std::unexpected(fmt::format(
+        "location '{}' is an absolute path; external data must lie in the model's directory",
+        location));
+  }
+  for (const auto& part : relative) {
+    if (part == "..") {
+      return std::unexpected(fmt::format(
+          "location '{}' contains '..'; external data must lie in the model's directory",
+          location));
+    }
+  }
+  std::error_code ec;
+  const fs::path file = fs::canonical(root / relative, ec);
+  if (ec) return std::unexpected(fmt::format("location '{}': {}", location, ec.message()));
+  const auto [root_end, file_it] = std::mismatch(root.begin(), root.end(), file.begin(), file.end());
+  if (root_end != root.end()) {
+    return std::unexpected(fmt::format(
+        "location '{}' resolves to {} (through a symlink), outside the model's directory {}",
+        location, file.string(), root.string()));
+  }
+  if (!fs::is_regular_file(file, ec)) {
+    return std::unexpected(fmt::format("location '{}' is not a regular file", location));
+  }
+  return file;
+}
+
+}  // namespace
+
+std::expected<void, std::string> load_external_data(onnx::ModelProto& model,
+                                                    const std::string& model_dir) {
+  namespace fs = std::filesystem;
+  std::vector<onnx::TensorProto*> tensors;
+  collect_tensors(*model.mutable_graph(), tensors);
+  std::vector<std::pair<onnx::TensorProto*, std::string>> loaded;
+  std::error_code ec;
+  fs::path root;
+  for (onnx::TensorProto* tensor : tensors) {
+    if (tensor->data_location() != onnx::TensorProto::EXTERNAL) continue;
+    if (root.empty()) {
+      root = fs::canonical(model_dir, ec);
+      if (ec) return std::unexpected(fmt::format("model directory {}: {}", model_dir, ec.message()));
+    }
+    std::string location;
+    int64_t offset = 0;
+    int64_t length = -1;
+    for (const auto& entry : tensor->external_data()) {
+      try {
+        if (entry.key() == "location") location = entry.value();
+        if (entry.key() == "offset") offset = std::stoll(entry.value());
+        if (entry.key() == "length") length = std::stoll(entry.value());
+      } catch (const std::exception&) {
+        return std::unexpected(fmt::format("tensor '{}': external data {} '{}' is not a number",
+                                           tensor->name(), entry.key(), entry.value()));
+      }
+    }
+    auto file = external_file(root, location);
+    if (!file) {
+      return std::unexpected(fmt::format("tensor '{}': external data {}", tensor->name(), file.error()));
+    }
+    const auto size = static_cast<int64_t>(fs::file_size(*file, ec));
+    if (ec || offset < 0 || offset > size || (length >= 0 && offset + length > size)) {
+      return std::unexpected(fmt::format(
+          "tensor '{}': external data '{}' holds {} bytes, fewer than offset {} + length {}",
+          tensor->name(), location, size, offset, length));
+    }
+    std::ifstream in(*file, std::ios::binary);
+    std::string bytes(static_cast<size_t>(length >= 0 ? length : size - offset), '\0');
+    in.seekg(offset);
+    if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
+      return std::unexpected(fmt::format("tensor '{}': cannot read external data '{}'",
+                                         tensor->name(), location));
+    }
+    loaded.emplace_back(tensor, std::move(bytes));
+  }
+  // All read: only now change the model.
+  for (auto& [tensor, bytes] : loaded) {
+    tensor->set_raw_data(std::move(bytes));
+    tensor->clear_external_data();
+    tensor->set_data_location(onnx::TensorProto::DEFAULT);
+  }
+  return {};
 }
 
 std::string serialize_model(const onnx::ModelProto& model) {

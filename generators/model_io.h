@@ -14,9 +14,18 @@ namespace onnxfuzz {
 // The opset every generated model imports (ONNX 1.12 knows opsets up to 17).
 inline constexpr int kTargetOpset = 17;
 
-// Reads and parses a .onnx file. Errors name the path and say what is wrong (missing, empty,
-// truncated/corrupt protobuf).
+// Reads and parses a .onnx file, and loads its external data (see load_external_data). Errors
+// name the path and say what is wrong (missing, empty, truncated/corrupt protobuf, external
+// data missing or outside the model's directory).
 std::expected<onnx::ModelProto, std::string> load_model(const std::string& path);
+
+// Moves every tensor stored as external data (initializers and tensor attributes, subgraphs
+// included) into the model: `location` is read relative to `model_dir`, from `offset` for
+// `length` bytes (default: to the end). A location that escapes `model_dir` (absolute, with a
+// `..` component, or a symlink whose target lies outside) is refused, as is a file too short
+// for its offset and length. The model is untouched on error.
+std::expected<void, std::string> load_external_data(onnx::ModelProto& model,
+                                                    const std::string& model_dir);
 std::expected<onnx::ModelProto, std::string> parse_model(const std::string& bytes);
 
 // Deterministic serialization: the same model always gives the same bytes.

@@ -2,6 +2,10 @@
 // registration.
 #include "generators/mutators/rebuild.h"
 
+#include <onnx/version_converter/convert.h>
+
+#include "generators/fold.h"
+
 #include <fmt/format.h>
 #include <onnx/defs/schema.h>
 
@@ -29,12 +33,63 @@ const OpSpec* spec_for(const onnx::NodeProto& node, int opset) {
   return spec;
 }
 
+// The model the builder can start from: constant-folded when some value has no static type
+// (generators/fold.h), then, when a node has no registration at the model's own opset, converted
+// to kTargetOpset by ONNX's version converter (from the inferred model: its adapters need the
+// shapes). Deterministic, so chains re-derive.
+std::expected<onnx::ModelProto, std::string> prepare_uncached(const onnx::ModelProto& model) {
+  onnx::ModelProto out = model;
+  auto inferred = validate_model(out);
+  if (!inferred) return std::unexpected(inferred.error());
+  // Each round makes more shapes static (a Reshape whose target was folded), which lets the
+  // next fold Shape nodes further down.
+  auto untyped = [&] {
+    return std::ranges::any_of(inferred->graph().value_info(),
+                               [](const auto& info) { return !value_type_of(info); });
+  };
+  for (int round = 0; round < 16 && untyped(); ++round) {
+    auto folded = fold_constants(out);
+    if (!folded) return std::unexpected(fmt::format("folding constants: {}", folded.error()));
+    if (*folded == 0) break;
+    inferred = validate_model(out);
+    if (!inferred) return std::unexpected(fmt::format("after folding: {}", inferred.error()));
+  }
+  const int opset = default_opset(out);
+  const bool registered = std::ranges::all_of(out.graph().node(), [&](const auto& node) {
+    return node.op_type() == "Constant" || spec_for(node, opset) != nullptr;
+  });
+  if (registered || opset >= kTargetOpset) return out;
+  try {
+    return onnx::version_conversion::ConvertVersion(*inferred, kTargetOpset);
+  } catch (const std::exception& e) {
+    return std::unexpected(
+        fmt::format("converting opset {} to {}: {}", opset, kTargetOpset, e.what()));
+  }
+}
+
+// The dispatcher tries many (mutator, seed) draws on one model: folding and converting a large
+// real model once, not per draw. Keyed by the model's bytes; one entry per thread.
+std::expected<onnx::ModelProto, std::string> prepare_for_rebuild(const onnx::ModelProto& model) {
+  thread_local std::string cached_key;
+  thread_local std::expected<onnx::ModelProto, std::string> cached;
+  const std::string key = serialize_model(model);
+  if (key != cached_key) {
+    cached = prepare_uncached(model);
+    cached_key = key;
+  }
+  return cached;
+}
+
 }  // namespace
 
 std::expected<std::unique_ptr<Rebuild>, std::string> Rebuild::start(const Mutant& mutant, Rng& rng,
                                                                     const MutateOptions& options,
                                                                     const InputEdit& edit) {
-  auto inferred = validate_model(mutant.model);
+  // Real models: raised to the opset the registrations describe, and their run-time shape
+  // computations folded (generators/fold.h), so that every value has a static type.
+  auto prepared = prepare_for_rebuild(mutant.model);
+  if (!prepared) return std::unexpected(prepared.error());
+  auto inferred = validate_model(*prepared);
   if (!inferred) return std::unexpected(inferred.error());
   std::unique_ptr<Rebuild> r(new Rebuild());
   const auto& graph = inferred->graph();
@@ -45,8 +100,8 @@ std::expected<std::unique_ptr<Rebuild>, std::string> Rebuild::start(const Mutant
       r->original_types_[info.name()] = *type;
     }
   }
-  const int opset = default_opset(mutant.model);
-  onnx::ModelProto stripped = mutant.model;
+  const int opset = default_opset(*prepared);
+  onnx::ModelProto stripped = *prepared;
   auto* g = stripped.mutable_graph();
   g->clear_node();
   g->clear_output();
