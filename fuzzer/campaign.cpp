@@ -232,7 +232,13 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       ++summary.unsupported[std::string(unsupported_kind_name(skipped.kind))];
     }
     if (no_execution_ran(eval)) ++summary.unsupported["no_execution_ran"];
-    if (!eval.valid && rule.empty()) {
+    if (!eval.valid && rule.empty() && mutant && chain.steps.empty()) {
+      // A seed as given: not ours to be valid (real models can fail strict inference); it
+      // is still run, and only crashes and hangs are drawn from it.
+      ++summary.unsupported["invalid_seed"];
+      spdlog::warn("[seeds] {} fails validation (only crashes and hangs count on it): {}",
+                   chain.seed_path, eval.invalid_reason);
+    } else if (!eval.valid && rule.empty()) {
       ++summary.invalid_models;
       if (mutant) {
         spdlog::error("[mutator] a valid-mode mutant is invalid ({}): {}",
