@@ -1,0 +1,289 @@
+// Fault localization: every intermediate exposed as an output, compared value by value.
+#include "fuzzer/localize.h"
+
+#include <fmt/format.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "generators/dtype.h"
+#include "oracles/reference.h"
+
+namespace onnxfuzz {
+namespace {
+
+std::string type_string(const Tensor& t) {
+  return fmt::format("{}{}", dtype_name(t.dtype), shape_string(t.shape));
+}
+
+std::string attribute_string(const onnx::AttributeProto& a) {
+  using A = onnx::AttributeProto;
+  switch (a.type()) {
+    case A::FLOAT:
+      return fmt::format("{}={}", a.name(), a.f());
+    case A::INT:
+      return fmt::format("{}={}", a.name(), a.i());
+    case A::STRING:
+      return fmt::format("{}=\"{}\"", a.name(), a.s());
+    case A::INTS:
+      return fmt::format("{}=[{}]", a.name(), fmt::join(a.ints(), ","));
+    case A::FLOATS:
+      return fmt::format("{}=[{}]", a.name(), fmt::join(a.floats(), ","));
+    case A::STRINGS:
+      return fmt::format("{}=[{} strings]", a.name(), a.strings_size());
+    case A::TENSOR: {
+      auto t = tensor_from_proto(a.t());
+      return fmt::format("{}={}", a.name(), t ? tensor_summary(*t, 8) : "<tensor>");
+    }
+    case A::GRAPH:
+      return fmt::format("{}=<graph of {} nodes>", a.name(), a.g().node_size());
+    default:
+      return fmt::format("{}=<{}>", a.name(), A::AttributeType_Name(a.type()));
+  }
+}
+
+// Element types of every value shape inference can type (graph inputs, initializers and node
+// outputs); inference errors leave the values it did not reach untyped.
+std::map<std::string, int32_t> inferred_elem_types(const onnx::ModelProto& model) {
+  onnx::ModelProto inferred = model;
+  try {
+    onnx::shape_inference::InferShapes(inferred);
+  } catch (const std::exception&) {
+  }
+  std::map<std::string, int32_t> types;
+  const auto& g = inferred.graph();
+  for (const auto* list : {&g.input(), &g.value_info(), &g.output()}) {
+    for (const auto& info : *list) {
+      if (info.type().has_tensor_type() && info.type().tensor_type().elem_type() != 0) {
+        types[info.name()] = info.type().tensor_type().elem_type();
+      }
+    }
+  }
+  for (const auto& init : g.initializer()) types[init.name()] = init.data_type();
+  return types;
+}
+
+std::string node_op(const onnx::NodeProto& node) {
+  return node.domain().empty() || node.domain() == "ai.onnx"
+             ? node.op_type()
+             : fmt::format("{}.{}", node.domain(), node.op_type());
+}
+
+bool ran(const RunResult& r) { return r.status == RunStatus::kOk; }
+
+std::string failure(const std::string& execution, const RunResult& r, std::string_view what) {
+  return fmt::format("{} did not run {}: {}: {}", execution, what, run_status_name(r.status),
+                     r.message.substr(0, 200));
+}
+
+}  // namespace
+
+std::string_view localization_status_name(LocalizationStatus status) {
+  switch (status) {
+    case LocalizationStatus::kLocalized:
+      return "localized";
+    case LocalizationStatus::kVanished:
+      return "vanished";
+    case LocalizationStatus::kNoDivergence:
+      return "no-divergence";
+    case LocalizationStatus::kNotRun:
+      return "not-run";
+  }
+  return "unknown";
+}
+
+ValueComparison compare_values(const std::string& name, const Tensor& expected,
+                               const Tensor& actual, const OracleConfig& config) {
+  ValueComparison c;
+  c.name = name;
+  c.baseline_type = type_string(expected);
+  c.target_type = type_string(actual);
+  if (expected.dtype != actual.dtype || expected.shape != actual.shape) {
+    c.agrees = false;
+    c.shape_differs = true;
+    return c;
+  }
+  const Tolerance tol = config.tolerance_for(expected.dtype);
+  for (int64_t i = 0; i < expected.numel(); ++i) {
+    const double e = expected.as_double(i);
+    const double a = actual.as_double(i);
+    if (std::isnan(e) || std::isnan(a) || std::isinf(e) || std::isinf(a)) {
+      const bool same = (std::isnan(e) && std::isnan(a)) || e == a;
+      if (!same) ++c.mismatches;
+      continue;
+    }
+    const double abs_error = std::fabs(a - e);
+    c.max_abs_error = std::max(c.max_abs_error, abs_error);
+    if (e != 0) c.max_rel_error = std::max(c.max_rel_error, abs_error / std::fabs(e));
+    if (abs_error > tol.atol + tol.rtol * std::fabs(e)) ++c.mismatches;
+  }
+  c.agrees = c.mismatches == 0;
+  return c;
+}
+
+onnx::ModelProto expose_intermediates(const onnx::ModelProto& model, const TensorMap& inputs,
+                                      int* added) {
+  onnx::ModelProto exposed = model;
+  auto types = inferred_elem_types(model);
+  std::set<std::string> taken;
+  for (const auto& o : model.graph().output()) taken.insert(o.name());
+  for (const auto& i : model.graph().input()) taken.insert(i.name());
+  for (const auto& i : model.graph().initializer()) taken.insert(i.name());
+  std::optional<TensorMap> reference_values;
+  int count = 0;
+  for (const auto& node : model.graph().node()) {
+    for (const auto& name : node.output()) {
+      if (name.empty() || !taken.insert(name).second) continue;
+      int32_t elem_type = types.count(name) ? types.at(name) : 0;
+      if (elem_type == 0) {
+        // Shape inference did not reach it: the reference's value says its type.
+        if (!reference_values) {
+          reference_values.emplace();
+          run_reference(model, inputs, &*reference_values);
+        }
+        auto it = reference_values->find(name);
+        if (it == reference_values->end()) continue;  // untyped and unknown: not exposed
+        elem_type = static_cast<int32_t>(it->second.dtype);
+      }
+      auto* output = exposed.mutable_graph()->add_output();
+      output->set_name(name);
+      output->mutable_type()->mutable_tensor_type()->set_elem_type(elem_type);
+      ++count;
+    }
+  }
+  if (added != nullptr) *added = count;
+  return exposed;
+}
+
+Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Execution& baseline,
+                      Execution& target, const LocalizeOptions& options) {
+  Localization loc;
+  loc.baseline = baseline.name();
+  loc.target = target.name();
+  loc.rewrites = options.rewrites;
+
+  // The model as given: does the finding show, and how far apart are the outputs?
+  const RunResult base = baseline.run(ModelUnderTest::view(model), inputs);
+  const RunResult got = target.run(ModelUnderTest::view(model), inputs);
+  if (auto it = got.notes.find("rewrites"); it != got.notes.end() && !it->second.empty()) {
+    loc.rewrites = it->second;
+  }
+  if (!ran(base) || !ran(got)) {
+    loc.detail = failure(ran(base) ? target.name() : baseline.name(), ran(base) ? got : base,
+                         "the model");
+    return loc;
+  }
+  bool diverges = false;
+  for (const auto& name : base.output_order) {
+    auto e = base.outputs.find(name);
+    auto a = got.outputs.find(name);
+    if (e == base.outputs.end() || a == got.outputs.end()) continue;
+    loc.outputs.push_back(compare_values(name, e->second, a->second, options.oracle));
+    diverges |= !loc.outputs.back().agrees;
+  }
+  if (!diverges) {
+    loc.status = LocalizationStatus::kNoDivergence;
+    loc.detail = fmt::format("{} and {} agree on every output of the model", loc.baseline,
+                             loc.target);
+    return loc;
+  }
+
+  // Every intermediate exposed.
+  const onnx::ModelProto exposed = expose_intermediates(model, inputs, &loc.exposed_values);
+  const RunResult xbase = baseline.run(ModelUnderTest::view(exposed), inputs);
+  const RunResult xgot = target.run(ModelUnderTest::view(exposed), inputs);
+  if (!ran(xbase) || !ran(xgot)) {
+    loc.detail = failure(ran(xbase) ? target.name() : baseline.name(), ran(xbase) ? xgot : xbase,
+                         "the model with its intermediates exposed");
+    return loc;
+  }
+  std::map<std::string, bool> agrees;  // value name -> agrees (absent: unknown)
+  for (int index = 0; index < model.graph().node_size(); ++index) {
+    const onnx::NodeProto& node = model.graph().node(index);
+    for (const auto& name : node.output()) {
+      auto e = xbase.outputs.find(name);
+      auto a = xgot.outputs.find(name);
+      if (name.empty() || e == xbase.outputs.end() || a == xgot.outputs.end()) continue;
+      ValueComparison c = compare_values(name, e->second, a->second, options.oracle);
+      agrees[name] = c.agrees;
+      if (c.agrees || loc.node_index >= 0) continue;
+      const bool inputs_agree = std::ranges::none_of(node.input(), [&](const std::string& in) {
+        auto it = agrees.find(in);
+        return it != agrees.end() && !it->second;
+      });
+      if (!inputs_agree) continue;
+      loc.status = LocalizationStatus::kLocalized;
+      loc.node_index = index;
+      loc.node_name = node.name();
+      loc.op_type = node_op(node);
+      for (const auto& attr : node.attribute()) loc.attributes.push_back(attribute_string(attr));
+      std::ranges::sort(loc.attributes);
+      for (const auto& in : node.input()) {
+        auto it = xbase.outputs.find(in);
+        const Tensor* t = it != xbase.outputs.end() ? &it->second : nullptr;
+        if (t == nullptr && inputs.count(in)) t = &inputs.at(in);
+        std::string type;
+        if (t != nullptr) {
+          type = fmt::format("{} rank {}", dtype_name(t->dtype), t->rank());
+        } else {
+          for (const auto& init : model.graph().initializer()) {
+            if (init.name() != in) continue;
+            const DTypeInfo* info = find_dtype(init.data_type());
+            type = fmt::format("{} rank {}", info ? info->name : "?", init.dims_size());
+          }
+        }
+        loc.input_types.push_back(in.empty() ? "" : type);
+      }
+      loc.output = c;
+    }
+  }
+  // Did the graph outputs of the exposed model still diverge?
+  bool still_diverges = false;
+  for (const auto& out : loc.outputs) {
+    auto e = xbase.outputs.find(out.name);
+    auto a = xgot.outputs.find(out.name);
+    if (e == xbase.outputs.end() || a == xgot.outputs.end()) continue;
+    still_diverges |= !compare_values(out.name, e->second, a->second, options.oracle).agrees;
+  }
+  loc.vanished = !still_diverges;
+  if (loc.status == LocalizationStatus::kLocalized) {
+    loc.detail = localization_summary(loc);
+    return loc;
+  }
+  loc.status = LocalizationStatus::kVanished;
+  loc.vanished = true;
+  loc.detail = fmt::format(
+      "the divergence disappears when the {} intermediates are graph outputs (an optimizer "
+      "rewrite no longer applies){}",
+      loc.exposed_values,
+      loc.rewrites.empty() ? "; no rewrites recorded"
+                           : fmt::format("; rewrites that fired on the model as given: {}",
+                                         fmt::join(loc.rewrites, "; ")));
+  return loc;
+}
+
+std::string localization_summary(const Localization& loc) {
+  if (loc.status != LocalizationStatus::kLocalized) {
+    return fmt::format("{}: {}", localization_status_name(loc.status), loc.detail);
+  }
+  const auto& c = loc.output;
+  std::string error =
+      c.shape_differs
+          ? fmt::format("{} has {}, {} {}", loc.baseline, c.baseline_type, loc.target,
+                        c.target_type)
+          : fmt::format("max abs error {:.6g}, max rel error {:.6g}, {} elements outside the "
+                        "tolerance",
+                        c.max_abs_error, c.max_rel_error, c.mismatches);
+  return fmt::format("node {} '{}' ({}) is the first whose output '{}' diverges while its "
+                     "inputs agree: {}{}",
+                     loc.node_index, loc.node_name, loc.op_type, c.name, error,
+                     loc.vanished ? " (but the graph outputs agree once intermediates are "
+                                    "exposed)"
+                                  : "");
+}
+
+}  // namespace onnxfuzz

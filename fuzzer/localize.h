@@ -1,0 +1,88 @@
+// Fault localization: the first node whose output diverges between two executions.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "generators/tensor.h"
+#include "oracles/execution.h"
+#include "oracles/oracle.h"
+
+namespace onnxfuzz {
+
+// How one value (a graph output or an exposed intermediate) compares between two executions,
+// under the oracle's tolerance for its dtype.
+struct ValueComparison {
+  std::string name;
+  bool agrees = true;
+  bool shape_differs = false;  // dtype or shape differs (the errors are then not computed)
+  std::string baseline_type;   // "float32[2,3]"
+  std::string target_type;
+  double max_abs_error = 0;  // over elements, NaN/Inf position mismatches excluded
+  double max_rel_error = 0;  // |a - e| / |e| over elements with e != 0
+  int64_t mismatches = 0;    // elements outside the tolerance (NaN/Inf mismatches included)
+};
+
+// Compares `actual` with `expected` elementwise with |a - e| <= atol + rtol * |e|; NaN and Inf
+// positions must match; integers and bools compare exactly (their tolerance is zero).
+ValueComparison compare_values(const std::string& name, const Tensor& expected,
+                               const Tensor& actual, const OracleConfig& config);
+
+enum class LocalizationStatus {
+  kLocalized,     // a node diverges while all of its inputs agree
+  kVanished,      // the finding does not show once intermediates are outputs (see rewrites)
+  kNoDivergence,  // the two executions agree on the model as given: nothing to localize
+  kNotRun,        // an execution failed (error, crash, ...) on the model or its exposed copy
+};
+std::string_view localization_status_name(LocalizationStatus status);
+
+// The faulty core of a numeric or shape finding.
+struct Localization {
+  LocalizationStatus status = LocalizationStatus::kNotRun;
+  std::string baseline;  // execution names
+  std::string target;
+  // The first divergent node, in the graph's (topological) node order. Set when kLocalized.
+  int node_index = -1;
+  std::string node_name;
+  std::string op_type;  // "Sqrt", or "com.microsoft.FusedConv" outside the ONNX domain
+  std::vector<std::string> attributes;   // "axis=1", "perm=[1,0]", sorted by name
+  std::vector<std::string> input_types;  // per node input: "float32 rank 2", "" when absent
+  ValueComparison output;                // its worst diverging output
+  // The graph outputs on the model as given (not exposed), baseline vs target.
+  std::vector<ValueComparison> outputs;
+  // Exposing the intermediates made the divergence disappear (an optimizer's rewrite no
+  // longer applies once its inner values are outputs): kVanished.
+  bool vanished = false;
+  // The rewrites an optimizer applied to the model as given (the target's "rewrites" notes,
+  // else LocalizeOptions::rewrites): the fallback when the divergence vanished.
+  std::vector<std::string> rewrites;
+  int exposed_values = 0;  // intermediates added as outputs
+  std::string detail;      // one line for humans: what was found or why not
+};
+
+struct LocalizeOptions {
+  OracleConfig oracle;
+  // Rewrites already known (case.json artifacts of ort-optimized), reported when the target's
+  // own run on the model has no "rewrites" notes.
+  std::vector<std::string> rewrites;
+};
+
+// Runs `baseline` and `target` on `model` as given, then on a copy with every node output
+// exposed as a typed graph output, compares value by value with the oracle's tolerance and
+// names the first node (topological order) whose output diverges while all its inputs agree.
+// Never throws; every failure is a status with a detail line.
+Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Execution& baseline,
+                      Execution& target, const LocalizeOptions& options = {});
+
+// `model` with every node output that is not yet a graph output added as one, typed (element
+// type only) from shape inference, else from the reference's values; `added` counts them.
+onnx::ModelProto expose_intermediates(const onnx::ModelProto& model, const TensorMap& inputs,
+                                      int* added = nullptr);
+
+// One line: "node 3 'n3' (Sqrt) diverges: max abs error 0.5 ..." or why there is none.
+std::string localization_summary(const Localization& localization);
+
+}  // namespace onnxfuzz
