@@ -52,6 +52,8 @@ void Journal::append(const JournalEntry& entry) {
   j["outcome"] = std::string(finding_outcome_name(entry.outcome));
   j["case"] = entry.case_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(entry.case_id);
   j["model_ops"] = entry.model_ops;
+  if (!entry.root_cause.empty()) j["root_cause"] = entry.root_cause;
+  if (!entry.chain.is_null()) j["chain"] = entry.chain;
   const std::string line = j.dump() + "\n";
   // A journal line lost to a full disk must not stop the campaign: the cases are what count.
   (void)!::write(fd_, line.data(), line.size());

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <expected>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ struct JournalEntry {
   FindingOutcome outcome = FindingOutcome::kNew;
   std::string case_id;                 // the stored case it belongs to, when known
   std::vector<std::string> model_ops;  // op sequence of the unminimized model
+  std::string root_cause;              // the root cause key it counts toward, when known
+  nlohmann::json chain;                // a mutant's provenance chain (null: generated)
 };
 
 // Append-only: each entry is one write(2) of one JSON line on an O_APPEND descriptor, so a

@@ -1,0 +1,572 @@
+// Triage by root cause: keys of stored cases, fault localization, hit counts, n-gram scores.
+#include "fuzzer/triage.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "generators/model_io.h"
+
+namespace onnxfuzz {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+bool is_word(std::string_view text) {
+  return !text.empty() && std::ranges::all_of(text, [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+// ORT names a fused node after the rewrite (FusedGemm = Gemm + activation): the failing
+// kernel is the same one.
+std::string canonical_op(std::string op) {
+  if (op.starts_with("Fused") && op.size() > 5) op = op.substr(5);
+  return lower(op);
+}
+
+struct MessageCore {
+  std::string op;    // canonical op the message names, or empty
+  std::string core;  // the part of the message that names the failing check
+};
+
+// "Node (nN_Pow) Op (Pow) [ShapeInferenceError] Incompatible dimensions" -> pow, "[Shape...]";
+// "Non-zero status code returned while running Add node. Name:'_' Status Message: <path>:N
+// void onnxruntime::BroadcastIterator::Init(ptrdiff_t, ..." -> add, "void onnxruntime::
+// BroadcastIterator::Init" (normalize_message cuts at 160 characters, so the argument list is
+// cut wherever the prefix's length puts it); "Gemm: Invalid bias shape" -> gemm, the whole.
+MessageCore message_core(std::string_view message) {
+  MessageCore out;
+  std::string text(message);
+  if (const size_t at = text.find("Op ("); at != std::string::npos) {
+    const size_t close = text.find(')', at);
+    if (close != std::string::npos) {
+      out.op = canonical_op(text.substr(at + 4, close - at - 4));
+      text = text.substr(close + 1);
+    }
+  }
+  if (const size_t at = text.find("running "); out.op.empty() && at != std::string::npos) {
+    const size_t end = text.find(" node", at + 8);
+    if (end != std::string::npos && is_word(std::string_view(text).substr(at + 8, end - at - 8))) {
+      out.op = canonical_op(text.substr(at + 8, end - at - 8));
+    }
+  }
+  if (const size_t at = text.find("Status Message: "); at != std::string::npos) {
+    text = text.substr(at + 16);
+  }
+  // A source location ("<path>:N ", "concat.cc:N ") varies with the build, not with the bug.
+  if (const size_t space = text.find(' ');
+      space != std::string::npos && space >= 2 && text.compare(space - 2, 2, ":N") == 0) {
+    text = text.substr(space + 1);
+  }
+  if (const size_t scope = text.find("::"); scope != std::string::npos) {
+    if (const size_t paren = text.find('(', scope); paren != std::string::npos) {
+      text.resize(paren);
+    }
+  }
+  if (const size_t colon = text.find(": "); out.op.empty() && colon != std::string::npos &&
+                                            is_word(std::string_view(text).substr(0, colon))) {
+    out.op = canonical_op(text.substr(0, colon));
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.erase(0, 1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  out.core = text;
+  return out;
+}
+
+// Element types of the graph's values: inputs, initializers, inferred value_info, outputs.
+std::map<std::string, ValueType> value_types(const onnx::GraphProto& graph) {
+  std::map<std::string, ValueType> types;
+  auto note = [&](const onnx::ValueInfoProto& info) {
+    if (auto type = value_type_of(info)) types[info.name()] = *type;
+  };
+  for (const auto& v : graph.input()) note(v);
+  for (const auto& v : graph.value_info()) note(v);
+  for (const auto& v : graph.output()) note(v);
+  for (const auto& init : graph.initializer()) {
+    if (!dtype_supported(init.data_type())) continue;
+    ValueType type;
+    type.dtype = static_cast<DType>(init.data_type());
+    type.shape.assign(init.dims().begin(), init.dims().end());
+    types[init.name()] = type;
+  }
+  return types;
+}
+
+std::string attribute_text(const onnx::AttributeProto& attr) {
+  switch (attr.type()) {
+    case onnx::AttributeProto::INT:
+      return fmt::format("{}={}", attr.name(), attr.i());
+    case onnx::AttributeProto::FLOAT:
+      return fmt::format("{}={}", attr.name(), attr.f());
+    case onnx::AttributeProto::STRING:
+      return fmt::format("{}={}", attr.name(), attr.s());
+    default:
+      return attr.name();  // lists and tensors grow with the rank: their presence only
+  }
+}
+
+// "Gemm(float32,float32,float32; transA=1,transB=0)" of one node; `ranks` gets "[2,2,1]".
+std::string node_core(const onnx::NodeProto& node, const std::map<std::string, ValueType>& types,
+                      std::string* ranks) {
+  std::vector<std::string> dtypes, rank_list, attrs;
+  for (const auto& input : node.input()) {
+    auto it = types.find(input);
+    dtypes.push_back(input.empty() ? "-"
+                     : it == types.end() ? "?"
+                                         : std::string(dtype_name(it->second.dtype)));
+    rank_list.push_back(it == types.end() ? "?" : std::to_string(it->second.shape.size()));
+  }
+  for (const auto& attr : node.attribute()) attrs.push_back(attribute_text(attr));
+  std::ranges::sort(attrs);
+  if (ranks) *ranks = fmt::format("[{}]", fmt::join(rank_list, ","));
+  const std::string op =
+      node.domain().empty() || node.domain() == "ai.onnx" ? node.op_type()
+                                                           : node.domain() + "." + node.op_type();
+  return fmt::format("{}({}{}{})", op, fmt::join(dtypes, ","), attrs.empty() ? "" : "; ",
+                     fmt::join(attrs, ","));
+}
+
+std::string op_set(const std::vector<std::string>& ops) {
+  std::set<std::string> distinct(ops.begin(), ops.end());
+  return fmt::format("{{{}}}", fmt::join(distinct, ","));
+}
+
+int kind_rank(VerdictKind kind) {
+  switch (kind) {
+    case VerdictKind::kCrash:
+      return 0;
+    case VerdictKind::kHang:
+      return 1;
+    case VerdictKind::kRejection:
+      return 2;
+    case VerdictKind::kShape:
+      return 3;
+    case VerdictKind::kNumeric:
+      return 4;
+    case VerdictKind::kAcceptedInvalid:
+      return 5;
+  }
+  return 6;
+}
+
+// The campaign directories a triage path may hold journals and n-gram counts in: the path and
+// its instance subdirectories (parallel jobs write OUT/<instance>/).
+std::vector<fs::path> campaign_files(const std::string& path, const std::string& name) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  if (fs::is_regular_file(fs::path(path) / name, ec)) files.push_back(fs::path(path) / name);
+  for (const auto& entry : fs::directory_iterator(path, ec)) {
+    if (entry.is_directory(ec) && entry.path().filename() != "cases" &&
+        fs::is_regular_file(entry.path() / name, ec)) {
+      files.push_back(entry.path() / name);
+    }
+  }
+  std::ranges::sort(files);
+  return files;
+}
+
+}  // namespace
+
+RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
+                     const Localization* localization) {
+  RootCause cause;
+  cause.kind = record.kind;
+  cause.execution = record.execution;
+  std::string key_core;
+  switch (record.kind) {
+    case VerdictKind::kCrash:
+    case VerdictKind::kHang:
+    case VerdictKind::kRejection:
+    case VerdictKind::kAcceptedInvalid: {
+      const MessageCore core = message_core(record.message);
+      cause.basis = "message";
+      if (!core.op.empty()) {
+        key_core = core.op + "|" + core.core;
+        cause.core = core.core.starts_with(core.op) || lower(core.core).starts_with(core.op)
+                         ? core.core
+                         : fmt::format("{}: {}", core.op, core.core);
+      } else {
+        // Every segfault says SIGSEGV: the ops present tell one apart from another.
+        const std::string ops = op_set(op_sequence(model.graph()));
+        key_core = core.core + "|" + ops;
+        cause.core = fmt::format("{} {}", core.core, ops);
+        cause.basis = "message+op-set";
+      }
+      break;
+    }
+    case VerdictKind::kShape:
+    case VerdictKind::kNumeric: {
+      const auto& graph = model.graph();
+      int node = -1;
+      if (localization && localization->status == LocalizationStatus::kLocalized &&
+          localization->node_index >= 0 && localization->node_index < graph.node_size()) {
+        node = localization->node_index;
+        cause.basis = "localized";
+      } else if (graph.node_size() == 1) {
+        node = 0;
+        cause.basis = "single-op";
+      }
+      if (node >= 0) {
+        auto inferred = validate_model(model);
+        const auto types = value_types(inferred ? inferred->graph() : graph);
+        std::string ranks;
+        key_core = node_core(graph.node(node), types, &ranks);
+        cause.core = key_core + " ranks " + ranks;
+      } else {
+        key_core = fmt::format("{}", fmt::join(op_sequence(graph), ">"));
+        cause.core = key_core;
+        cause.basis = "op-sequence";
+      }
+      break;
+    }
+  }
+  std::set<std::string> rewrites;
+  for (const auto& [execution, artifacts] : record.artifacts) {
+    if (auto it = artifacts.notes.find("rewrites"); it != artifacts.notes.end()) {
+      rewrites.insert(it->second.begin(), it->second.end());
+    }
+  }
+  if (localization) rewrites.insert(localization->rewrites.begin(), localization->rewrites.end());
+  cause.key = fmt::format("{}|{}|{}", verdict_kind_name(record.kind), record.execution, key_core);
+  if (!rewrites.empty()) {
+    cause.key += fmt::format("|rewrites:{}", fmt::join(rewrites, ","));
+    cause.core += fmt::format(" after {}", fmt::join(rewrites, ", "));
+  }
+  return cause;
+}
+
+Localization localize_case(const TestCase& tc, std::span<Execution* const> executions,
+                           const OracleConfig& config) {
+  Localization none;
+  if (executions.empty() || tc.inputs.empty()) return none;
+  auto named = [&](const std::string& name) -> Execution* {
+    for (Execution* e : executions)
+      if (e->name() == name) return e;
+    return nullptr;
+  };
+  Execution* baseline = nullptr;
+  Execution* target = nullptr;
+  if (tc.record) {
+    if (!tc.record->executions.empty()) baseline = named(tc.record->executions.front());
+    target = named(tc.record->execution);
+  }
+  if (!baseline) baseline = executions.front();
+  if (!target || target == baseline) {
+    for (Execution* e : executions)
+      if (e != baseline) target = e;
+  }
+  if (!target || target == baseline) return none;
+  LocalizeOptions options;
+  options.oracle = config;
+  if (tc.record) {
+    for (const auto& [execution, artifacts] : tc.record->artifacts) {
+      if (auto it = artifacts.notes.find("rewrites"); it != artifacts.notes.end())
+        options.rewrites.insert(options.rewrites.end(), it->second.begin(), it->second.end());
+    }
+  }
+  return localize(tc.model, tc.inputs.front(), *baseline, *target, options);
+}
+
+namespace {
+
+bool wants_localization(const TestCase& tc) {
+  return tc.record && tc.model.graph().node_size() > 1 &&
+         (tc.record->kind == VerdictKind::kNumeric || tc.record->kind == VerdictKind::kShape);
+}
+
+}  // namespace
+
+std::expected<RootCause, std::string> case_root_cause(const std::string& case_dir,
+                                                      const Localizer& localize) {
+  auto tc = read_test_case(case_dir);
+  if (!tc) return std::unexpected(tc.error());
+  if (!tc->record) return std::unexpected(fmt::format("{}: no case.json", case_dir));
+  std::optional<Localization> localization;
+  if (localize && wants_localization(*tc)) localization = localize(*tc);
+  return root_cause(*tc->record, tc->model, localization ? &*localization : nullptr);
+}
+
+void RootCauseIndex::refresh() {
+  auto dirs = find_case_dirs({out_dir_});
+  if (!dirs) return;  // no cases yet
+  for (const auto& dir : *dirs) {
+    const std::string id = fs::path(dir).filename().string();
+    if (!seen_.insert(id).second) continue;
+    auto cause = case_root_cause(dir, localize_);
+    if (!cause) continue;
+    case_of_key_.emplace(cause->key, id);
+    key_of_case_[id] = cause->key;
+  }
+}
+
+std::string RootCauseIndex::claim(const std::string& key, const std::string& case_id) {
+  seen_.insert(case_id);  // not read back from disk: `key` is its cause
+  refresh();
+  key_of_case_[case_id] = key;
+  return case_of_key_.emplace(key, case_id).first->second;
+}
+
+std::string RootCauseIndex::key_of(const std::string& case_id) const {
+  auto it = key_of_case_.find(case_id);
+  return it == key_of_case_.end() ? std::string() : it->second;
+}
+
+std::set<std::string> op_ngrams(const std::vector<std::string>& ops, int max_n) {
+  std::set<std::string> grams;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    std::string gram;
+    for (size_t n = 0; n < static_cast<size_t>(max_n) && i + n < ops.size(); ++n) {
+      gram += (n ? ">" : "") + ops[i + n];
+      grams.insert(gram);
+    }
+  }
+  return grams;
+}
+
+void NgramCounts::add(const std::vector<std::string>& ops) {
+  ++models_;
+  for (const auto& gram : op_ngrams(ops)) ++counts_[gram];
+}
+
+nlohmann::json NgramCounts::to_json() const {
+  return {{"models", models_}, {"max_n", 3}, {"ngrams", counts_}};
+}
+
+std::expected<void, std::string> NgramCounts::merge_json(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("models") || !j["models"].is_number_integer() ||
+      !j.contains("ngrams") || !j["ngrams"].is_object()) {
+    return std::unexpected(std::string("expected {\"models\": N, \"ngrams\": {...}}"));
+  }
+  models_ += j["models"].get<int64_t>();
+  for (const auto& [gram, count] : j["ngrams"].items()) {
+    if (!count.is_number_integer()) return std::unexpected(fmt::format("bad count of {}", gram));
+    counts_[gram] += count.get<int64_t>();
+  }
+  return {};
+}
+
+NgramCounts NgramCounts::load(const std::string& dir) {
+  NgramCounts counts;
+  std::ifstream in(fs::path(dir) / "ngrams.json");
+  if (!in) return counts;
+  auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!counts.merge_json(j)) return NgramCounts();
+  return counts;
+}
+
+std::expected<void, std::string> NgramCounts::save(const std::string& out_dir) const {
+  return write_file_atomic((fs::path(out_dir) / "ngrams.json").string(), to_json().dump() + "\n",
+                           Durability::kAtomicOnly);
+}
+
+std::expected<TriageReport, std::string> triage(const std::vector<std::string>& paths,
+                                                const Localizer& localize, int top_ngrams) {
+  auto dirs = find_case_dirs(paths);
+  if (!dirs) return std::unexpected(dirs.error());
+  if (dirs->empty()) {
+    return std::unexpected(fmt::format("no cases found under {}", fmt::join(paths, ", ")));
+  }
+  TriageReport report;
+  std::map<std::string, size_t> group_of_key;
+  std::map<std::string, std::string> key_of_case;  // case id (directory name) -> cause key
+  std::vector<std::vector<std::string>> original_ops;
+  for (const auto& dir : *dirs) {
+    auto tc = read_test_case(dir);
+    if (!tc) return std::unexpected(tc.error());
+    if (!tc->record) {
+      spdlog::warn("[triage] {} has no case.json: skipped", dir);
+      continue;
+    }
+    std::optional<Localization> localization;
+    if (localize && wants_localization(*tc)) localization = localize(*tc);
+    const RootCause cause =
+        root_cause(*tc->record, tc->model, localization ? &*localization : nullptr);
+    auto [it, inserted] = group_of_key.emplace(cause.key, report.groups.size());
+    if (inserted) report.groups.push_back(CauseGroup{cause, {}, {}, 0, {}});
+    CauseGroup& group = report.groups[it->second];
+    group.cases.push_back(dir);
+    group.case_ops.push_back(tc->record->ops);
+    key_of_case[fs::path(dir).filename().string()] = cause.key;
+    if (tc->original) original_ops.push_back(op_sequence(tc->original->graph()));
+    ++report.cases;
+  }
+  if (report.cases == 0) return std::unexpected(std::string("no case has a case.json"));
+
+  // Hits: every journal line of a verdict that was not flaky counts toward its root cause.
+  std::map<std::string, std::vector<std::string>> failing_models;  // model id -> ops
+  NgramCounts passing;
+  for (const auto& path : paths) {
+    for (const auto& file : campaign_files(path, "findings.jsonl")) {
+      std::ifstream in(file);
+      std::string line;
+      while (std::getline(in, line)) {
+        auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+        if (!j.is_object() || j.value("outcome", "") == "flaky") continue;  // or a torn line
+        ++report.hits;
+        std::vector<std::string> ops;
+        if (j.contains("model_ops") && j["model_ops"].is_array()) {
+          for (const auto& op : j["model_ops"])
+            if (op.is_string()) ops.push_back(op.get<std::string>());
+        }
+        const std::string model_id =
+            fmt::format("{}|{}|{}", j.contains("chain") ? j["chain"].dump() : "",
+                        j.contains("model_seed") ? j["model_seed"].dump() : "", fmt::join(ops, ">"));
+        failing_models.emplace(model_id, ops);
+        // The case a line counts toward decides (triage may key it differently from the
+        // campaign, e.g. without --localize); the campaign's root cause when it has none.
+        std::string key;
+        if (j.contains("case") && j["case"].is_string()) {
+          if (auto k = key_of_case.find(j["case"].get<std::string>()); k != key_of_case.end())
+            key = k->second;
+        }
+        if (key.empty() && j.contains("root_cause") && j["root_cause"].is_string()) {
+          key = j["root_cause"].get<std::string>();
+        }
+        auto g = group_of_key.find(key);
+        if (g == group_of_key.end()) continue;
+        CauseGroup& group = report.groups[g->second];
+        ++group.hits;
+        group.distinct_models.insert(model_id);
+      }
+    }
+    for (const auto& file : campaign_files(path, "ngrams.json")) {
+      std::ifstream in(file);
+      auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+      if (auto merged = passing.merge_json(j); !merged) {
+        return std::unexpected(fmt::format("{}: {}", file.string(), merged.error()));
+      }
+    }
+  }
+  // Without journals (a corpus of cases), each case's original model is its failing model.
+  if (failing_models.empty()) {
+    for (size_t i = 0; i < original_ops.size(); ++i)
+      failing_models.emplace(std::to_string(i), original_ops[i]);
+  }
+  for (auto& group : report.groups) {
+    if (group.hits == 0) group.hits = static_cast<int64_t>(group.cases.size());
+    // The reproducer to file: the smallest case.
+    std::vector<size_t> order(group.cases.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::ranges::stable_sort(order, [&](size_t a, size_t b) {
+      return group.case_ops[a].size() < group.case_ops[b].size();
+    });
+    CauseGroup sorted = group;
+    for (size_t i = 0; i < order.size(); ++i) {
+      sorted.cases[i] = group.cases[order[i]];
+      sorted.case_ops[i] = group.case_ops[order[i]];
+    }
+    group = std::move(sorted);
+  }
+  std::ranges::stable_sort(report.groups, [](const CauseGroup& a, const CauseGroup& b) {
+    if (kind_rank(a.cause.kind) != kind_rank(b.cause.kind))
+      return kind_rank(a.cause.kind) < kind_rank(b.cause.kind);
+    return a.hits > b.hits;
+  });
+
+  // Op n-grams over-represented in failing models.
+  report.failing_models = static_cast<int64_t>(failing_models.size());
+  report.passing_models = passing.models();
+  std::map<std::string, int64_t> failing_counts;
+  for (const auto& [id, ops] : failing_models)
+    for (const auto& gram : op_ngrams(ops)) ++failing_counts[gram];
+  if (report.passing_models > 0) {
+    const double f_total = static_cast<double>(report.failing_models) + 1;
+    const double p_total = static_cast<double>(report.passing_models) + 1;
+    for (const auto& [gram, failing] : failing_counts) {
+      auto p = passing.counts().find(gram);
+      const int64_t passing_count = p == passing.counts().end() ? 0 : p->second;
+      const double score =
+          std::log(((failing + 0.5) / f_total) / ((passing_count + 0.5) / p_total));
+      report.ngrams.push_back({gram, failing, passing_count, score});
+    }
+    std::ranges::sort(report.ngrams, [](const NgramScore& a, const NgramScore& b) {
+      if (a.score != b.score) return a.score > b.score;
+      return a.ngram < b.ngram;
+    });
+    if (report.ngrams.size() > static_cast<size_t>(top_ngrams)) report.ngrams.resize(top_ngrams);
+  }
+  return report;
+}
+
+std::string triage_table(const TriageReport& report) {
+  std::string out = fmt::format("{} root causes in {} cases", report.groups.size(), report.cases);
+  if (report.hits > 0) out += fmt::format(", {} hits in findings.jsonl", report.hits);
+  out += "\n\n";
+  out += fmt::format("{:>3}  {:<10} {:<14} {:>6} {:>6} {:>5}  {}\n", "#", "kind", "execution",
+                     "hits", "models", "cases", "root cause (reproducer; case op sequences)");
+  int rank = 0;
+  for (const auto& group : report.groups) {
+    out += fmt::format("{:>3}  {:<10} {:<14} {:>6} {:>6} {:>5}  {}\n", ++rank,
+                       verdict_kind_name(group.cause.kind), group.cause.execution, group.hits,
+                       group.distinct_models.empty() ? "-"
+                                                     : std::to_string(group.distinct_models.size()),
+                       group.cases.size(), group.cause.core);
+    std::vector<std::string> sequences;
+    for (const auto& ops : group.case_ops) sequences.push_back(fmt::format("{}", fmt::join(ops, ">")));
+    out += fmt::format("{:>47}  [{}] {}; {}\n", "", group.cause.basis,
+                       fs::path(group.cases.front()).filename().string(),
+                       fmt::join(sequences, " | "));
+  }
+  out += "\n";
+  if (report.ngrams.empty()) {
+    out += fmt::format(
+        "op n-grams: no passing sample (ngrams.json) next to the {} failing models; a campaign "
+        "writes one\n",
+        report.failing_models);
+    return out;
+  }
+  out += fmt::format(
+      "op n-grams over-represented in {} failing models vs {} passing ones\n"
+      "(score = log(((failing+0.5)/(F+1)) / ((passing+0.5)/(P+1))))\n",
+      report.failing_models, report.passing_models);
+  out += fmt::format("{:>8} {:>8} {:>10} {:>8}  {}\n", "score", "failing", "passing", "", "n-gram");
+  for (const auto& gram : report.ngrams) {
+    out += fmt::format("{:>8.2f} {:>8} {:>10} {:>8}  {}\n", gram.score, gram.failing, gram.passing,
+                       "", gram.ngram);
+  }
+  return out;
+}
+
+nlohmann::json triage_json(const TriageReport& report) {
+  nlohmann::json j;
+  j["cases"] = report.cases;
+  j["root_causes"] = report.groups.size();
+  j["hits"] = report.hits;
+  j["failing_models"] = report.failing_models;
+  j["passing_models"] = report.passing_models;
+  j["groups"] = nlohmann::json::array();
+  for (const auto& group : report.groups) {
+    nlohmann::json g;
+    g["key"] = group.cause.key;
+    g["kind"] = std::string(verdict_kind_name(group.cause.kind));
+    g["execution"] = group.cause.execution;
+    g["core"] = group.cause.core;
+    g["basis"] = group.cause.basis;
+    g["hits"] = group.hits;
+    g["distinct_models"] = group.distinct_models.size();
+    g["cases"] = group.cases;
+    g["case_ops"] = group.case_ops;
+    j["groups"].push_back(std::move(g));
+  }
+  j["ngrams"] = nlohmann::json::array();
+  for (const auto& gram : report.ngrams) {
+    j["ngrams"].push_back({{"ngram", gram.ngram},
+                           {"failing", gram.failing},
+                           {"passing", gram.passing},
+                           {"score", gram.score}});
+  }
+  return j;
+}
+
+}  // namespace onnxfuzz
