@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -82,6 +83,16 @@ std::string failure(const std::string& execution, const RunResult& r, std::strin
 
 }  // namespace
 
+std::vector<std::string> optimizer_changes(const std::map<std::string, std::vector<std::string>>& notes) {
+  std::vector<std::string> changes;
+  for (const char* key : {"rewrites", "node_changes"}) {
+    if (auto it = notes.find(key); it != notes.end()) {
+      changes.insert(changes.end(), it->second.begin(), it->second.end());
+    }
+  }
+  return changes;
+}
+
 std::string_view localization_status_name(LocalizationStatus status) {
   switch (status) {
     case LocalizationStatus::kLocalized:
@@ -108,18 +119,32 @@ ValueComparison compare_values(const std::string& name, const Tensor& expected,
     return c;
   }
   const Tolerance tol = config.tolerance_for(expected.dtype);
+  double worst = -1;
+  const auto note_worst = [&](int64_t i, double error, double e, double a) {
+    if (error <= worst) return;
+    worst = error;
+    c.worst_index = i;
+    c.baseline_value = e;
+    c.target_value = a;
+  };
   for (int64_t i = 0; i < expected.numel(); ++i) {
     const double e = expected.as_double(i);
     const double a = actual.as_double(i);
     if (std::isnan(e) || std::isnan(a) || std::isinf(e) || std::isinf(a)) {
       const bool same = (std::isnan(e) && std::isnan(a)) || e == a;
-      if (!same) ++c.mismatches;
+      if (!same) {
+        ++c.mismatches;
+        note_worst(i, std::numeric_limits<double>::infinity(), e, a);
+      }
       continue;
     }
     const double abs_error = std::fabs(a - e);
     c.max_abs_error = std::max(c.max_abs_error, abs_error);
     if (e != 0) c.max_rel_error = std::max(c.max_rel_error, abs_error / std::fabs(e));
-    if (abs_error > tol.atol + tol.rtol * std::fabs(e)) ++c.mismatches;
+    if (abs_error > tol.atol + tol.rtol * std::fabs(e)) {
+      ++c.mismatches;
+      note_worst(i, abs_error, e, a);
+    }
   }
   c.agrees = c.mismatches == 0;
   return c;
@@ -169,9 +194,7 @@ Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Ex
   // The model as given: does the finding show, and how far apart are the outputs?
   const RunResult base = baseline.run(ModelUnderTest::view(model), inputs);
   const RunResult got = target.run(ModelUnderTest::view(model), inputs);
-  if (auto it = got.notes.find("rewrites"); it != got.notes.end() && !it->second.empty()) {
-    loc.rewrites = it->second;
-  }
+  if (auto found = optimizer_changes(got.notes); !found.empty()) loc.rewrites = found;
   if (!ran(base) || !ran(got)) {
     loc.detail = failure(ran(base) ? target.name() : baseline.name(), ran(base) ? got : base,
                          "the model");

@@ -3,6 +3,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ struct ValueComparison {
   double max_abs_error = 0;  // over elements, NaN/Inf position mismatches excluded
   double max_rel_error = 0;  // |a - e| / |e| over elements with e != 0
   int64_t mismatches = 0;    // elements outside the tolerance (NaN/Inf mismatches included)
+  int64_t worst_index = -1;  // flat index of the largest error outside the tolerance, or -1
+  double baseline_value = 0;  // the two values there
+  double target_value = 0;
 };
 
 // Compares `actual` with `expected` elementwise with |a - e| <= atol + rtol * |e|; NaN and Inf
@@ -81,6 +85,11 @@ Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Ex
 // type only) from shape inference, else from the reference's values; `added` counts them.
 onnx::ModelProto expose_intermediates(const onnx::ModelProto& model, const TensorMap& inputs,
                                       int* added = nullptr);
+
+// The optimizer's changes an execution noted (RunResult::notes, case.json artifacts): its
+// "rewrites" (passes and op changes), then its "node_changes" (nodes removed and added).
+std::vector<std::string> optimizer_changes(
+    const std::map<std::string, std::vector<std::string>>& notes);
 
 // One line: "node 3 'n3' (Sqrt) diverges: max abs error 0.5 ..." or why there is none.
 std::string localization_summary(const Localization& localization);

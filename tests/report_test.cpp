@@ -1,0 +1,224 @@
+// Issue-ready reports: fault localization names the planted node, `onnxfuzz report` fills ORT's
+// bug template, and the generated repro.mjs reproduces (and only reproduces) a divergence.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "corpus/case_store.h"
+#include "corpus/report.h"
+#include "fuzzer/localize.h"
+#include "generators/model_io.h"
+#include "oracles/reference.h"
+#include "test_support.h"
+
+namespace onnxfuzz {
+namespace {
+namespace fs = std::filesystem;
+using testing::run_onnxfuzz;
+using testing::TempDir;
+
+// Sqrt sits in the middle: its producers agree, its consumers inherit its error.
+constexpr const char* kChain = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3] x, float[2,3] y) => (float[2,3] z) {
+  a = Add(x, y)
+  r = Abs(a)
+  s = Sqrt(r)
+  t = Mul(s, y)
+  z = Neg(t)
+}
+)";
+
+// Two outputs of two dtypes, for repro.mjs's TensorProto decoding.
+constexpr const char* kTwoOutputs = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3] x, int64[3] k) => (float[2,3] z, int64[3] m) {
+  a = Abs(x)
+  s = Sqrt(a)
+  z = Mul(s, x)
+  m = Add(k, k)
+}
+)";
+
+TensorMap chain_inputs() {
+  const float x[] = {0.5f, -2.0f, 3.0f, 4.0f, -1.5f, 0.25f};
+  const float y[] = {1.0f, 0.5f, -0.75f, 2.0f, 3.0f, -1.0f};
+  return {{"x", Tensor::of_floats({2, 3}, x)}, {"y", Tensor::of_floats({2, 3}, y)}};
+}
+
+onnx::ModelProto parse(const char* text) {
+  auto model = parse_model_text(text);
+  EXPECT_TRUE(model.has_value()) << (model ? "" : model.error());
+  return *model;
+}
+
+// Stores `model` as a case of a `kind` finding against `execution`, judged with ref.
+std::string store_case(const TempDir& dir, const onnx::ModelProto& model, const TensorMap& inputs,
+                       const std::string& execution, VerdictKind kind) {
+  const RunResult expected = run_reference(model, inputs);
+  EXPECT_EQ(expected.status, RunStatus::kOk) << expected.message;
+  CaseRecord record;
+  record.kind = kind;
+  record.execution = execution;
+  record.executions = {"ref", execution};
+  record.ops = op_sequence(model.graph());
+  record.message = "planted for the report test";
+  record.nodes_before = record.nodes_after = model.graph().node_size();
+  record.tolerances = {{DType::kFloat, {1e-3, 1e-2}}, {DType::kInt64, {}}};
+  record.versions = {{execution, execution == "ort" ? "onnxruntime-node 1.30.0" : execution}};
+  record.signature = execution + "-report-test";
+  record.id = case_id(record);
+  bool existed = false;
+  auto path = write_case(dir.str(), record, model, model, inputs, expected.outputs, &existed);
+  EXPECT_TRUE(path.has_value()) << (path ? "" : path.error());
+  return *path;
+}
+
+struct NodeResult {
+  int exit_code = -1;
+  std::string output;
+};
+
+NodeResult run_repro(const std::string& case_dir) {
+  const std::string command = "NODE_PATH=" ONNXFUZZ_SOURCE_DIR "/node_modules node " + case_dir +
+                              "/repro.mjs 2>&1";
+  NodeResult result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+TEST(Localize, NamesThePlantedNodeNotItsConsumers) {
+  ::setenv("ONNXFUZZ_PLANTED", "value=Sqrt", 1);
+  auto ref = make_execution("ref", {});
+  auto planted = make_execution("planted", {});
+  ASSERT_TRUE(ref && planted);
+  const onnx::ModelProto model = parse(kChain);
+  const Localization loc = localize(model, chain_inputs(), **ref, **planted);
+  ASSERT_EQ(loc.status, LocalizationStatus::kLocalized) << loc.detail;
+  EXPECT_EQ(loc.node_index, 2);
+  EXPECT_EQ(loc.op_type, "Sqrt");
+  EXPECT_EQ(loc.output.name, "s");
+  EXPECT_NEAR(loc.output.max_abs_error, 0.5, 1e-6);
+  EXPECT_EQ(loc.output.mismatches, 6);
+  EXPECT_EQ(loc.input_types, std::vector<std::string>{"float32 rank 2"});
+  EXPECT_FALSE(loc.vanished);
+  EXPECT_EQ(loc.exposed_values, 4);  // a, r, s, t (z is an output already)
+  ASSERT_EQ(loc.outputs.size(), 1u);
+  EXPECT_FALSE(loc.outputs[0].agrees);
+}
+
+TEST(Localize, AgreeingExecutionsHaveNothingToLocalize) {
+  auto ref = make_execution("ref", {});
+  auto again = make_execution("ref", {});
+  ASSERT_TRUE(ref && again);
+  const Localization loc = localize(parse(kChain), chain_inputs(), **ref, **again);
+  EXPECT_EQ(loc.status, LocalizationStatus::kNoDivergence);
+  EXPECT_EQ(loc.node_index, -1);
+}
+
+TEST(Localize, ComparesShapesAndNanPositions) {
+  const float a[] = {1.0f, NAN};
+  const float b[] = {1.0f, 2.0f};
+  const Tensor x = Tensor::of_floats({2}, a);
+  EXPECT_FALSE(compare_values("v", x, Tensor::of_floats({2}, b), {}).agrees);
+  EXPECT_TRUE(compare_values("v", x, x, {}).agrees);
+  const ValueComparison shape = compare_values("v", x, Tensor::of_floats({1, 2}, b), {});
+  EXPECT_TRUE(shape.shape_differs);
+  EXPECT_FALSE(shape.agrees);
+}
+
+TEST(ReportCommand, NamesTheFirstDivergentNodeAndFillsOrtsTemplate) {
+  TempDir dir;
+  const std::string case_dir =
+      store_case(dir, parse(kChain), chain_inputs(), "planted", VerdictKind::kNumeric);
+  auto result = run_onnxfuzz("report " + case_dir, "ONNXFUZZ_PLANTED=value=Sqrt");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("node 2 "), std::string::npos) << result.output;
+  const std::string report = testing::read_file(fs::path(case_dir) / "report.md");
+  EXPECT_NE(report.find("first divergent node: #2 `"), std::string::npos) << report;
+  EXPECT_NE(report.find("(`Sqrt`)"), std::string::npos) << report;
+  EXPECT_EQ(report.find("(`Mul`)"), std::string::npos) << report;
+  EXPECT_NE(report.find("max abs error 0.5"), std::string::npos) << report;
+  for (const char* field :
+       {"**Summary.**", "### Describe the issue", "### To reproduce", "### Urgency",
+        "### Platform", "### OS Version", "### ONNX Runtime Installation",
+        "### ONNX Runtime Version or Commit ID", "### ONNX Runtime API", "### Architecture",
+        "### Execution Provider", "#### Model (ONNX text format)", "#### Inputs",
+        "#### Expected vs actual", "executions that agree with them: `ref`", "repro.mjs",
+        "not run here"}) {
+    SCOPED_TRACE(field);
+    EXPECT_NE(report.find(field), std::string::npos);
+  }
+  EXPECT_TRUE(fs::exists(fs::path(case_dir) / "repro.mjs"));
+  EXPECT_NE(testing::read_file(fs::path(case_dir) / "repro.py").find("NOT RUN HERE"),
+            std::string::npos);
+}
+
+TEST(ReportCommand, BadInputIsAClearError) {
+  TempDir dir;
+  EXPECT_EQ(run_onnxfuzz("report " + dir.str("missing")).exit_code, 3);
+  EXPECT_EQ(run_onnxfuzz("report").exit_code, 2);
+  fs::create_directories(dir.path() / "plain");
+  ASSERT_TRUE(write_test_case(dir.str("plain"), parse(kChain), chain_inputs(),
+                              run_reference(parse(kChain), chain_inputs()).outputs));
+  auto plain = run_onnxfuzz("report " + dir.str("plain"));
+  EXPECT_EQ(plain.exit_code, 3) << plain.output;
+  EXPECT_NE(plain.output.find("no case.json"), std::string::npos) << plain.output;
+}
+
+// ORT agrees with ref on this model, so the stored case is made to "fail" by perturbing its
+// expected output: repro.mjs must then report the difference (exit 1), and pass (exit 0) on
+// the untouched expected outputs. No ORT bug needs to stay unfixed for this to hold.
+TEST(ReproMjs, ReproducesAPerturbedExpectationAndPassesTheTrueOne) {
+  TempDir dir;
+  const float x[] = {0.5f, -2.0f, 3.0f, 4.0f, -1.5f, 0.25f};
+  const int64_t k[] = {1, -7, 1LL << 40};
+  const TensorMap inputs = {{"x", Tensor::of_floats({2, 3}, x)}, {"k", Tensor::of_int64s({3}, k)}};
+  const std::string case_dir =
+      store_case(dir, parse(kTwoOutputs), inputs, "ort", VerdictKind::kNumeric);
+  auto report = run_onnxfuzz("report " + case_dir);
+  ASSERT_EQ(report.exit_code, 0) << report.output;
+  EXPECT_NE(report.output.find("no-divergence"), std::string::npos) << report.output;
+
+  const NodeResult clean = run_repro(case_dir);
+  EXPECT_EQ(clean.exit_code, 0) << clean.output;
+  EXPECT_NE(clean.output.find("not reproduced"), std::string::npos) << clean.output;
+
+  // Perturb the float output by 0.1 (beyond atol 1e-3 + rtol 1e-2 of these magnitudes).
+  for (int i = 0; i < 2; ++i) {
+    const fs::path file = fs::path(case_dir) / "test_data_set_0" / ("output_" + std::to_string(i) + ".pb");
+    auto tensor = read_tensor_file(file.string());
+    ASSERT_TRUE(tensor.has_value());
+    if (tensor->second.dtype != DType::kFloat) continue;
+    for (float& v : tensor->second.values<float>()) v += 0.1f;
+    testing::write_file(file, tensor_to_proto(tensor->second, tensor->first).SerializeAsString());
+  }
+  const NodeResult perturbed = run_repro(case_dir);
+  EXPECT_EQ(perturbed.exit_code, 1) << perturbed.output;
+  EXPECT_NE(perturbed.output.find("REPRODUCED"), std::string::npos) << perturbed.output;
+  EXPECT_NE(perturbed.output.find("DIFF z"), std::string::npos) << perturbed.output;
+  EXPECT_NE(perturbed.output.find("ok   m"), std::string::npos) << perturbed.output;
+}
+
+TEST(ReproMjs, CarriesTheCasesOptimizationLevelAndTolerance) {
+  CaseRecord record;
+  record.execution = "ort-noopt";
+  record.tolerances = {{DType::kFloat, {1e-3, 1e-2}}};
+  const std::string script = render_repro_mjs(record);
+  EXPECT_NE(script.find("const LEVEL = 'disabled';"), std::string::npos);
+  EXPECT_NE(script.find("\"float32\": [0.001, 0.01]"), std::string::npos);
+  record.execution = "ort@1.16.3-extended";
+  EXPECT_NE(render_repro_mjs(record).find("const LEVEL = 'extended';"), std::string::npos);
+  record.kind = VerdictKind::kRejection;
+  EXPECT_NE(render_repro_mjs(record).find("const EXPECT = 'error';"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace onnxfuzz
