@@ -1,14 +1,18 @@
 // The fuzz loop and its status reporting.
 #include "fuzzer/campaign.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -65,6 +69,7 @@ std::expected<void, std::string> write_stats(const std::string& out_dir, const C
   j["unsupported"] = s.unsupported;
   j["seconds"] = s.seconds;
   j["backend_seconds"] = s.backend_seconds;
+  j["executions"] = s.executions;
   j["new_cases"] = s.new_cases;
   if (s.mutants > 0) {
     j["mutation"] = {{"mutants", s.mutants},
@@ -91,50 +96,247 @@ std::expected<void, std::string> prepare_out_dir(const std::string& out_dir) {
   return {};
 }
 
+// Resident set size of this process, from /proc/self/statm (second field, in pages).
+int64_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * ::sysconf(_SC_PAGESIZE);
+}
+
+const char* const kCsvKinds[] = {"crash", "hang", "rejection", "shape", "numeric",
+                                 "accepted-invalid"};
+
+// OUT/<instance>/stats.csv: one row every --stats-interval. Each row is one write(2) on an
+// O_APPEND descriptor, so a killed campaign never leaves a torn line and a resumed one appends.
+class StatsCsv {
+ public:
+  static std::expected<StatsCsv, std::string> open(const std::string& dir) {
+    const std::string path = (std::filesystem::path(dir) / "stats.csv").string();
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return std::unexpected(fmt::format("cannot open {}: {}", path, strerror(errno)));
+    StatsCsv csv(fd);
+    if (::lseek(fd, 0, SEEK_END) == 0) {
+      std::string header = "elapsed_s,models,models_per_s,executions_per_s";
+      for (const char* kind : kCsvKinds) header += fmt::format(",{}", kind);
+      header += ",unique,cases,ops,op_dtypes,op_pairs,rss_mb\n";
+      csv.write_line(header);
+    }
+    return csv;
+  }
+  StatsCsv(StatsCsv&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  StatsCsv& operator=(StatsCsv&&) = delete;
+  ~StatsCsv() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  // models/s and executions/s are over the interval since the previous row.
+  void append(const CampaignSummary& s, int64_t cases) {
+    const double dt = s.seconds - last_seconds_;
+    const double models_rate = dt > 0 ? (s.models - last_models_) / dt : 0.0;
+    const double exec_rate = dt > 0 ? (s.executions - last_executions_) / dt : 0.0;
+    std::string line = fmt::format("{:.1f},{},{:.2f},{:.2f}", s.seconds, s.models, models_rate,
+                                   exec_rate);
+    for (const char* kind : kCsvKinds) {
+      auto it = s.findings_by_kind.find(kind);
+      line += fmt::format(",{}", it == s.findings_by_kind.end() ? 0 : it->second);
+    }
+    line += fmt::format(",{},{},{},{},{},{:.1f}\n", s.unique, cases, s.coverage.ops.size(),
+                        s.coverage.op_dtypes.size(), s.coverage.op_pairs.size(),
+                        rss_bytes() / 1048576.0);
+    write_line(line);
+    last_seconds_ = s.seconds;
+    last_models_ = s.models;
+    last_executions_ = s.executions;
+  }
+  void start_from(const CampaignSummary& s) {
+    last_seconds_ = s.seconds;
+    last_models_ = s.models;
+    last_executions_ = s.executions;
+  }
+
+ private:
+  explicit StatsCsv(int fd) : fd_(fd) {}
+  void write_line(const std::string& line) {
+    const ssize_t written = ::write(fd_, line.data(), line.size());
+    if (written != static_cast<ssize_t>(line.size()))
+      spdlog::warn("[stats] stats.csv: short write: {}", strerror(errno));
+  }
+  int fd_ = -1;
+  double last_seconds_ = 0;
+  int64_t last_models_ = 0;
+  int64_t last_executions_ = 0;
+};
+
+// What a resumed instance needs: the summary's counters and coverage, the minimizations spent
+// per verdict key and the case ids already accounted for. Written atomically (state.json).
+struct CampaignState {
+  CampaignSummary summary;
+  std::map<std::string, int> minimized_per_key;
+  std::set<std::string> accounted_cases;
+};
+
+nlohmann::json state_to_json(const CampaignState& state, uint64_t seed) {
+  const CampaignSummary& s = state.summary;
+  nlohmann::json j;
+  j["seed"] = seed;
+  j["pid"] = ::getpid();
+  j["models"] = s.models;  // = draws consumed from the seed stream
+  j["invalid_models"] = s.invalid_models;
+  j["mutants"] = s.mutants;
+  j["pool_added"] = s.pool_added;
+  j["mutation_failed"] = s.mutation_failed;
+  j["executions"] = s.executions;
+  j["findings_by_kind"] = s.findings_by_kind;
+  j["unique"] = s.unique;
+  j["known"] = s.known;
+  j["flaky"] = s.flaky;
+  j["unsupported"] = s.unsupported;
+  j["seconds"] = s.seconds;
+  j["backend_seconds"] = s.backend_seconds;
+  j["coverage"] = {{"ops", s.coverage.ops},
+                   {"op_dtypes", s.coverage.op_dtypes},
+                   {"op_pairs", s.coverage.op_pairs},
+                   {"patterns", s.coverage.patterns}};
+  j["minimized_per_key"] = state.minimized_per_key;
+  j["accounted_cases"] = state.accounted_cases;
+  return j;
+}
+
+std::expected<CampaignState, std::string> read_state(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::unexpected(fmt::format("cannot read {}", path));
+  try {
+    const auto j = nlohmann::json::parse(in);
+    CampaignState state;
+    CampaignSummary& s = state.summary;
+    s.models = j.at("models").get<int64_t>();
+    s.invalid_models = j.at("invalid_models").get<int64_t>();
+    s.mutants = j.at("mutants").get<int64_t>();
+    s.pool_added = j.at("pool_added").get<int64_t>();
+    s.mutation_failed = j.at("mutation_failed").get<int64_t>();
+    s.executions = j.at("executions").get<int64_t>();
+    s.findings_by_kind = j.at("findings_by_kind").get<std::map<std::string, int64_t>>();
+    s.unique = j.at("unique").get<int64_t>();
+    s.known = j.at("known").get<int64_t>();
+    s.flaky = j.at("flaky").get<int64_t>();
+    s.unsupported = j.at("unsupported").get<std::map<std::string, int64_t>>();
+    s.seconds = j.at("seconds").get<double>();
+    s.backend_seconds = j.at("backend_seconds").get<double>();
+    const auto& c = j.at("coverage");
+    s.coverage.ops = c.at("ops").get<std::map<std::string, int64_t>>();
+    s.coverage.op_dtypes = c.at("op_dtypes").get<std::map<std::string, int64_t>>();
+    s.coverage.op_pairs = c.at("op_pairs").get<std::map<std::string, int64_t>>();
+    s.coverage.patterns = c.at("patterns").get<std::map<std::string, int64_t>>();
+    state.minimized_per_key = j.at("minimized_per_key").get<std::map<std::string, int>>();
+    state.accounted_cases = j.at("accounted_cases").get<std::set<std::string>>();
+    return state;
+  } catch (const nlohmann::json::exception& e) {
+    return std::unexpected(fmt::format("{}: {}", path, e.what()));
+  }
+}
+
 }  // namespace
 
 std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& options) {
   auto prepared = prepare_out_dir(options.findings.out_dir);
   if (!prepared) return std::unexpected(prepared.error());
-  auto journal = Journal::open(options.findings.out_dir);
+  const std::string instance_dir =
+      options.instance_dir.empty() ? options.findings.out_dir : options.instance_dir;
+  if (!options.instance_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(instance_dir, ec);
+    if (ec)
+      return std::unexpected(fmt::format("cannot create {}: {}", instance_dir, ec.message()));
+  }
+  const std::string state_path = (std::filesystem::path(instance_dir) / "state.json").string();
+  auto journal = Journal::open(instance_dir);
   if (!journal) return std::unexpected(journal.error());
+  auto csv = StatsCsv::open(instance_dir);
+  if (!csv) return std::unexpected(csv.error());
+  // `onnxfuzz status` tells running instances from finished or killed ones by this pid.
+  if (auto pid = write_file_atomic((std::filesystem::path(instance_dir) / "pid").string(),
+                                   fmt::format("{}\n", ::getpid()), Durability::kAtomicOnly);
+      !pid) {
+    return std::unexpected(pid.error());
+  }
   g_stop = false;
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
 
-  CampaignSummary summary;
-  std::set<std::string> seen_keys;               // crash/hang/rejection keys already stored
-  std::map<std::string, int> minimized_per_key;  // numeric/shape minimizations per key
+  CampaignState state;
+  if (options.resume && std::filesystem::exists(state_path)) {
+    auto restored = read_state(state_path);
+    if (!restored) return std::unexpected(restored.error());
+    state = std::move(*restored);
+    spdlog::info("[fuzz] resuming {} after {} models ({:.0f} s, {} unique)", instance_dir,
+                 state.summary.models, state.summary.seconds, state.summary.unique);
+  }
+  CampaignSummary& summary = state.summary;
+  std::set<std::string> seen_keys;  // crash/hang/rejection keys already stored
+  std::map<std::string, int>& minimized_per_key = state.minimized_per_key;  // per verdict key
   // A campaign resumed on (or sharing) an existing OUT does not re-minimize its findings, and
   // findings of --known corpora are neither minimized again (errors) nor stored.
   FindingContext findings = options.findings;
   findings.minimize.stop = &g_stop;  // Ctrl-C ends a minimization early; its best is stored
-  std::set<std::string> known_keys;
-  std::map<std::string, std::string> case_of_key;  // verdict key -> first case stored for it  //
-                                                   // crash/hang/rejection keys of --known corpora
-  std::vector<std::string> corpora = options.known_dirs;
-  corpora.push_back(options.findings.out_dir);
-  for (const auto& corpus : corpora) {
+  std::set<std::string> known_keys;  // crash/hang/rejection keys of --known corpora
+  std::map<std::string, std::string> case_of_key;  // verdict key -> first case stored for it
+  for (const auto& corpus : options.known_dirs) {
     auto existing = find_case_dirs({corpus});
-    if (!existing) {
-      if (corpus == options.findings.out_dir) continue;  // a new OUT has no cases yet
-      return std::unexpected(fmt::format("--known: {}", existing.error()));
-    }
+    if (!existing) return std::unexpected(fmt::format("--known: {}", existing.error()));
     for (const auto& dir : *existing) {
       auto record = read_case_record(dir);
       if (!record) continue;
       const Verdict known{record->kind, record->execution, "", record->message, ""};
       seen_keys.insert(known.key());
-      if (corpus == options.findings.out_dir) {
-        ++minimized_per_key[known.key()];
-      } else {
-        findings.known_signatures.insert(record->signature);
-        known_keys.insert(known.key());
-      }
+      findings.known_signatures.insert(record->signature);
+      known_keys.insert(known.key());
     }
     if (!existing->empty())
       spdlog::info("[fuzz] {} existing cases in {}", existing->size(), corpus);
   }
+  // Cases in OUT/cases/ that this instance has not accounted for yet: those of an earlier run,
+  // and those other instances of a parallel campaign store meanwhile (rescanned periodically).
+  // Each counts as one minimization spent on its key, as if this instance had stored it;
+  // except when resuming: a case stored after the last checkpoint is stored again by the models
+  // run again, which spends its minimization then.
+  auto absorb_cases = [&](bool spend_budget) -> int64_t {
+    std::error_code ec;
+    const auto cases = std::filesystem::path(options.findings.out_dir) / "cases";
+    int64_t absorbed = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(cases, ec)) {
+      const std::string id = entry.path().filename().string();
+      if (id.empty() || id[0] == '.' || state.accounted_cases.count(id)) continue;
+      auto record = read_case_record(entry.path().string());
+      if (!record) continue;
+      const Verdict stored{record->kind, record->execution, "", record->message, ""};
+      seen_keys.insert(stored.key());
+      case_of_key.emplace(stored.key(), id);
+      if (spend_budget) ++minimized_per_key[stored.key()];
+      state.accounted_cases.insert(id);
+      ++absorbed;
+    }
+    return absorbed;
+  };
+  // Keys of cases already accounted for (a resumed instance) still dedupe by message.
+  for (const auto& id : state.accounted_cases) {
+    auto record =
+        read_case_record((std::filesystem::path(options.findings.out_dir) / "cases" / id).string());
+    if (!record) continue;
+    const Verdict stored{record->kind, record->execution, "", record->message, ""};
+    seen_keys.insert(stored.key());
+    case_of_key.emplace(stored.key(), id);
+  }
+  if (const int64_t existing = absorb_cases(!options.resume); existing > 0)
+    spdlog::info("[fuzz] {} existing cases in {}", existing, options.findings.out_dir);
+  csv->start_from(summary);
+  auto checkpoint = [&] {
+    if (auto written = write_file_atomic(state_path, state_to_json(state, options.seed).dump() + "\n",
+                                         Durability::kAtomicOnly);
+        !written) {
+      spdlog::warn("[stats] {}", written.error());
+    }
+  };
   auto generator = Generator::make(options.policy);
   if (!generator) return std::unexpected(generator.error());
   std::optional<SeedPool> pool;
@@ -160,9 +362,16 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   FindingContext unminimized = findings;
   unminimized.minimize_enabled = false;
   Rng master(options.seed);
+  // A resumed instance continues the same seed stream: one draw per model consumed (the seeds
+  // of --seeds, run first, included).
+  for (int64_t i = 0; i < summary.models; ++i) master.next();
+  if (pool) next_seed = std::min(pool->seeds(), static_cast<size_t>(summary.models));
+  const double base_seconds = summary.seconds;
   const auto start = Clock::now();
   auto last_status = start;
   auto last_stats = start;
+  auto last_checkpoint = start;
+  auto last_row = start;
   spdlog::info("[fuzz] seed {} executions {} out {}", options.seed,
                fmt::join(
                    [&] {
@@ -174,7 +383,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
                options.findings.out_dir);
 
   while (!g_stop) {
-    summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    summary.seconds = base_seconds + std::chrono::duration<double>(Clock::now() - start).count();
     if (options.iterations ? summary.models >= *options.iterations
                            : summary.seconds >= options.time_seconds) {
       break;
@@ -228,6 +437,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     if (mutant && rule.empty()) fresh_coverage = summary.coverage.add(eval.valid ? eval.inferred : model);
     bool found_new = false;
     for (const auto& obs : eval.observations) summary.backend_seconds += obs.result.seconds;
+    summary.executions += static_cast<int64_t>(eval.observations.size());
     for (const auto& skipped : eval.unsupported) {
       ++summary.unsupported[std::string(unsupported_kind_name(skipped.kind))];
     }
@@ -283,6 +493,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
                         : store_finding(unminimized, model, inputs, verdict, gen_seed, chain_json);
       if (!stored) return std::unexpected(stored.error());
       if (by_message) seen_keys.insert(key);
+      if (!stored->flaky && !stored->known) state.accounted_cases.insert(stored->record.id);
       entry.case_id = stored->record.id;
       case_of_key.emplace(key, stored->record.id);
       if (stored->flaky) {
@@ -324,7 +535,21 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     }
     if (pool) summary.pool_size = static_cast<int64_t>(pool->size());
     const auto now = Clock::now();
-    summary.seconds = std::chrono::duration<double>(now - start).count();
+    summary.seconds = base_seconds + std::chrono::duration<double>(now - start).count();
+    // The state is consistent between iterations: checkpoint right after a new case, and
+    // once a second (when other instances' new cases are picked up too).
+    if (found_new) checkpoint();
+    // A row follows its checkpoint, so a resumed instance never goes back behind a row.
+    const bool row_due = now - last_row >= std::chrono::duration<double>(options.stats_interval);
+    if (row_due || now - last_checkpoint >= std::chrono::seconds(1)) {
+      last_checkpoint = now;
+      absorb_cases(true);
+      checkpoint();
+    }
+    if (row_due) {
+      last_row = now;
+      csv->append(summary, static_cast<int64_t>(state.accounted_cases.size()));
+    }
     if (now - last_status >= std::chrono::seconds(options.status_line ? 1 : 10)) {
       last_status = now;
       if (options.status_line) {
@@ -336,17 +561,20 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     }
     if (now - last_stats >= std::chrono::seconds(10)) {
       last_stats = now;
-      (void)write_stats(options.findings.out_dir, summary, options.seed);
+      (void)write_stats(instance_dir, summary, options.seed);
     }
   }
-  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  summary.seconds = base_seconds + std::chrono::duration<double>(Clock::now() - start).count();
+  absorb_cases(true);
+  checkpoint();
+  csv->append(summary, static_cast<int64_t>(state.accounted_cases.size()));
   if (options.status_line) fmt::print(stderr, "\r\033[K");
   spdlog::info("[done] {}{}", status_text(summary), g_stop ? " (interrupted)" : "");
-  auto written = write_stats(options.findings.out_dir, summary, options.seed);
+  auto written = write_stats(instance_dir, summary, options.seed);
   if (!written) return std::unexpected(written.error());
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  return summary;
+  return std::move(summary);
 }
 
 }  // namespace onnxfuzz

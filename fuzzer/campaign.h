@@ -44,6 +44,15 @@ struct CampaignOptions {
   std::vector<std::string> mutators;  // names; empty: every mutator of the mode
   int mutate_depth = 3;               // valid mode: 1..depth stacked steps per mutant
   InputShapes seed_shapes;            // --input-shape: symbolic input dims of the seeds
+
+  // Where this instance keeps its own files: stats.json, stats.csv, findings.jsonl, state.json
+  // and pid (OUT/job-<i>/ in a parallel campaign, fuzzer/jobs.h); empty: the output directory.
+  // Cases (OUT/cases/) and the seed pool (OUT/pool/) are shared by all instances.
+  std::string instance_dir;
+  double stats_interval = 10;  // seconds between rows of stats.csv
+  // Continue from instance_dir/state.json: skip the models already consumed from the seed
+  // stream and carry the counters, coverage and minimization budget over.
+  bool resume = false;
 };
 
 struct CampaignSummary {
@@ -53,6 +62,7 @@ struct CampaignSummary {
   int64_t pool_added = 0;       // mutants that joined the pool
   int64_t pool_size = 0;        // entries at the end (seeds included)
   int64_t mutation_failed = 0;  // draws where no mutator applied (a generated model instead)
+  int64_t executions = 0;       // runs of a model on one execution
   std::map<std::string, int64_t> findings_by_kind;  // every verdict, duplicates included
   int64_t unique = 0;                               // new case directories written
   int64_t known = 0;                                // findings matching a case of a --known corpus

@@ -21,8 +21,8 @@
 #include "fuzzer/exit_codes.h"
 #include "fuzzer/finding.h"
 #include "fuzzer/flags.h"
+#include "fuzzer/jobs.h"
 #include "fuzzer/probe.h"
-#include "fuzzer/report_command.h"
 #include "oracles/support_matrix.h"
 #include "generators/generator.h"
 #include "generators/op_spec.h"
@@ -124,6 +124,21 @@ const FlagSpec kFuzzFlags[] = {
     {"input-shape", "SHAPES", "",
      "with --seeds: concrete shapes for inputs with symbolic dims, NAME=D0xD1x...,... (e.g. x=1x3x48x320); "
      "other symbolic dims are 1"},
+    {"jobs", "N", "1",
+     "parallel fuzzing processes sharing OUT (N or all): each keeps its state in OUT/job-<i>/, "
+     "cases are shared and deduplicated; --iterations is split among them"},
+    {"shard", "I/N", "", "this machine's shard of N: a seed stream disjoint from the others'"},
+    {"resume", "", "", "continue the killed or stopped campaign in --out with its own arguments"},
+    {"stats-interval", "SECONDS", "10", "seconds between rows of stats.csv"},
+    {"instance", "I", "", "internal: run as job I of --jobs"},
+};
+
+const FlagSpec kStatusFlags[] = {
+    {"json", "", "", "print the merged status as JSON"},
+};
+
+const FlagSpec kMergeFlags[] = {
+    {"into", "DIR", "", "the output directory that receives the merged cases/"},
 };
 
 const FlagSpec kMinimizeFlags[] = {
@@ -582,7 +597,38 @@ int command_run(const ParsedFlags& flags) {
 
 // ---- fuzz ------------------------------------------------------------------------------------
 
+// The arguments that repeat this campaign (`fuzz --resume`, the jobs of `--jobs`): every flag
+// as parsed, with the master seed pinned.
+std::vector<std::string> fuzz_arguments(const ParsedFlags& flags, uint64_t seed) {
+  std::vector<std::string> args;
+  for (const auto& [name, value] : flags.values) {
+    if (name == "resume" || name == "instance" || name == "seed") continue;
+    const auto spec = std::ranges::find_if(kFuzzFlags, [&](const FlagSpec& s) { return s.name == name; });
+    args.push_back("--" + name);
+    if (spec != std::end(kFuzzFlags) && !spec->value_name.empty()) args.push_back(value);
+  }
+  args.push_back("--seed");
+  args.push_back(std::to_string(seed));
+  return args;
+}
+
+int fuzz_campaign(const ParsedFlags& flags, bool resume);
+
 int command_fuzz(const ParsedFlags& flags) {
+  if (!flags.has("resume") || flags.has("instance")) return fuzz_campaign(flags, flags.has("resume"));
+  // --resume: the campaign's own arguments, as its first run wrote them.
+  if (!flags.positional.empty())
+    return fail(exit_code::kUsage, "fuzz takes no positional arguments");
+  auto manifest = read_manifest(flags.get("out"));
+  if (!manifest) return fail(exit_code::kBadInput, fmt::format("--resume: {}", manifest.error()));
+  auto stored = parse_flags(kFuzzFlags, manifest->args);
+  if (!stored)
+    return fail(exit_code::kBadInput, fmt::format("--resume: campaign.json: {}", stored.error()));
+  stored->values.insert_or_assign("out", flags.get("out"));
+  return fuzz_campaign(*stored, true);
+}
+
+int fuzz_campaign(const ParsedFlags& flags, bool resume) {
   if (!flags.positional.empty())
     return fail(exit_code::kUsage, "fuzz takes no positional arguments");
   CampaignOptions options;
@@ -669,6 +715,47 @@ int command_fuzz(const ParsedFlags& flags) {
     if (!fs::is_directory(dir))
       return fail(exit_code::kBadInput, fmt::format("--known: {}: no such directory", dir));
   }
+  // --jobs, --shard, --instance: which seed stream and which instance directory.
+  auto jobs = parse_jobs(flags.get("jobs"));
+  if (!jobs) return fail(exit_code::kUsage, fmt::format("--jobs: {}", jobs.error()));
+  Shard shard;
+  if (flags.has("shard")) {
+    auto parsed = parse_shard(flags.get("shard"));
+    if (!parsed) return fail(exit_code::kUsage, fmt::format("--shard: {}", parsed.error()));
+    shard = *parsed;
+  }
+  auto interval = flags.get_double("stats-interval");
+  if (!interval || *interval <= 0)
+    return fail(exit_code::kUsage, "--stats-interval: expected seconds > 0");
+  options.stats_interval = *interval;
+  options.resume = resume;
+  const std::string out = options.findings.out_dir;
+  if (flags.has("instance")) {
+    auto job = flags.get_int("instance");
+    if (!job || *job < 0 || *job >= *jobs)
+      return fail(exit_code::kUsage, "--instance: expected 0 <= I < --jobs");
+    options.instance_dir = (fs::path(out) / instance_name(static_cast<int>(*job))).string();
+    options.seed = instance_seed(*seed, shard, static_cast<int>(*job), false);
+    options.status_line = false;
+    if (options.iterations) {
+      *options.iterations = *options.iterations / *jobs + (*job < *options.iterations % *jobs);
+    }
+  } else {
+    std::error_code ec;
+    fs::create_directories(fs::path(out) / "cases", ec);
+    if (ec || ::access(out.c_str(), W_OK) != 0)
+      return fail(exit_code::kEnvironment, fmt::format("output directory {} is not writable", out));
+    if (!resume) {
+      if (auto written = write_manifest(out, {fuzz_arguments(flags, *seed), *jobs}); !written)
+        return fail(exit_code::kEnvironment, written.error());
+    }
+    if (*jobs > 1) {
+      std::vector<std::string> args = fuzz_arguments(flags, *seed);
+      if (resume) args.push_back("--resume");
+      return run_jobs(out, args, *jobs, options.status_line ? 2 : 10);
+    }
+    options.seed = instance_seed(*seed, shard, 0, true);
+  }
   auto summary = run_campaign(options);
   if (!summary) return fail(exit_code::kEnvironment, summary.error());
   fmt::print(
@@ -698,6 +785,56 @@ int command_fuzz(const ParsedFlags& flags) {
         options.findings.out_dir);
   }
   return summary->unique > 0 ? exit_code::kFindings : exit_code::kOk;
+}
+
+// ---- status, merge, plot ---------------------------------------------------------------------
+
+int command_status(const ParsedFlags& flags) {
+  if (flags.positional.size() != 1) return fail(exit_code::kUsage, "status needs exactly one OUT");
+  auto instances = read_instances(flags.positional[0]);
+  if (!instances) return fail(exit_code::kBadInput, instances.error());
+  const auto merged = merged_status(flags.positional[0], *instances);
+  if (flags.has("json")) {
+    nlohmann::json j = merged;
+    for (const auto& instance : *instances) {
+      const nlohmann::json state =
+          instance.state.is_object() ? instance.state : nlohmann::json::object();
+      j["per_instance"].push_back({{"name", instance.name},
+                                   {"pid", instance.pid},
+                                   {"alive", instance.alive},
+                                   {"models", state.value("models", int64_t{0})},
+                                   {"seconds", state.value("seconds", 0.0)},
+                                   {"unique", state.value("unique", int64_t{0})}});
+    }
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("{}", render_status(merged, *instances));
+  }
+  return exit_code::kOk;
+}
+
+int command_merge(const ParsedFlags& flags) {
+  if (flags.positional.empty()) return fail(exit_code::kUsage, "merge needs OUT1 [OUT2 ...]");
+  if (!flags.has("into")) return fail(exit_code::kUsage, "merge needs --into DIR");
+  for (const auto& input : flags.positional) {
+    if (!fs::is_directory(input))
+      return fail(exit_code::kBadInput, fmt::format("{}: no such directory", input));
+  }
+  auto merged = merge_campaigns(flags.positional, flags.get("into"));
+  if (!merged) return fail(exit_code::kEnvironment, merged.error());
+  fmt::print("signatures {} | copied {} | replaced by a smaller reproducer {} | kept {}\n",
+             merged->signatures, merged->copied, merged->replaced, merged->kept);
+  return exit_code::kOk;
+}
+
+int command_plot(const ParsedFlags& flags) {
+  if (flags.positional.size() != 1) return fail(exit_code::kUsage, "plot needs exactly one OUT");
+  auto instances = read_instances(flags.positional[0]);
+  if (!instances) return fail(exit_code::kBadInput, instances.error());
+  auto plots = plot_campaign(flags.positional[0]);
+  if (!plots) return fail(exit_code::kEnvironment, plots.error());
+  for (const auto& file : *plots) fmt::print("{}\n", file);
+  return exit_code::kOk;
 }
 
 // ---- minimize --------------------------------------------------------------------------------
@@ -1071,6 +1208,14 @@ const Command kCommands[] = {
      command_run},
     {"fuzz", "onnxfuzz fuzz [--time 60s | --iterations N] [--seed S] [--out DIR] ...",
      "run a campaign: generate, execute, judge, minimize, store", kFuzzFlags, command_fuzz},
+    {"status", "onnxfuzz status OUT [--json]",
+     "summarize a running or finished campaign across its instances", kStatusFlags,
+     command_status},
+    {"merge", "onnxfuzz merge OUT1 OUT2 ... --into OUT",
+     "merge campaigns' cases by signature, keeping the smallest reproducer", kMergeFlags,
+     command_merge},
+    {"plot", "onnxfuzz plot OUT", "draw PNG plots of a campaign's stats.csv with gnuplot",
+     {}, command_plot},
     {"minimize", "onnxfuzz minimize CASE_DIR|MODEL [--executions ...]",
      "shrink a failing model while it fails the same way", kMinimizeFlags, command_minimize},
     {"replay", "onnxfuzz replay DIR...", "re-run stored cases: still failing, fixed or changed",
@@ -1087,10 +1232,6 @@ const Command kCommands[] = {
     {"bisect", "onnxfuzz bisect CASE_DIR [--execution ort] [--versions 1.10.0..1.30.0]",
      "find the releases in which a stored case fails the same way; record them in the case",
      kBisectFlags, command_bisect},
-    {"report", "onnxfuzz report CASE_DIR",
-     "re-run a stored case; write an issue-ready report.md (fault localization, ORT's bug "
-     "template) and the reproducers repro.mjs and repro.py",
-     kReportFlags, command_report},
     {"ops", "onnxfuzz ops [--markdown]",
      "list the operators (versions, dtypes) and optimizer patterns the generator draws", kOpsFlags,
      command_ops},

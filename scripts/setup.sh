@@ -9,6 +9,7 @@ packages=(cmake ninja-build g++ pkg-config
   libonnx-dev libprotobuf-dev protobuf-compiler libeigen3-dev libboost-dev
   libfmt-dev libspdlog-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   libonnx-testdata
+  gnuplot-nox  # onnxfuzz plot (Debian's gnuplot without X)
   libopencv-dnn-dev)  # the opencv execution's worker (OpenCV DNN 4.6 on Debian 12)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
