@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "corpus/case_store.h"
 #include "corpus/report.h"
@@ -138,6 +139,11 @@ TEST(ReportCommand, NamesTheFirstDivergentNodeAndFillsOrtsTemplate) {
   TempDir dir;
   const std::string case_dir =
       store_case(dir, parse(kChain), chain_inputs(), "planted", VerdictKind::kNumeric);
+  // As `onnxfuzz bisect` records it.
+  auto j = nlohmann::json::parse(testing::read_file(fs::path(case_dir) / "case.json"));
+  j["bisect"] = {{"execution", "planted"}, {"versions", "1..8"}, {"mode", "every release"},
+                 {"first", "3"}, {"last", "5"}, {"failing", {"3", "4", "5"}}};
+  testing::write_file(fs::path(case_dir) / "case.json", j.dump(2));
   auto result = run_onnxfuzz("report " + case_dir, "ONNXFUZZ_PLANTED=value=Sqrt");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("node 2 "), std::string::npos) << result.output;
@@ -152,7 +158,7 @@ TEST(ReportCommand, NamesTheFirstDivergentNodeAndFillsOrtsTemplate) {
         "### ONNX Runtime Version or Commit ID", "### ONNX Runtime API", "### Architecture",
         "### Execution Provider", "#### Model (ONNX text format)", "#### Inputs",
         "#### Expected vs actual", "executions that agree with them: `ref`", "repro.mjs",
-        "not run here"}) {
+        "not run here", "Fails the same way from 3 to 5 (3 releases: 3, 4, 5)"}) {
     SCOPED_TRACE(field);
     EXPECT_NE(report.find(field), std::string::npos);
   }
