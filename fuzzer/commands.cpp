@@ -23,6 +23,7 @@
 #include "fuzzer/flags.h"
 #include "fuzzer/jobs.h"
 #include "fuzzer/probe.h"
+#include "fuzzer/report_command.h"
 #include "oracles/support_matrix.h"
 #include "generators/generator.h"
 #include "generators/op_spec.h"
@@ -1232,6 +1233,10 @@ const Command kCommands[] = {
     {"bisect", "onnxfuzz bisect CASE_DIR [--execution ort] [--versions 1.10.0..1.30.0]",
      "find the releases in which a stored case fails the same way; record them in the case",
      kBisectFlags, command_bisect},
+    {"report", "onnxfuzz report CASE_DIR",
+     "re-run a stored case; write an issue-ready report.md (fault localization, ORT's bug "
+     "template) and the reproducers repro.mjs and repro.py",
+     kReportFlags, command_report},
     {"ops", "onnxfuzz ops [--markdown]",
      "list the operators (versions, dtypes) and optimizer patterns the generator draws", kOpsFlags,
      command_ops},
