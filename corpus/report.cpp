@@ -447,11 +447,12 @@ std::string render_report(const CaseRecord& r, const onnx::ModelProto& model,
       "### Platform\n\n{}\n\n### OS Version\n\n{}\n\n"
       "### ONNX Runtime Installation\n\nReleased Package (npm `{}`)\n\n"
       "### ONNX Runtime Version or Commit ID\n\n{}\n\n"
-      "### ONNX Runtime API\n\nJavaScript (Node.js {})\n\n"
+      "### ONNX Runtime API\n\nJavaScript (Node.js, {})\n\n"
       "### Architecture\n\n{}\n\n### Execution Provider\n\n{}\n\n"
       "### Execution Provider Library Version\n\nN/A\n\n",
       platform_name(extras.os), extras.os.empty() ? "Linux" : extras.os,
-      web ? "onnxruntime-web" : "onnxruntime-node", version, web ? "wasm" : "onnxruntime-node",
+      web ? "onnxruntime-web" : "onnxruntime-node", version,
+      web ? "`onnxruntime-web`, wasm backend" : "`onnxruntime-node`",
       extras.architecture == "x86_64" || extras.architecture.empty() ? "X64"
                                                                      : extras.architecture,
       web ? "'wasm'/'cpu' (WebAssembly CPU)" : "Default CPU");
