@@ -115,6 +115,64 @@ TEST(Localize, NamesThePlantedNodeNotItsConsumers) {
   EXPECT_FALSE(loc.outputs[0].agrees);
 }
 
+TEST(Localize, NamesThePlantedShapeFault) {
+  ::setenv("ONNXFUZZ_PLANTED", "shape=Transpose", 1);
+  auto ref = make_execution("ref", {});
+  auto planted = make_execution("planted", {});
+  ASSERT_TRUE(ref && planted);
+  const onnx::ModelProto model = parse(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3] x) => (float[3,2] z) {
+  r = Relu(x)
+  t = Transpose<perm = [1, 0]>(r)
+  z = Neg(t)
+}
+)");
+  const float x[] = {1, -2, 3, -4, 5, -6};
+  const Localization loc =
+      localize(model, {{"x", Tensor::of_floats({2, 3}, x)}}, **ref, **planted);
+  ASSERT_EQ(loc.status, LocalizationStatus::kLocalized) << loc.detail;
+  EXPECT_EQ(loc.op_type, "Transpose");
+  EXPECT_EQ(loc.attributes, std::vector<std::string>{"perm=[1,0]"});
+  EXPECT_TRUE(loc.output.shape_differs);
+  EXPECT_EQ(loc.output.baseline_type, "float32[3,2]");
+}
+
+// Stands in for an optimizer whose fusion stops applying once inner values are graph outputs:
+// wrong (+1) only on the model as given, with the rewrite it "applied" in its notes.
+class FusingExecution final : public Execution {
+ public:
+  explicit FusingExecution(size_t outputs) : outputs_(outputs) {}
+  const std::string& name() const override { return name_; }
+  std::string version() override { return "fusing 1"; }
+  RunResult run(const ModelUnderTest& model, const TensorMap& inputs) override {
+    RunResult result = run_reference(model.proto(), inputs);
+    if (static_cast<size_t>(model.proto().graph().output_size()) != outputs_) return result;
+    for (auto& [name, tensor] : result.outputs) {
+      for (int64_t i = 0; i < tensor.numel(); ++i) tensor.values<float>()[i] += 1;
+    }
+    result.notes["rewrites"] = {"AbsSqrtFusion"};
+    return result;
+  }
+
+ private:
+  size_t outputs_;
+  std::string name_ = "fusing";
+};
+
+TEST(Localize, SaysWhenExposingIntermediatesMakesTheDivergenceVanish) {
+  auto ref = make_execution("ref", {});
+  ASSERT_TRUE(ref);
+  FusingExecution fusing(1);
+  const Localization loc = localize(parse(kChain), chain_inputs(), **ref, fusing);
+  EXPECT_EQ(loc.status, LocalizationStatus::kVanished) << loc.detail;
+  EXPECT_TRUE(loc.vanished);
+  EXPECT_EQ(loc.rewrites, std::vector<std::string>{"AbsSqrtFusion"});
+  EXPECT_NE(loc.detail.find("AbsSqrtFusion"), std::string::npos) << loc.detail;
+  ASSERT_EQ(loc.outputs.size(), 1u);
+  EXPECT_NEAR(loc.outputs[0].max_abs_error, 1.0, 1e-6);
+}
+
 TEST(Localize, AgreeingExecutionsHaveNothingToLocalize) {
   auto ref = make_execution("ref", {});
   auto again = make_execution("ref", {});
