@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -140,6 +141,17 @@ TEST(Jobs, SameFaultFoundByBothJobsIsOneCase) {
   EXPECT_EQ(j["models"], 16);
   EXPECT_EQ(j["per_instance"].size(), 2u);
   EXPECT_EQ(j["cases"], static_cast<int64_t>(complete_cases(out.path()).size()));
+  // plot: PNGs from both jobs' stats.csv, or a clear environment error without gnuplot.
+  auto plot = run_onnxfuzz("plot " + out.str());
+  if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
+    ASSERT_EQ(plot.exit_code, 0) << plot.output;
+    for (const char* png : {"findings.png", "coverage.png", "throughput.png", "rss.png"}) {
+      EXPECT_GT(fs::file_size(out.path() / "plots" / png), 0u) << png;
+    }
+  } else {
+    EXPECT_EQ(plot.exit_code, 4) << plot.output;
+    EXPECT_NE(plot.output.find("gnuplot not found"), std::string::npos) << plot.output;
+  }
 }
 
 TEST(Jobs, BadArgumentsGetClearErrors) {
