@@ -20,6 +20,7 @@
 #include "corpus/journal.h"
 #include "fuzzer/evaluation.h"
 #include "fuzzer/seed_pool.h"
+#include "fuzzer/triage.h"
 #include "generators/generator.h"
 #include "generators/mutators/dispatcher.h"
 #include "generators/model_io.h"
@@ -281,6 +282,13 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   findings.minimize.stop = &g_stop;  // Ctrl-C ends a minimization early; its best is stored
   std::set<std::string> known_keys;  // crash/hang/rejection keys of --known corpora
   std::map<std::string, std::string> case_of_key;  // verdict key -> first case stored for it
+  // One case per root cause (fuzzer/triage.h), numeric and shape cases localized on this
+  // campaign's executions; passing models' op n-grams for triage's n-gram analysis.
+  const Localizer localizer = [&](const TestCase& tc) {
+    return localize_case(tc, options.findings.executions, options.findings.oracle);
+  };
+  RootCauseIndex root_causes(options.findings.out_dir, localizer);
+  NgramCounts passing_ngrams = NgramCounts::load(instance_dir);
   for (const auto& corpus : options.known_dirs) {
     auto existing = find_case_dirs({corpus});
     if (!existing) return std::unexpected(fmt::format("--known: {}", existing.error()));
@@ -442,6 +450,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       ++summary.unsupported[std::string(unsupported_kind_name(skipped.kind))];
     }
     if (no_execution_ran(eval)) ++summary.unsupported["no_execution_ran"];
+    if (eval.ran && eval.verdicts.empty()) passing_ngrams.add(op_sequence(model.graph()));
     if (!eval.valid && rule.empty() && mutant && chain.steps.empty()) {
       // A seed as given: not ours to be valid (real models can fail strict inference); it
       // is still run, and only crashes and hangs are drawn from it.
@@ -465,6 +474,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       ++summary.findings_by_kind[std::string(verdict_kind_name(verdict.kind))];
       JournalEntry entry{model_seed, verdict, FindingOutcome::kDuplicate, "",
                          op_sequence(model.graph())};
+      entry.chain = chain_json;
       // Every verdict leaves one journal line, whichever way this iteration ends.
       struct JournalLine {
         Journal& journal;
@@ -483,6 +493,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
                                                       ? options.max_minimized_hangs_per_key
                                                       : options.max_minimized_per_key)) {
         if (auto it = case_of_key.find(key); it != case_of_key.end()) entry.case_id = it->second;
+        entry.root_cause = root_causes.key_of(entry.case_id);
         continue;  // a duplicate by signature: not worth another minimization
       }
       ++minimized_per_key[key];
@@ -512,7 +523,24 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
                       stored->record.execution, stored->record.signature);
         continue;
       }
+      if (!stored->is_new) entry.root_cause = root_causes.key_of(stored->record.id);
       if (stored->is_new) {
+        // A new case of a root cause that has a case already is one more hit of that cause.
+        if (auto cause = case_root_cause(stored->case_dir, localizer)) {
+          entry.root_cause = cause->key;
+          const std::string owner = root_causes.claim(cause->key, stored->record.id);
+          if (owner != stored->record.id) {
+            std::error_code ec;
+            std::filesystem::remove_all(stored->case_dir, ec);
+            state.accounted_cases.erase(stored->record.id);
+            entry.case_id = owner;
+            case_of_key[key] = owner;
+            spdlog::info("[finding] {} on {} ({}): root cause of {}, not stored",
+                         verdict_kind_name(stored->record.kind), stored->record.execution,
+                         fmt::join(stored->record.ops, ">"), owner);
+            continue;
+          }
+        }
         entry.outcome = FindingOutcome::kNew;
         found_new = true;
         ++summary.unique;
@@ -562,6 +590,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     if (now - last_stats >= std::chrono::seconds(10)) {
       last_stats = now;
       (void)write_stats(instance_dir, summary, options.seed);
+      (void)passing_ngrams.save(instance_dir);
     }
   }
   summary.seconds = base_seconds + std::chrono::duration<double>(Clock::now() - start).count();
@@ -570,6 +599,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   csv->append(summary, static_cast<int64_t>(state.accounted_cases.size()));
   if (options.status_line) fmt::print(stderr, "\r\033[K");
   spdlog::info("[done] {}{}", status_text(summary), g_stop ? " (interrupted)" : "");
+  (void)passing_ngrams.save(instance_dir);
   auto written = write_stats(instance_dir, summary, options.seed);
   if (!written) return std::unexpected(written.error());
   std::signal(SIGINT, SIG_DFL);

@@ -23,6 +23,7 @@
 #include "fuzzer/flags.h"
 #include "fuzzer/jobs.h"
 #include "fuzzer/probe.h"
+#include "fuzzer/triage.h"
 #include "fuzzer/report_command.h"
 #include "oracles/support_matrix.h"
 #include "generators/generator.h"
@@ -153,6 +154,15 @@ const FlagSpec kMinimizeFlags[] = {
 };
 
 const FlagSpec kReplayFlags[] = {
+    ONNXFUZZ_EXECUTION_FLAGS(""),
+};
+
+const FlagSpec kTriageFlags[] = {
+    {"json", "", "", "print the report as JSON"},
+    {"localize", "", "",
+     "localize numeric and shape cases of several nodes by running them (on --executions, "
+     "else each case's own) and key them by their first divergent node"},
+    {"top-ngrams", "N", "15", "op n-grams shown, most over-represented in failing models first"},
     ONNXFUZZ_EXECUTION_FLAGS(""),
 };
 
@@ -970,6 +980,47 @@ int command_replay(const ParsedFlags& flags) {
   return exit_code::kOk;
 }
 
+// ---- triage ----------------------------------------------------------------------------------
+
+int command_triage(const ParsedFlags& flags) {
+  if (flags.positional.empty()) return fail(exit_code::kUsage, "triage needs at least one OUT");
+  auto top = flags.get_int("top-ngrams");
+  if (!top || *top < 0) return fail(exit_code::kUsage, "--top-ngrams: expected a count >= 0");
+  auto config = oracle_config(flags);
+  if (!config) return fail(exit_code::kUsage, config.error());
+  for (const auto& path : flags.positional) {
+    if (!fs::exists(path)) return fail(exit_code::kBadInput, fmt::format("{}: no such directory", path));
+  }
+  std::map<std::string, ExecutionSet> execution_cache;  // by comma-joined names
+  std::optional<std::pair<int, std::string>> execution_error;
+  Localizer localizer;
+  if (flags.has("localize")) {
+    localizer = [&](const TestCase& tc) {
+      auto names = flags.get_list("executions");
+      if (names.empty()) names = tc.record->executions;
+      const std::string key = fmt::format("{}", fmt::join(names, ","));
+      if (!execution_cache.count(key)) {
+        auto executions = make_executions(names, flags);
+        if (!executions) {
+          execution_error = executions.error();
+          return Localization{};
+        }
+        execution_cache.emplace(key, std::move(*executions));
+      }
+      return localize_case(tc, execution_cache.at(key).pointers, *config);
+    };
+  }
+  auto report = triage(flags.positional, localizer, static_cast<int>(*top));
+  if (execution_error) return fail(execution_error->first, execution_error->second);
+  if (!report) return fail(exit_code::kBadInput, report.error());
+  if (flags.has("json")) {
+    fmt::print("{}\n", triage_json(*report).dump(2));
+  } else {
+    fmt::print("{}", triage_table(*report));
+  }
+  return exit_code::kOk;
+}
+
 // ---- probe -----------------------------------------------------------------------------------
 
 // Runs single-op models of every registered (op, dtype) pair on one execution and writes the
@@ -1221,6 +1272,9 @@ const Command kCommands[] = {
      "shrink a failing model while it fails the same way", kMinimizeFlags, command_minimize},
     {"replay", "onnxfuzz replay DIR...", "re-run stored cases: still failing, fixed or changed",
      kReplayFlags, command_replay},
+    {"triage", "onnxfuzz triage OUT... [--json] [--localize] [--executions ...]",
+     "group stored cases by root cause, count campaign hits, rank op n-grams of failing models",
+     kTriageFlags, command_triage},
     {"probe", "onnxfuzz probe [--execution ort-noopt] [--models-per-pair N] [--out DIR]",
      "learn which (op, dtype) pairs an execution runs; write its support matrix", kProbeFlags,
      command_probe},

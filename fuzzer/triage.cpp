@@ -37,6 +37,7 @@ std::string canonical_op(std::string op) {
 
 struct MessageCore {
   std::string op;    // canonical op the message names, or empty
+  std::string named;  // that op as the message spells it
   std::string core;  // the part of the message that names the failing check
 };
 
@@ -51,14 +52,16 @@ MessageCore message_core(std::string_view message) {
   if (const size_t at = text.find("Op ("); at != std::string::npos) {
     const size_t close = text.find(')', at);
     if (close != std::string::npos) {
-      out.op = canonical_op(text.substr(at + 4, close - at - 4));
+      out.named = text.substr(at + 4, close - at - 4);
+      out.op = canonical_op(out.named);
       text = text.substr(close + 1);
     }
   }
   if (const size_t at = text.find("running "); out.op.empty() && at != std::string::npos) {
     const size_t end = text.find(" node", at + 8);
     if (end != std::string::npos && is_word(std::string_view(text).substr(at + 8, end - at - 8))) {
-      out.op = canonical_op(text.substr(at + 8, end - at - 8));
+      out.named = text.substr(at + 8, end - at - 8);
+      out.op = canonical_op(out.named);
     }
   }
   if (const size_t at = text.find("Status Message: "); at != std::string::npos) {
@@ -76,7 +79,8 @@ MessageCore message_core(std::string_view message) {
   }
   if (const size_t colon = text.find(": "); out.op.empty() && colon != std::string::npos &&
                                             is_word(std::string_view(text).substr(0, colon))) {
-    out.op = canonical_op(text.substr(0, colon));
+    out.named = text.substr(0, colon);
+    out.op = canonical_op(out.named);
   }
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.erase(0, 1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
@@ -103,6 +107,8 @@ std::map<std::string, ValueType> value_types(const onnx::GraphProto& graph) {
   return types;
 }
 
+// Scalar attributes with their values; lists and tensors (perm, pads, axes, kernel_shape grow
+// with the rank, which is not part of a key either) as an empty string.
 std::string attribute_text(const onnx::AttributeProto& attr) {
   switch (attr.type()) {
     case onnx::AttributeProto::INT:
@@ -112,13 +118,14 @@ std::string attribute_text(const onnx::AttributeProto& attr) {
     case onnx::AttributeProto::STRING:
       return fmt::format("{}={}", attr.name(), attr.s());
     default:
-      return attr.name();  // lists and tensors grow with the rank: their presence only
+      return "";
   }
 }
 
-// "Gemm(float32,float32,float32; transA=1,transB=0)" of one node; `ranks` gets "[2,2,1]".
+// "Gemm(float32,float32,float32; transA=1,transB=0)" of one node; `detail` gets the ranks and
+// the list attributes, "ranks [2,2,1] perm".
 std::string node_core(const onnx::NodeProto& node, const std::map<std::string, ValueType>& types,
-                      std::string* ranks) {
+                      std::string* detail) {
   std::vector<std::string> dtypes, rank_list, attrs;
   for (const auto& input : node.input()) {
     auto it = types.find(input);
@@ -127,9 +134,21 @@ std::string node_core(const onnx::NodeProto& node, const std::map<std::string, V
                                          : std::string(dtype_name(it->second.dtype)));
     rank_list.push_back(it == types.end() ? "?" : std::to_string(it->second.shape.size()));
   }
-  for (const auto& attr : node.attribute()) attrs.push_back(attribute_text(attr));
+  std::vector<std::string> lists;
+  for (const auto& attr : node.attribute()) {
+    std::string text = attribute_text(attr);
+    if (text.empty()) {
+      lists.push_back(attr.name());
+    } else {
+      attrs.push_back(std::move(text));
+    }
+  }
   std::ranges::sort(attrs);
-  if (ranks) *ranks = fmt::format("[{}]", fmt::join(rank_list, ","));
+  std::ranges::sort(lists);
+  if (detail) {
+    *detail = fmt::format("ranks [{}]{}{}", fmt::join(rank_list, ","), lists.empty() ? "" : " ",
+                          fmt::join(lists, ","));
+  }
   const std::string op =
       node.domain().empty() || node.domain() == "ai.onnx" ? node.op_type()
                                                            : node.domain() + "." + node.op_type();
@@ -193,9 +212,9 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
       cause.basis = "message";
       if (!core.op.empty()) {
         key_core = core.op + "|" + core.core;
-        cause.core = core.core.starts_with(core.op) || lower(core.core).starts_with(core.op)
+        cause.core = lower(core.core).starts_with(core.op)
                          ? core.core
-                         : fmt::format("{}: {}", core.op, core.core);
+                         : fmt::format("{}: {}", core.named, core.core);
       } else {
         // Every segfault says SIGSEGV: the ops present tell one apart from another.
         const std::string ops = op_set(op_sequence(model.graph()));
@@ -220,13 +239,17 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
       if (node >= 0) {
         auto inferred = validate_model(model);
         const auto types = value_types(inferred ? inferred->graph() : graph);
-        std::string ranks;
-        key_core = node_core(graph.node(node), types, &ranks);
-        cause.core = key_core + " ranks " + ranks;
+        std::string detail;
+        key_core = node_core(graph.node(node), types, &detail);
+        cause.core = key_core + " " + detail;
       } else {
         key_core = fmt::format("{}", fmt::join(op_sequence(graph), ">"));
         cause.core = key_core;
         cause.basis = "op-sequence";
+        if (localization) {
+          cause.basis += fmt::format(" (localization: {})",
+                                     localization_status_name(localization->status));
+        }
       }
       break;
     }

@@ -39,8 +39,9 @@ struct RootCause {
 //    minimized model's ops, so permuted or repeated neighbours do not split it;
 //  - numeric, shape: the first node whose output diverges while its inputs agree, when
 //    `localization` found it (fuzzer/localize.h), else the single node of a one-node model:
-//    its op, scalar attribute values, names of list attributes (perm, pads, axes grow with the
-//    rank) and input dtypes; else the op sequence;
+//    its op, scalar attribute values and input dtypes (not the ranks, nor list attributes such
+//    as perm, pads, axes, which grow with the rank: one bug shows at several ranks); else the
+//    op sequence;
 //  - the set of graph rewrites the case's executions recorded (case.json artifacts notes
 //    "rewrites", from ort-optimized, and the localization's), when there are any: an
 //    optimizer bug is its rewrites.

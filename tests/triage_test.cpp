@@ -1,0 +1,298 @@
+// Triage by root cause: message cores, planted faults with different neighbours grouped into
+// one cause through real campaigns, hit counts in findings.jsonl, n-gram scores, bad input.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "fuzzer/triage.h"
+#include "generators/model_io.h"
+#include "tests/test_support.h"
+
+namespace onnxfuzz {
+namespace {
+
+using testing::run_onnxfuzz;
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+CaseRecord record_of(VerdictKind kind, const std::string& message) {
+  CaseRecord record;
+  record.kind = kind;
+  record.execution = "ort";
+  record.executions = {"ref", "ort"};
+  record.message = message;
+  return record;
+}
+
+onnx::ModelProto model_of(const std::string& text) {
+  auto model = parse_model_text(text);
+  EXPECT_TRUE(model) << model.error();
+  return model ? *model : onnx::ModelProto();
+}
+
+const char* const kGemmTranspose = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,2] a, float[2,2] b) => (float[2,2] y) {
+  t = Transpose(a)
+  y = Gemm(t, b)
+}
+)";
+const char* const kTransposeGemmTranspose = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,2] a, float[2,2] b) => (float[2,2] y) {
+  t = Transpose(a)
+  g1 = Gemm(t, b)
+  y = Transpose(g1)
+}
+)";
+const char* const kReluSigmoid = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,2] a) => (float[2,2] y) {
+  r = Relu(a)
+  y = Sigmoid(r)
+}
+)";
+
+// Messages as ORT words them (normalized): one failing check reached through different paths
+// and named ops, cut at different lengths.
+TEST(RootCause, MessagesOfOneCheckShareAKeyAndNamedOpsSplitThem) {
+  const auto model = model_of(kGemmTranspose);
+  auto key = [&](VerdictKind kind, const std::string& message) {
+    return root_cause(record_of(kind, message), model).key;
+  };
+  const std::string fused_bias =
+      "Non-zero status code returned while running FusedGemm node. Name:'_' Status Message: "
+      "Gemm: Invalid bias shape for broadcast";
+  const std::string bias =
+      "Non-zero status code returned while running Gemm node. Name:'_' Status Message: Gemm: "
+      "Invalid bias shape for broadcast";
+  const std::string init_bias = "Gemm: Invalid bias shape for broadcast";
+  EXPECT_EQ(key(VerdictKind::kRejection, fused_bias), key(VerdictKind::kRejection, bias));
+  EXPECT_EQ(key(VerdictKind::kRejection, init_bias), key(VerdictKind::kRejection, bias));
+  EXPECT_EQ(key(VerdictKind::kRejection, "GEMM: Dimension mismatch, W: {N,N} K: N N:N"),
+            key(VerdictKind::kRejection,
+                "Non-zero status code returned while running Gemm node. Name:'_' Status "
+                "Message: GEMM: Dimension mismatch, W: {N,N} K: N N:N"));
+  EXPECT_NE(key(VerdictKind::kRejection, init_bias),
+            key(VerdictKind::kRejection, "GEMM: Dimension mismatch, W: {N,N} K: N N:N"));
+  const std::string add_init =
+      "Non-zero status code returned while running Add node. Name:'_' Status Message: "
+      "<path>:N void onnxruntime::BroadcastIterator::Init(ptrdiff_";
+  const std::string add_init_longer =
+      "Non-zero status code returned while running Add node. Name:'_' Status Message: "
+      "<path>:N void onnxruntime::BroadcastIterator::Init(ptrdiff_t, ptrdiff_t) axis";
+  const std::string mul_init =
+      "Non-zero status code returned while running Mul node. Name:'_' Status Message: "
+      "<path>:N void onnxruntime::BroadcastIterator::Init(ptrdiff_t,";
+  EXPECT_EQ(key(VerdictKind::kRejection, add_init), key(VerdictKind::kRejection, add_init_longer));
+  EXPECT_NE(key(VerdictKind::kRejection, add_init), key(VerdictKind::kRejection, mul_init));
+  EXPECT_EQ(key(VerdictKind::kRejection,
+                "Node (nN_Pow) Op (Pow) [ShapeInferenceError] Incompatible dimensions"),
+            key(VerdictKind::kRejection,
+                "Node (nN_Pow_N) Op (Pow) [ShapeInferenceError] Incompatible dimensions"));
+  EXPECT_NE(key(VerdictKind::kRejection,
+                "Node (nN_Pow) Op (Pow) [ShapeInferenceError] Incompatible dimensions"),
+            key(VerdictKind::kRejection,
+                "Node (nN_Mul) Op (Mul) [ShapeInferenceError] Incompatible dimensions"));
+  // Every segfault says SIGSEGV: the set of ops tells them apart, not their order or count.
+  const auto crash = record_of(VerdictKind::kCrash, "worker died: SIGSEGV");
+  EXPECT_EQ(root_cause(crash, model_of(kGemmTranspose)).key,
+            root_cause(crash, model_of(kTransposeGemmTranspose)).key);
+  EXPECT_NE(root_cause(crash, model_of(kGemmTranspose)).key,
+            root_cause(crash, model_of(kReluSigmoid)).key);
+  // Another kind or execution is another cause.
+  auto on_web = record_of(VerdictKind::kRejection, init_bias);
+  on_web.execution = "ort-web";
+  EXPECT_NE(root_cause(on_web, model).key, key(VerdictKind::kRejection, init_bias));
+}
+
+TEST(RootCause, NumericCoreIsTheLocalizedOrSingleNodeAndItsRewrites) {
+  auto numeric = record_of(VerdictKind::kNumeric, "values differ from ref");
+  const auto single = root_cause(numeric, model_of(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3] a) => (float[3,2] y) {
+  y = Transpose<perm = [1, 0]>(a)
+}
+)"));
+  EXPECT_EQ(single.basis, "single-op");
+  EXPECT_EQ(single.key, "numeric|ort|Transpose(float32)");
+  // List attributes grow with the rank: they are not in the key.
+  EXPECT_EQ(single.key, root_cause(numeric, model_of(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3,4] a) => (float[4,3,2] y) {
+  y = Transpose<perm = [2, 1, 0]>(a)
+}
+)")).key);
+  const auto gemm = model_of(kTransposeGemmTranspose);
+  EXPECT_EQ(root_cause(numeric, gemm).basis, "op-sequence");
+  Localization localized;
+  localized.status = LocalizationStatus::kLocalized;
+  localized.node_index = 1;
+  const auto at_gemm = root_cause(numeric, gemm, &localized);
+  EXPECT_EQ(at_gemm.basis, "localized");
+  EXPECT_EQ(at_gemm.key, "numeric|ort|Gemm(float32,float32)");
+  EXPECT_EQ(at_gemm.key, root_cause(numeric, model_of(kGemmTranspose), &localized).key);
+  auto optimized = numeric;
+  optimized.artifacts["ort-optimized"].notes["rewrites"] = {"GemmTransposeFusion"};
+  EXPECT_EQ(root_cause(optimized, gemm, &localized).key,
+            "numeric|ort|Gemm(float32,float32)|rewrites:GemmTransposeFusion");
+}
+
+TEST(RootCause, NgramsAreDistinctPerModel) {
+  EXPECT_EQ(op_ngrams({"A", "B", "A", "B"}),
+            (std::set<std::string>{"A", "B", "A>B", "B>A", "A>B>A", "B>A>B"}));
+  NgramCounts counts;
+  counts.add({"A", "A"});
+  counts.add({"B"});
+  EXPECT_EQ(counts.models(), 2);
+  EXPECT_EQ(counts.counts().at("A"), 1);
+  EXPECT_EQ(counts.counts().at("A>A"), 1);
+  NgramCounts merged;
+  ASSERT_TRUE(merged.merge_json(counts.to_json()));
+  ASSERT_TRUE(merged.merge_json(counts.to_json()));
+  EXPECT_EQ(merged.models(), 4);
+  EXPECT_EQ(merged.counts().at("B"), 2);
+  EXPECT_FALSE(merged.merge_json(nlohmann::json::array()));
+}
+
+std::vector<nlohmann::json> journal_lines(const fs::path& out) {
+  std::vector<nlohmann::json> lines;
+  std::ifstream in(out / "findings.jsonl");
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+int case_count(const fs::path& out) {
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(out / "cases"))
+    n += entry.path().filename().string()[0] != '.';
+  return n;
+}
+
+// Unminimized campaigns against the planted worker: every failing model keeps its innocent
+// neighbours, and the campaign stores one case per root cause.
+struct Campaign {
+  const char* ops;
+  int seed;
+};
+
+TEST(Triage, PlantedFaultsWithDifferentNeighboursAreOneRootCauseEachAndHitsCount) {
+  TempDir tmp;
+  const Campaign campaigns[] = {
+      {"Sqrt,Relu,Add,Mul,Abs", 3},
+      {"Sqrt,Relu,Add,Mul,Abs", 4},
+      {"Transpose,Relu,Add,Neg", 5},
+  };
+  std::vector<std::string> outs;
+  std::set<std::string> numeric_sequences;
+  int64_t numeric_lines = 0;
+  for (const auto& c : campaigns) {
+    SCOPED_TRACE(fmt::format("{} seed {}", c.ops, c.seed));
+    const std::string out = tmp.str(fmt::format("out-{}", c.seed));
+    outs.push_back(out);
+    auto result = run_onnxfuzz(fmt::format(
+        "fuzz --iterations 25 --seed {} --max-nodes 5 --executions ref,planted --ops {} "
+        "--dtypes float32 --no-minimize --no-status --out {}",
+        c.seed, c.ops, out));
+    ASSERT_EQ(result.exit_code, 1) << result.output;
+    // One root cause, one case, whatever the neighbours of the hits.
+    EXPECT_EQ(case_count(out), 1) << result.output;
+    const auto lines = journal_lines(out);
+    std::set<std::string> causes, sequences;
+    for (const auto& line : lines) {
+      ASSERT_TRUE(line.contains("root_cause")) << line.dump();
+      causes.insert(line["root_cause"].get<std::string>());
+      sequences.insert(fmt::format("{}", fmt::join(line["model_ops"], ">")));
+    }
+    EXPECT_EQ(causes.size(), 1u) << fmt::format("{}", fmt::join(causes, "\n"));
+    EXPECT_GE(sequences.size(), 3u) << "too few distinct failing models to show grouping";
+    const std::string fault = c.seed == 5 ? "Transpose(float32)" : "Sqrt(float32)";
+    EXPECT_NE(causes.begin()->find(fault), std::string::npos) << *causes.begin();
+    if (c.seed != 5) {
+      numeric_lines += static_cast<int64_t>(lines.size());
+      for (const auto& entry : fs::directory_iterator(fs::path(out) / "cases")) {
+        auto record = read_case_record(entry.path().string());
+        ASSERT_TRUE(record) << record.error();
+        numeric_sequences.insert(fmt::format("{}", fmt::join(record->ops, ">")));
+      }
+    }
+    auto ngrams = nlohmann::json::parse(testing::read_file(fs::path(out) / "ngrams.json"));
+    EXPECT_GT(ngrams["models"].get<int>(), 0);
+  }
+  ASSERT_EQ(numeric_sequences.size(), 2u) << "the two Sqrt campaigns kept the same model";
+
+  // Across the campaigns: the two Sqrt cases (different neighbours) are one cause, Transpose
+  // another; hits are every journal line.
+  auto result = run_onnxfuzz(fmt::format("triage {} --localize --json", fmt::join(outs, " ")));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const auto report = nlohmann::json::parse(result.output.substr(result.output.find('{')));
+  EXPECT_EQ(report["cases"], 3);
+  ASSERT_EQ(report["root_causes"], 2) << report.dump(2);
+  // Ranked: shape before numeric.
+  EXPECT_EQ(report["groups"][0]["kind"], "shape");
+  EXPECT_EQ(report["groups"][1]["kind"], "numeric");
+  EXPECT_EQ(report["groups"][1]["key"], "numeric|planted|Sqrt(float32)");
+  EXPECT_EQ(report["groups"][1]["basis"], "localized");
+  EXPECT_EQ(report["groups"][1]["cases"].size(), 2u);
+  EXPECT_EQ(report["groups"][1]["hits"], numeric_lines);
+  EXPECT_GE(report["groups"][1]["distinct_models"].get<int>(), 3);
+
+  // The faulty ops' n-grams rank first: every top n-gram holds Sqrt or Transpose, and the
+  // unigram Sqrt outscores every n-gram of innocent ops only.
+  ASSERT_FALSE(report["ngrams"].empty());
+  double sqrt_score = 0, best_innocent = -1e9;
+  for (const auto& gram : report["ngrams"]) {
+    const std::string text = gram["ngram"];
+    if (text == "Sqrt") sqrt_score = gram["score"];
+    if (text.find("Sqrt") == std::string::npos && text.find("Transpose") == std::string::npos)
+      best_innocent = std::max(best_innocent, gram["score"].get<double>());
+  }
+  const std::string top = report["ngrams"][0]["ngram"];
+  EXPECT_TRUE(top.find("Sqrt") != std::string::npos || top.find("Transpose") != std::string::npos)
+      << report["ngrams"].dump(2);
+  EXPECT_GT(sqrt_score, best_innocent) << report["ngrams"].dump(2);
+
+  // The table says the same.
+  auto table = run_onnxfuzz(fmt::format("triage {} --localize", fmt::join(outs, " ")));
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("2 root causes in 3 cases"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("Sqrt(float32)"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("over-represented"), std::string::npos) << table.output;
+
+  // Without --localize, unminimized multi-node cases fall back to their op sequences.
+  auto unlocalized = run_onnxfuzz(fmt::format("triage {} --json", fmt::join(outs, " ")));
+  ASSERT_EQ(unlocalized.exit_code, 0) << unlocalized.output;
+  EXPECT_EQ(nlohmann::json::parse(unlocalized.output)["root_causes"], 3);
+}
+
+TEST(Triage, BadInputExitCodes) {
+  TempDir tmp;
+  fs::create_directories(tmp.path() / "empty" / "cases");
+  struct Row {
+    std::string args;
+    int exit_code;
+    const char* says;
+  };
+  const Row rows[] = {
+      {"triage", 2, "at least one OUT"},
+      {"triage " + tmp.str("missing"), 3, "no such directory"},
+      {"triage " + tmp.str("empty"), 3, "no cases found"},
+      {"triage " + tmp.str("empty") + " --top-ngrams -1", 2, "--top-ngrams"},
+      {"triage " + tmp.str("empty") + " --bogus", 2, "bogus"},
+  };
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.args);
+    auto result = run_onnxfuzz(row.args);
+    EXPECT_EQ(result.exit_code, row.exit_code) << result.output;
+    EXPECT_NE(result.output.find(row.says), std::string::npos) << result.output;
+  }
+}
+
+}  // namespace
+}  // namespace onnxfuzz
