@@ -209,16 +209,21 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
     case VerdictKind::kRejection:
     case VerdictKind::kAcceptedInvalid: {
       const MessageCore core = message_core(record.message);
+      // normalize_message keeps 160 characters, so the part after a long prefix (a kernel's
+      // status after "running FusedConv node ...") is cut shorter than after a short one: the
+      // key keeps a length every cut leaves whole.
+      constexpr size_t kKeyCoreLength = 56;
+      const std::string keyed = core.core.substr(0, kKeyCoreLength);
       cause.basis = "message";
       if (!core.op.empty()) {
-        key_core = core.op + "|" + core.core;
+        key_core = core.op + "|" + keyed;
         cause.core = lower(core.core).starts_with(core.op)
                          ? core.core
                          : fmt::format("{}: {}", core.named, core.core);
       } else {
         // Every segfault says SIGSEGV: the ops present tell one apart from another.
         const std::string ops = op_set(op_sequence(model.graph()));
-        key_core = core.core + "|" + ops;
+        key_core = keyed + "|" + ops;
         cause.core = fmt::format("{} {}", core.core, ops);
         cause.basis = "message+op-set";
       }

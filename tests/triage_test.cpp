@@ -90,6 +90,13 @@ TEST(RootCause, MessagesOfOneCheckShareAKeyAndNamedOpsSplitThem) {
       "Non-zero status code returned while running Mul node. Name:'_' Status Message: "
       "<path>:N void onnxruntime::BroadcastIterator::Init(ptrdiff_t,";
   EXPECT_EQ(key(VerdictKind::kRejection, add_init), key(VerdictKind::kRejection, add_init_longer));
+  // Cut at 160 characters after prefixes of different lengths.
+  EXPECT_EQ(key(VerdictKind::kRejection,
+                "Non-zero status code returned while running Conv node. Name:'_' Status Message: "
+                "Dilation not supported for AutoPadType::SAME_UPPER or AutoPadType::SAME_LOWER."),
+            key(VerdictKind::kRejection,
+                "Non-zero status code returned while running FusedConv node. Name:'_' Status "
+                "Message: Dilation not supported for AutoPadType::SAME_UPPER or AutoPadType::SAME_LOW"));
   EXPECT_NE(key(VerdictKind::kRejection, add_init), key(VerdictKind::kRejection, mul_init));
   EXPECT_EQ(key(VerdictKind::kRejection,
                 "Node (nN_Pow) Op (Pow) [ShapeInferenceError] Incompatible dimensions"),
