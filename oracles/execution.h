@@ -122,16 +122,16 @@ struct ExecutionFamily {
   // Optional. The execution whose result on the original model this one's result must match,
   // instead of the common baseline (a converter's runtime: "convert:onnx-version@11+ort"
   // is compared with "ort"); empty: the common baseline.
-  std::function<std::string(std::string_view name)> paired_with;
+  std::function<std::string(std::string_view name)> paired_with = {};
   // Optional. The canonical name of what `name` means under `options` (a converter spells
   // out its --after execution); unset: `name` itself.
-  std::function<std::string(std::string_view name, const ExecutionOptions& options)> canonical;
+  std::function<std::string(std::string_view name, const ExecutionOptions& options)> canonical = {};
   // Optional, for `onnxfuzz bisect`: the same execution at release `version` of its backend
   // ("ort-noopt", "1.16.3" -> "ort@1.16.3-noopt"); nullopt when `version` is malformed.
   std::function<std::optional<std::string>(std::string_view name, std::string_view version)>
-      at_version;
+      at_version = {};
   // Optional, for `onnxfuzz bisect`: the backend's releases, oldest first.
-  std::function<std::expected<std::vector<std::string>, std::string>()> releases;
+  std::function<std::expected<std::vector<std::string>, std::string>()> releases = {};
 };
 // Parse that accepts exactly `fixed`.
 std::function<std::optional<std::expected<void, std::string>>(std::string_view)> exact_name(
