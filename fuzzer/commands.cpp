@@ -754,7 +754,10 @@ int fuzz_campaign(const ParsedFlags& flags, bool resume) {
   } else {
     std::error_code ec;
     fs::create_directories(fs::path(out) / "cases", ec);
-    if (ec || ::access(out.c_str(), W_OK) != 0)
+    if (ec)
+      return fail(exit_code::kEnvironment,
+                  fmt::format("cannot create output directory {}: {}", out, ec.message()));
+    if (::access(out.c_str(), W_OK) != 0)
       return fail(exit_code::kEnvironment, fmt::format("output directory {} is not writable", out));
     if (!resume) {
       if (auto written = write_manifest(out, {fuzz_arguments(flags, *seed), *jobs}); !written)

@@ -170,7 +170,7 @@ TEST(Jobs, BadArgumentsGetClearErrors) {
       {"fuzz --stats-interval 0 --iterations 1 --out " + dir.str("o"), 2, "--stats-interval"},
       {"fuzz --resume --out " + dir.str("not-a-campaign"), 3, "not a campaign"},
       {"fuzz --resume --out " + dir.str("missing"), 3, "not a campaign"},
-      {"fuzz --jobs 2 --iterations 1 --executions ref --out /proc/onnxfuzz-out", 4, "writable"},
+      {"fuzz --jobs 2 --iterations 1 --executions ref --out /proc/onnxfuzz-out", 4, "output directory"},
       {"status " + dir.str("not-a-campaign"), 3, "not a campaign"},
       {"merge " + dir.str("not-a-campaign"), 2, "--into"},
       {"merge " + dir.str("missing") + " --into " + dir.str("m"), 3, "no such directory"},
