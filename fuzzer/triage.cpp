@@ -511,7 +511,11 @@ std::expected<TriageReport, std::string> triage(const std::vector<std::string>& 
   if (report.passing_models > 0) {
     const double f_total = static_cast<double>(report.failing_models) + 1;
     const double p_total = static_cast<double>(report.passing_models) + 1;
+    // A rare n-gram's ratio is noise (5 failing, 0 passing outscores 1000 failing, 2000
+    // passing): only n-grams in at least 3 failing models and 1% of them are scored.
+    report.min_failing = std::max<int64_t>(3, (report.failing_models + 99) / 100);
     for (const auto& [gram, failing] : failing_counts) {
+      if (failing < report.min_failing) continue;
       auto p = passing.counts().find(gram);
       const int64_t passing_count = p == passing.counts().end() ? 0 : p->second;
       const double score =
@@ -555,9 +559,9 @@ std::string triage_table(const TriageReport& report) {
     return out;
   }
   out += fmt::format(
-      "op n-grams over-represented in {} failing models vs {} passing ones\n"
-      "(score = log(((failing+0.5)/(F+1)) / ((passing+0.5)/(P+1))))\n",
-      report.failing_models, report.passing_models);
+      "op n-grams over-represented in {} failing models vs {} passing ones, in at least {} "
+      "failing models\n(score = log(((failing+0.5)/(F+1)) / ((passing+0.5)/(P+1))))\n",
+      report.failing_models, report.passing_models, report.min_failing);
   out += fmt::format("{:>8} {:>8} {:>10} {:>8}  {}\n", "score", "failing", "passing", "", "n-gram");
   for (const auto& gram : report.ngrams) {
     out += fmt::format("{:>8.2f} {:>8} {:>10} {:>8}  {}\n", gram.score, gram.failing, gram.passing,
@@ -573,6 +577,7 @@ nlohmann::json triage_json(const TriageReport& report) {
   j["hits"] = report.hits;
   j["failing_models"] = report.failing_models;
   j["passing_models"] = report.passing_models;
+  j["ngram_min_failing"] = report.min_failing;
   j["groups"] = nlohmann::json::array();
   for (const auto& group : report.groups) {
     nlohmann::json g;

@@ -123,7 +123,8 @@ struct CauseGroup {
 
 // An op n-gram over-represented in failing models: `failing` of the failing models and
 // `passing` of the passing ones contain it; score = log of the smoothed ratio of the shares,
-// log(((failing + 0.5) / (F + 1)) / ((passing + 0.5) / (P + 1))).
+// log(((failing + 0.5) / (F + 1)) / ((passing + 0.5) / (P + 1))); only n-grams of at least 3
+// failing models and 1% of them are scored.
 struct NgramScore {
   std::string ngram;
   int64_t failing = 0;
@@ -137,6 +138,7 @@ struct TriageReport {
   int64_t hits = 0;             // findings.jsonl lines read
   int64_t failing_models = 0;   // distinct failing models (findings.jsonl, else the cases)
   int64_t passing_models = 0;   // from ngrams.json
+  int64_t min_failing = 0;      // n-grams in fewer failing models are not scored
   std::vector<NgramScore> ngrams;  // best first
 };
 
