@@ -530,8 +530,13 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
           entry.root_cause = cause->key;
           const std::string owner = root_causes.claim(cause->key, stored->record.id);
           if (owner != stored->record.id) {
+            // Renamed out of cases/ first: a campaign killed meanwhile leaves a stale
+            // temporary (removed on the next start), never a half-deleted case.
             std::error_code ec;
-            std::filesystem::remove_all(stored->case_dir, ec);
+            const auto doomed = std::filesystem::path(stored->case_dir).parent_path() /
+                                fmt::format(".tmp-{}-{}-drop", stored->record.id, ::getpid());
+            std::filesystem::rename(stored->case_dir, doomed, ec);
+            std::filesystem::remove_all(ec ? std::filesystem::path(stored->case_dir) : doomed, ec);
             state.accounted_cases.erase(stored->record.id);
             entry.case_id = owner;
             case_of_key[key] = owner;
