@@ -450,7 +450,13 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       ++summary.unsupported[std::string(unsupported_kind_name(skipped.kind))];
     }
     if (no_execution_ran(eval)) ++summary.unsupported["no_execution_ran"];
-    if (eval.ran && eval.verdicts.empty()) passing_ngrams.add(op_sequence(model.graph()));
+    // A sample of the passing models' op n-grams (1 in ngram_sample_every), for triage's
+    // operator-sequence analysis: enough for the ratios, and it bounds the time and memory the
+    // counts take in a long campaign.
+    if (eval.ran && eval.verdicts.empty() &&
+        model_seed % static_cast<uint64_t>(std::max(1, options.ngram_sample_every)) == 0) {
+      passing_ngrams.add(op_sequence(model.graph()));
+    }
     if (!eval.valid && rule.empty() && mutant && chain.steps.empty()) {
       // A seed as given: not ours to be valid (real models can fail strict inference); it
       // is still run, and only crashes and hangs are drawn from it.

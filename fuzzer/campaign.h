@@ -44,6 +44,9 @@ struct CampaignOptions {
   std::vector<std::string> mutators;  // names; empty: every mutator of the mode
   int mutate_depth = 3;               // valid mode: 1..depth stacked steps per mutant
   InputShapes seed_shapes;            // --input-shape: symbolic input dims of the seeds
+  // One passing model in this many adds its op n-grams to OUT/.../ngrams.json (triage's
+  // operator-sequence analysis): a sample bounds the time and memory of the counts.
+  int ngram_sample_every = 16;
 
   // Where this instance keeps its own files: stats.json, stats.csv, findings.jsonl, state.json
   // and pid (OUT/job-<i>/ in a parallel campaign, fuzzer/jobs.h); empty: the output directory.

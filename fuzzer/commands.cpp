@@ -117,6 +117,8 @@ const FlagSpec kFuzzFlags[] = {
      "comma-separated seed models to mutate: .onnx files, test-case directories, or directories "
      "searched for both; each seed runs once, then --mutate-ratio of the models are mutants of "
      "the pool (OUT/pool/ keeps the mutants that found something new)"},
+    {"ngram-sample", "N", "16",
+     "one passing model in N adds its op n-grams to ngrams.json (triage's sequence analysis)"},
     {"mutate-ratio", "R", "", "with --seeds: share of models that are mutants, 0..1 (0.5)"},
     {"mutate", "MODE", "",
      "with --seeds: valid (the default: mutants pass the checker and strict inference) or "
@@ -686,6 +688,9 @@ int fuzz_campaign(const ParsedFlags& flags, bool resume) {
   if (flags.has("no-patterns")) options.findings.generator_flags += " --no-patterns";
   options.status_line = !flags.has("no-status") && ::isatty(STDERR_FILENO);
   options.known_dirs = flags.get_list("known");
+  auto ngram_sample = flags.get_int("ngram-sample");
+  if (!ngram_sample || *ngram_sample < 1) return fail(exit_code::kUsage, "--ngram-sample: expected N >= 1");
+  options.ngram_sample_every = static_cast<int>(*ngram_sample);
   options.seed_paths = flags.get_list("seeds");
   if (!options.seed_paths.empty()) {
     auto shapes = parse_input_shapes(flags.get("input-shape"));
