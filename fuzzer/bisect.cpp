@@ -255,11 +255,6 @@ const FlagSpec kFlags[] = {
     {"verbose", "", "", "debug logging"},
 };
 
-int fail(int code, const std::string& message) {
-  fmt::print(stderr, "onnxfuzz: error: {}\n", message);
-  return code;
-}
-
 }  // namespace
 
 const std::span<const FlagSpec> kBisectFlags = kFlags;

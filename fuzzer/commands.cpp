@@ -510,11 +510,6 @@ std::expected<LoadedInput, std::string> load_input(const std::string& path, uint
   return loaded;
 }
 
-int fail(int code, const std::string& message) {
-  fmt::print(stderr, "onnxfuzz: error: {}\n", message);
-  return code;
-}
-
 // ---- gen -------------------------------------------------------------------------------------
 
 int command_gen(const ParsedFlags& flags) {
@@ -1374,6 +1369,11 @@ int run_command_line(const std::vector<std::string>& args) {
   }
   return fail(exit_code::kUsage,
               fmt::format("unknown command '{}' (see onnxfuzz --help)", args[0]));
+}
+
+int fail(int code, const std::string& message) {
+  fmt::print(stderr, "onnxfuzz: error: {}\n", message);
+  return code;
 }
 
 }  // namespace onnxfuzz

@@ -1,6 +1,13 @@
 // Exit codes of every onnxfuzz subcommand (documented in README.md and in --help).
 #pragma once
 
+#include <string>
+
+namespace onnxfuzz {
+// Prints "onnxfuzz: error: MESSAGE" on stderr and returns `code`: every command's error exit.
+int fail(int code, const std::string& message);
+}  // namespace onnxfuzz
+
 namespace onnxfuzz::exit_code {
 inline constexpr int kOk = 0;        // success; nothing failed (replay: all reproduce as recorded)
 inline constexpr int kFindings = 1;  // run: an execution failed; fuzz: findings were recorded;

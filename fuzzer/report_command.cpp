@@ -29,11 +29,6 @@ const FlagSpec kFlags[] = {
     {"verbose", "", "", "debug logging"},
 };
 
-int fail(int code, const std::string& message) {
-  fmt::print(stderr, "onnxfuzz: error: {}\n", message);
-  return code;
-}
-
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream buffer;
