@@ -379,13 +379,9 @@ int command_bisect(const ParsedFlags& flags) {
   auto limit = flags.get_int("exhaustive-limit");
   if (!limit || *limit < 0) return fail(exit_code::kUsage, "--exhaustive-limit: expected N >= 0");
   options.exhaustive_limit = static_cast<size_t>(*limit);
-  ExecutionOptions execution_options;
-  auto timeout = flags.get_double("timeout");
-  if (!timeout || *timeout <= 0) return fail(exit_code::kUsage, "--timeout: expected seconds > 0");
-  execution_options.timeout_seconds = *timeout;
-  auto memory = flags.get_int("memory-limit-mb");
-  if (!memory || *memory <= 0) return fail(exit_code::kUsage, "--memory-limit-mb: expected MB > 0");
-  execution_options.memory_limit_mb = *memory;
+  auto limits = worker_limits(flags);
+  if (!limits) return fail(exit_code::kUsage, limits.error());
+  const ExecutionOptions execution_options = *limits;
   if (!options.execution.empty() && !is_execution_name(options.execution)) {
     return fail(exit_code::kUsage,
                 fmt::format("--execution: unknown execution '{}'; known executions: {}",

@@ -473,7 +473,10 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
                       eval.invalid_reason);
       }
     }
-    const nlohmann::json chain_json = mutant ? chain_to_json(chain) : nlohmann::json();
+    // Only verdicts use the chain's JSON (journal lines, stored cases): not built for a mutant
+    // that passes, the common case on the per-model path.
+    const nlohmann::json chain_json =
+        mutant && !eval.verdicts.empty() ? chain_to_json(chain) : nlohmann::json();
     const std::optional<uint64_t> gen_seed =
         mutant ? std::nullopt : std::optional<uint64_t>(model_seed);
     for (const auto& verdict : eval.verdicts) {

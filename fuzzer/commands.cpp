@@ -267,19 +267,9 @@ std::expected<ExecutionSet, std::pair<int, std::string>> make_executions(
     const std::vector<std::string>& names, const ParsedFlags& flags) {
   if (names.empty())
     return std::unexpected(std::pair{exit_code::kUsage, std::string("--executions is empty")});
-  ExecutionOptions options;
-  auto timeout = flags.get_double("timeout");
-  if (!timeout || *timeout <= 0) {
-    return std::unexpected(
-        std::pair{exit_code::kUsage, std::string("--timeout: expected seconds > 0")});
-  }
-  options.timeout_seconds = *timeout;
-  auto memory = flags.get_int("memory-limit-mb");
-  if (!memory || *memory <= 0) {
-    return std::unexpected(
-        std::pair{exit_code::kUsage, std::string("--memory-limit-mb: expected MB > 0")});
-  }
-  options.memory_limit_mb = *memory;
+  auto limits = worker_limits(flags);
+  if (!limits) return std::unexpected(std::pair{exit_code::kUsage, limits.error()});
+  ExecutionOptions options = *limits;
   if (flags.has("after")) {
     options.after = flags.get("after");
     if (options.after.starts_with("convert:") || !is_execution_name(options.after)) {

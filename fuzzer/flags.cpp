@@ -155,4 +155,15 @@ std::expected<double, std::string> parse_duration(std::string_view text) {
   }
 }
 
+std::expected<ExecutionOptions, std::string> worker_limits(const ParsedFlags& flags) {
+  ExecutionOptions options;
+  auto timeout = flags.get_double("timeout");
+  if (!timeout || *timeout <= 0) return std::unexpected(std::string("--timeout: expected seconds > 0"));
+  options.timeout_seconds = *timeout;
+  auto memory = flags.get_int("memory-limit-mb");
+  if (!memory || *memory <= 0) return std::unexpected(std::string("--memory-limit-mb: expected MB > 0"));
+  options.memory_limit_mb = *memory;
+  return options;
+}
+
 }  // namespace onnxfuzz

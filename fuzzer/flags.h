@@ -1,6 +1,8 @@
 // Command-line flags: every flag of every subcommand is declared, with its help, in one table.
 #pragma once
 
+#include "oracles/execution.h"
+
 #include <expected>
 #include <map>
 #include <optional>
@@ -37,6 +39,10 @@ std::expected<ParsedFlags, std::string> parse_flags(std::span<const FlagSpec> sp
                                                     const std::vector<std::string>& args);
 
 std::string format_flag_help(std::span<const FlagSpec> specs);
+
+// The worker limits every command that runs executions takes: --timeout (seconds > 0) and
+// --memory-limit-mb (MB > 0). The error names the flag.
+std::expected<ExecutionOptions, std::string> worker_limits(const ParsedFlags& flags);
 
 // "60s", "5m", "1h", "90" (seconds) -> seconds.
 std::expected<double, std::string> parse_duration(std::string_view text);

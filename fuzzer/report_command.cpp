@@ -196,13 +196,9 @@ const std::span<const FlagSpec> kReportFlags = kFlags;
 
 int command_report(const ParsedFlags& flags) {
   if (flags.positional.size() != 1) return fail(exit_code::kUsage, "report needs exactly one CASE_DIR");
-  ExecutionOptions execution_options;
-  auto timeout = flags.get_double("timeout");
-  if (!timeout || *timeout <= 0) return fail(exit_code::kUsage, "--timeout: expected seconds > 0");
-  execution_options.timeout_seconds = *timeout;
-  auto memory = flags.get_int("memory-limit-mb");
-  if (!memory || *memory <= 0) return fail(exit_code::kUsage, "--memory-limit-mb: expected MB > 0");
-  execution_options.memory_limit_mb = *memory;
+  auto limits = worker_limits(flags);
+  if (!limits) return fail(exit_code::kUsage, limits.error());
+  const ExecutionOptions execution_options = *limits;
 
   const std::string dir = flags.positional[0];
   if (!fs::is_directory(dir)) return fail(exit_code::kBadInput, fmt::format("{}: no such case directory", dir));
