@@ -57,11 +57,11 @@ std::string status_text(const CampaignSummary& s) {
                      s.unique);
 }
 
-std::expected<void, std::string> write_stats(const std::string& out_dir, const CampaignSummary& s,
-                                             uint64_t seed) {
+// The counters stats.json and the resume state share.
+nlohmann::json counters_json(const CampaignSummary& s, uint64_t seed) {
   nlohmann::json j;
   j["seed"] = seed;
-  j["models"] = s.models;
+  j["models"] = s.models;  // = draws consumed from the seed stream
   j["invalid_models"] = s.invalid_models;
   j["findings_by_kind"] = s.findings_by_kind;
   j["unique"] = s.unique;
@@ -71,6 +71,12 @@ std::expected<void, std::string> write_stats(const std::string& out_dir, const C
   j["seconds"] = s.seconds;
   j["backend_seconds"] = s.backend_seconds;
   j["executions"] = s.executions;
+  return j;
+}
+
+std::expected<void, std::string> write_stats(const std::string& out_dir, const CampaignSummary& s,
+                                             uint64_t seed) {
+  nlohmann::json j = counters_json(s, seed);
   j["new_cases"] = s.new_cases;
   if (s.mutants > 0) {
     j["mutation"] = {{"mutants", s.mutants},
@@ -179,22 +185,11 @@ struct CampaignState {
 
 nlohmann::json state_to_json(const CampaignState& state, uint64_t seed) {
   const CampaignSummary& s = state.summary;
-  nlohmann::json j;
-  j["seed"] = seed;
+  nlohmann::json j = counters_json(s, seed);
   j["pid"] = ::getpid();
-  j["models"] = s.models;  // = draws consumed from the seed stream
-  j["invalid_models"] = s.invalid_models;
   j["mutants"] = s.mutants;
   j["pool_added"] = s.pool_added;
   j["mutation_failed"] = s.mutation_failed;
-  j["executions"] = s.executions;
-  j["findings_by_kind"] = s.findings_by_kind;
-  j["unique"] = s.unique;
-  j["known"] = s.known;
-  j["flaky"] = s.flaky;
-  j["unsupported"] = s.unsupported;
-  j["seconds"] = s.seconds;
-  j["backend_seconds"] = s.backend_seconds;
   j["coverage"] = {{"ops", s.coverage.ops},
                    {"op_dtypes", s.coverage.op_dtypes},
                    {"op_pairs", s.coverage.op_pairs},
