@@ -149,8 +149,11 @@ std::string signal_name(int signal) {
   return fmt::format("SIG{}", abbrev);
 }
 
-WorkerProcess::WorkerProcess(WorkerCommand command, int64_t memory_limit_mb)
-    : command_(std::move(command)), memory_limit_mb_(memory_limit_mb) {
+WorkerProcess::WorkerProcess(WorkerCommand command, int64_t memory_limit_mb,
+                             uint64_t recycle_after_calls)
+    : command_(std::move(command)),
+      memory_limit_mb_(memory_limit_mb),
+      recycle_after_calls_(recycle_after_calls) {
   ignore_sigpipe();
 }
 
@@ -237,6 +240,7 @@ std::string WorkerProcess::spawn() {
     return fmt::format("fcntl: {}", strerror(errno));
   }
   if (starts_++ > 0) ++restarts_;
+  calls_since_start_ = 0;
   return {};
 }
 
@@ -349,6 +353,10 @@ CallResult WorkerProcess::call(const std::string& request_payload, double timeou
   }
   // Before a spawn too: what a fresh worker writes while starting belongs to this call.
   if (stderr_file_ >= 0) (void)!::ftruncate(stderr_file_, 0);
+  if (pid_ > 0 && recycle_after_calls_ > 0 && calls_since_start_ >= recycle_after_calls_) {
+    kill_and_reap();
+    ++recycles_;
+  }
   if (pid_ <= 0) {
     if (std::string error = spawn(); !error.empty()) {
       result.stderr_tail = stderr_tail();
@@ -369,6 +377,7 @@ CallResult WorkerProcess::call(const std::string& request_payload, double timeou
   uint32_t response_length = 0;
   bool have_length = false;
   const int64_t limit_bytes = memory_limit_mb_ * 1024 * 1024;
+  ++calls_since_start_;
   auto next_sample = calls_++ % kSampleEveryCalls == 0 ? start : start + kFirstSampleDelay;
   std::vector<char> chunk(kIoChunk);
 

@@ -38,7 +38,11 @@ struct CallResult {
 // transparently by the call after a death or kill. Not thread-safe: one caller at a time.
 class WorkerProcess {
  public:
-  WorkerProcess(WorkerCommand command, int64_t memory_limit_mb);
+  // A worker serves `recycle_after_calls` calls (0: no limit) and is then recycled: the next
+  // call starts a fresh one, so what a backend leaks across models cannot grow for the length
+  // of a campaign.
+  WorkerProcess(WorkerCommand command, int64_t memory_limit_mb,
+                uint64_t recycle_after_calls = kDefaultRecycleAfterCalls);
   ~WorkerProcess();
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;
@@ -46,14 +50,18 @@ class WorkerProcess {
   // Sends one request frame and waits for the response frame until `timeout_seconds` pass.
   CallResult call(const std::string& request_payload, double timeout_seconds);
 
-  // Times the worker was started again after the first start.
+  // Times the worker was started again after the first start (recycles included).
   int restarts() const { return restarts_; }
+  // Times a healthy worker was retired after its calls and replaced by a fresh one.
+  int recycles() const { return recycles_; }
   // Process id of the live worker, or -1.
   pid_t pid() const { return pid_; }
   const WorkerCommand& command() const { return command_; }
 
   // How much of stderr is kept as evidence.
   static constexpr size_t kStderrTailBytes = 4096;
+  // Calls one worker serves before it is recycled, by default.
+  static constexpr uint64_t kDefaultRecycleAfterCalls = 20000;
 
  private:
   std::string spawn();  // empty on success, else why it failed
@@ -66,13 +74,16 @@ class WorkerProcess {
 
   WorkerCommand command_;
   int64_t memory_limit_mb_;
+  uint64_t recycle_after_calls_;
   pid_t pid_ = -1;
   int to_worker_ = -1;    // write end of the worker's stdin
   int from_worker_ = -1;  // read end of the worker's stdout
   int stderr_file_ = -1;  // unlinked temp file the worker's stderr goes to
   int starts_ = 0;
   int restarts_ = 0;
+  int recycles_ = 0;
   uint64_t calls_ = 0;
+  uint64_t calls_since_start_ = 0;
 };
 
 // "SIGSEGV", "SIGKILL", ... or "signal N" for the uncommon ones.

@@ -267,6 +267,24 @@ TEST(WorkerProcess, EchoesFramesIncludingLargeOnes) {
   EXPECT_EQ(worker.restarts(), 0);
 }
 
+TEST(WorkerProcess, IsRecycledAfterItsCalls) {
+  WorkerProcess worker(WorkerCommand{{"cat"}, {}}, 1024, /*recycle_after_calls=*/3);
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 7; ++i) {
+    CallResult result = worker.call("ping", 30);
+    ASSERT_EQ(result.outcome, CallOutcome::kResponse) << result.message;
+    EXPECT_EQ(result.payload, "ping");
+    pids.push_back(worker.pid());
+  }
+  // Calls 1-3 on the first worker, 4-6 on the second, 7 on the third.
+  EXPECT_EQ(pids[0], pids[2]);
+  EXPECT_NE(pids[2], pids[3]);
+  EXPECT_EQ(pids[3], pids[5]);
+  EXPECT_NE(pids[5], pids[6]);
+  EXPECT_EQ(worker.recycles(), 2);
+  EXPECT_EQ(worker.restarts(), 2);
+}
+
 TEST(WorkerProcess, CrashIsReportedWithSignalNameAndStderrThenRestarted) {
   WorkerProcess worker(sh("echo 'boom from worker' >&2; kill -SEGV $$"), 1024);
   CallResult first = worker.call("x", 10);
