@@ -33,6 +33,8 @@ using Clock = std::chrono::steady_clock;
 // Mixed into a model seed for the draw "mutant or generated", so that it does not correlate with
 // the draws of the mutation itself.
 constexpr uint64_t kMutateSalt = 0x6d75746174696f6eULL;
+// The same for the guide's draw of a model's focus.
+constexpr uint64_t kGuideSalt = 0x67756964616e6365ULL;
 std::atomic<bool> g_stop{false};
 
 void request_stop(int) { g_stop = true; }
@@ -126,7 +128,7 @@ class StatsCsv {
     if (::lseek(fd, 0, SEEK_END) == 0) {
       std::string header = "elapsed_s,models,models_per_s,executions_per_s";
       for (const char* kind : kCsvKinds) header += fmt::format(",{}", kind);
-      header += ",unique,cases,ops,op_dtypes,op_pairs,rss_mb\n";
+      header += ",unique,cases,ops,op_dtypes,op_pairs,rss_mb,attr_values\n";
       csv.write_line(header);
     }
     return csv;
@@ -148,9 +150,9 @@ class StatsCsv {
       auto it = s.findings_by_kind.find(kind);
       line += fmt::format(",{}", it == s.findings_by_kind.end() ? 0 : it->second);
     }
-    line += fmt::format(",{},{},{},{},{},{:.1f}\n", s.unique, cases, s.coverage.ops.size(),
+    line += fmt::format(",{},{},{},{},{},{:.1f},{}\n", s.unique, cases, s.coverage.ops.size(),
                         s.coverage.op_dtypes.size(), s.coverage.op_pairs.size(),
-                        rss_bytes() / 1048576.0);
+                        rss_bytes() / 1048576.0, s.coverage.attr_values.size());
     write_line(line);
     last_seconds_ = s.seconds;
     last_models_ = s.models;
@@ -193,6 +195,7 @@ nlohmann::json state_to_json(const CampaignState& state, uint64_t seed) {
   j["coverage"] = {{"ops", s.coverage.ops},
                    {"op_dtypes", s.coverage.op_dtypes},
                    {"op_pairs", s.coverage.op_pairs},
+                   {"attr_values", s.coverage.attr_values},
                    {"patterns", s.coverage.patterns}};
   j["minimized_per_key"] = state.minimized_per_key;
   j["accounted_cases"] = state.accounted_cases;
@@ -224,6 +227,8 @@ std::expected<CampaignState, std::string> read_state(const std::string& path) {
     s.coverage.op_dtypes = c.at("op_dtypes").get<std::map<std::string, int64_t>>();
     s.coverage.op_pairs = c.at("op_pairs").get<std::map<std::string, int64_t>>();
     s.coverage.patterns = c.at("patterns").get<std::map<std::string, int64_t>>();
+    if (c.contains("attr_values"))  // absent in the state of an older onnxfuzz
+      s.coverage.attr_values = c.at("attr_values").get<std::map<std::string, int64_t>>();
     state.minimized_per_key = j.at("minimized_per_key").get<std::map<std::string, int>>();
     state.accounted_cases = j.at("accounted_cases").get<std::set<std::string>>();
     return state;
@@ -342,6 +347,8 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   };
   auto generator = Generator::make(options.policy);
   if (!generator) return std::unexpected(generator.error());
+  std::optional<CoverageGuide> guide;
+  if (options.guidance) guide.emplace(*generator);
   std::optional<SeedPool> pool;
   size_t next_seed = 0;  // seeds run as they are before any mutant
   MutateOptions mutate_options;  // the defaults `mutate --chain` re-derives with
@@ -419,13 +426,21 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
         ++summary.mutation_failed;
       }
     }
-    if (!mutant) generated = generator->generate(model_seed);
+    std::vector<FocusTarget> focus;
+    if (!mutant) {
+      if (guide) {
+        Rng guide_rng(model_seed ^ kGuideSalt);
+        focus = guide->draw(summary.coverage, guide_rng);
+      }
+      generated = generator->generate(model_seed, focus);
+    }
     const onnx::ModelProto& model = mutant ? mutant->model : generated->model;
     const TensorMap& inputs = mutant ? mutant->inputs : generated->inputs;
     ++summary.models;
     Evaluation eval;
     if (!mutant) {
       summary.coverage.add(*generated);
+      if (guide) guide->record(focus, summary.coverage);
       const bool full = options.full_validation_every <= 1 ||
                         summary.models % options.full_validation_every == 1;
       eval = evaluate_model(model, inputs, options.findings.executions, options.findings.oracle,
@@ -503,9 +518,12 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       ++minimized_per_key[key];
       // A rule-breaking mutant is its own reproducer: the minimizer's contract (a valid model
       // that fails the same way) does not hold for it.
-      auto stored = rule.empty()
-                        ? store_finding(findings, model, inputs, verdict, gen_seed, chain_json)
-                        : store_finding(unminimized, model, inputs, verdict, gen_seed, chain_json);
+      const std::string focus_flag =
+          focus.empty() ? "" : fmt::format(" --focus '{}'", focus_string(focus));  // '>' for a shell
+      auto stored = rule.empty() ? store_finding(findings, model, inputs, verdict, gen_seed,
+                                                 chain_json, focus_flag)
+                                 : store_finding(unminimized, model, inputs, verdict, gen_seed,
+                                                 chain_json, focus_flag);
       if (!stored) return std::unexpected(stored.error());
       if (by_message) seen_keys.insert(key);
       if (!stored->flaky && !stored->known) state.accounted_cases.insert(stored->record.id);

@@ -47,6 +47,9 @@ struct CampaignOptions {
   // One passing model in this many adds its op n-grams to OUT/.../ngrams.json (triage's
   // operator-sequence analysis): a sample bounds the time and memory of the counts.
   int ngram_sample_every = 16;
+  // Coverage guidance (generators/guidance.h): each generated model is built around 1-2 targets
+  // (op, dtype), producer->consumer op pair, attribute value) the campaign has covered least.
+  bool guidance = true;
 
   // Where this instance keeps its own files: stats.json, stats.csv, findings.jsonl, state.json
   // and pid (OUT/job-<i>/ in a parallel campaign, fuzzer/jobs.h); empty: the output directory.

@@ -85,6 +85,9 @@ namespace fs = std::filesystem;
 const FlagSpec kGenFlags[] = {
     {"count", "N", "10", "number of models to write"},
     {"model-seed", "S", "", "write the one model with this per-model seed (case.json's seed)"},
+    {"focus", "KEYS", "",
+     "build each model around these coverage targets, comma-separated OP:DTYPE, "
+     "PRODUCER>CONSUMER or OP.ATTR=VALUE (a guided case's regenerate command gives them)"},
     {"test-cases", "", "",
      "write ONNX test-case directories (model.onnx + test_data_set_0 "
      "with inputs and the reference's outputs) instead of bare .onnx files"},
@@ -117,6 +120,9 @@ const FlagSpec kFuzzFlags[] = {
      "comma-separated seed models to mutate: .onnx files, test-case directories, or directories "
      "searched for both; each seed runs once, then --mutate-ratio of the models are mutants of "
      "the pool (OUT/pool/ keeps the mutants that found something new)"},
+    {"guidance", "on|off", "on",
+     "coverage guidance: build each generated model around (op, dtype) pairs, op pairs and "
+     "attribute values the campaign has covered least"},
     {"ngram-sample", "N", "16",
      "one passing model in N adds its op n-grams to ngrams.json (triage's sequence analysis)"},
     {"mutate-ratio", "R", "", "with --seeds: share of models that are mutants, 0..1 (0.5)"},
@@ -527,11 +533,13 @@ int command_gen(const ParsedFlags& flags) {
   }
   auto generator = Generator::make(*policy);
   if (!generator) return fail(exit_code::kUsage, generator.error());
+  auto focus = parse_focus(*generator, flags.get("focus"));
+  if (!focus) return fail(exit_code::kUsage, fmt::format("--focus: {}", focus.error()));
   Rng master(*seed);
   const int64_t models = single_seed ? 1 : *count;
   for (int64_t i = 0; i < models; ++i) {
     const uint64_t model_seed = single_seed ? *single_seed : master.next();
-    const std::optional<GeneratedModel> generated = generator->generate(model_seed);
+    const std::optional<GeneratedModel> generated = generator->generate(model_seed, *focus);
     const std::string stem = fmt::format("model_{:06}_{:016x}", i, model_seed);
     if (flags.has("test-cases")) {
       const RunResult ref = run_reference(generated->model, generated->inputs);
@@ -676,6 +684,10 @@ int fuzz_campaign(const ParsedFlags& flags, bool resume) {
   auto ngram_sample = flags.get_int("ngram-sample");
   if (!ngram_sample || *ngram_sample < 1) return fail(exit_code::kUsage, "--ngram-sample: expected N >= 1");
   options.ngram_sample_every = static_cast<int>(*ngram_sample);
+  const std::string guidance = flags.get("guidance");
+  if (guidance != "on" && guidance != "off")
+    return fail(exit_code::kUsage, "--guidance: expected on or off");
+  options.guidance = guidance == "on";
   options.seed_paths = flags.get_list("seeds");
   if (!options.seed_paths.empty()) {
     auto shapes = parse_input_shapes(flags.get("input-shape"));

@@ -30,7 +30,8 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
                                                         const TensorMap& inputs,
                                                         const Verdict& verdict,
                                                         std::optional<uint64_t> seed,
-                                                        const nlohmann::json& chain) {
+                                                        const nlohmann::json& chain,
+                                                        std::string_view focus_flag) {
   if (context.executions.empty()) return std::unexpected(std::string("no executions"));
   Execution* target = find_execution(context.executions, verdict.execution);
   if (!target) return std::unexpected(fmt::format("no execution named {}", verdict.execution));
@@ -95,7 +96,8 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
   record.seed = seed;
   if (seed) {
     record.regenerate =
-        fmt::format("onnxfuzz gen --model-seed {}{} --out DIR", *seed, context.generator_flags);
+        fmt::format("onnxfuzz gen --model-seed {}{}{} --out DIR", *seed, context.generator_flags,
+                    focus_flag);
   }
   if (!chain.is_null()) {
     record.chain = chain;

@@ -41,13 +41,14 @@ struct StoredFinding {
 // verdict.baseline, else ref, else another one; see store_finding's body),
 // writes OUT/cases/<id>/ with ref's outputs as expected outputs, and reports whether the
 // signature was new. A failure that does not reproduce when re-run is reported as flaky and
-// not stored.
+// not stored. `focus_flag` (" --focus KEYS" for a guided model) joins the case's regenerate command.
 std::expected<StoredFinding, std::string> store_finding(const FindingContext& context,
                                                         const onnx::ModelProto& model,
                                                         const TensorMap& inputs,
                                                         const Verdict& verdict,
                                                         std::optional<uint64_t> seed,
-                                                        const nlohmann::json& chain = {});
+                                                        const nlohmann::json& chain = {},
+                                                        std::string_view focus_flag = {});
 
 // The execution called `name`, or null.
 Execution* find_execution(std::span<Execution* const> executions, std::string_view name);

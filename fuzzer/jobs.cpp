@@ -222,7 +222,7 @@ nlohmann::json merged_status(const std::string& out_dir,
     const nlohmann::json kinds = s.value("findings_by_kind", nlohmann::json::object());
     for (const auto& [kind, n] : kinds.items()) by_kind[kind] += n.get<int64_t>();
     if (!s.contains("coverage")) continue;
-    for (const char* what : {"ops", "op_dtypes", "op_pairs", "patterns"}) {
+    for (const char* what : {"ops", "op_dtypes", "op_pairs", "attr_values", "patterns"}) {
       if (!s["coverage"].contains(what) || !s["coverage"][what].is_object()) continue;
       for (const auto& [key, n] : s["coverage"][what].items()) coverage[what].insert(key);
     }
@@ -237,7 +237,7 @@ nlohmann::json merged_status(const std::string& out_dir,
   j["findings_by_kind"] = by_kind;
   j["unique"] = unique;
   j["cases"] = count_cases(out_dir);
-  for (const char* what : {"ops", "op_dtypes", "op_pairs", "patterns"})
+  for (const char* what : {"ops", "op_dtypes", "op_pairs", "attr_values", "patterns"})
     j["coverage"][what] = coverage[what].size();
   return j;
 }
@@ -246,12 +246,13 @@ std::string render_status(const nlohmann::json& merged,
                           const std::vector<InstanceStatus>& instances) {
   std::string out = fmt::format(
       "instances {} ({} alive) | models {} | {:.1f} models/s | findings{} | cases {}\n"
-      "coverage: ops {} | (op, dtype) {} | op pairs {} | patterns {}\n",
+      "coverage: ops {} | (op, dtype) {} | op pairs {} | attribute values {} | patterns {}\n",
       merged["instances"].get<int64_t>(), merged["alive"].get<int64_t>(),
       merged["models"].get<int64_t>(), merged["models_per_s"].get<double>(),
       kinds_text(merged["findings_by_kind"]), merged["cases"].get<int64_t>(),
       merged["coverage"]["ops"].get<int64_t>(), merged["coverage"]["op_dtypes"].get<int64_t>(),
       merged["coverage"]["op_pairs"].get<int64_t>(),
+      merged["coverage"]["attr_values"].get<int64_t>(),
       merged["coverage"]["patterns"].get<int64_t>());
   for (const auto& instance : instances) {
     const auto& s = instance.state;
@@ -441,7 +442,7 @@ std::expected<std::vector<std::string>, std::string> plot_campaign(const std::st
   if (ec) return std::unexpected(fmt::format("cannot create {}: {}", plots.string(), ec.message()));
   // Columns of stats.csv (campaign.cpp): 1 elapsed_s, 2 models, 3 models_per_s,
   // 4 executions_per_s, 5..10 findings by kind, 11 unique, 12 cases, 13 ops, 14 op_dtypes,
-  // 15 op_pairs, 16 rss_mb.
+  // 15 op_pairs, 16 rss_mb, 17 attr_values.
   struct Plot {
     const char* file;
     const char* title;
@@ -452,7 +453,7 @@ std::expected<std::vector<std::string>, std::string> plot_campaign(const std::st
       {"findings.png", "findings over time", "count",
        {{5, "crash"}, {6, "hang"}, {7, "rejection"}, {8, "shape"}, {9, "numeric"}, {12, "cases"}}},
       {"coverage.png", "coverage over time", "distinct keys",
-       {{13, "ops"}, {14, "(op, dtype)"}, {15, "op pairs"}}},
+       {{13, "ops"}, {14, "(op, dtype)"}, {15, "op pairs"}, {17, "attribute values"}}},
       {"throughput.png", "throughput", "per second", {{3, "models/s"}, {4, "executions/s"}}},
       {"rss.png", "fuzzer RSS", "MiB", {{16, "rss"}}},
   };

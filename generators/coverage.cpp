@@ -1,6 +1,9 @@
 // Coverage of generated models.
 #include "generators/coverage.h"
 
+#include <fmt/format.h>
+
+#include <set>
 #include <unordered_map>
 
 namespace onnxfuzz {
@@ -22,6 +25,27 @@ int64_t add_graph(Coverage& coverage, const onnx::GraphProto& graph, DtypeOf dty
     fresh += bump(coverage.ops, node.op_type());
     if (const std::string dtype = dtype_of(n); !dtype.empty()) {
       fresh += bump(coverage.op_dtypes, node.op_type() + ":" + dtype);
+    }
+    for (const auto& attr : node.attribute()) {
+      switch (attr.type()) {
+        case onnx::AttributeProto::INT:
+          fresh += bump(coverage.attr_values, Coverage::attr_key(node.op_type(), attr.name(), attr.i()));
+          break;
+        case onnx::AttributeProto::FLOAT:
+          fresh += bump(coverage.attr_values, Coverage::attr_key(node.op_type(), attr.name(), attr.f()));
+          break;
+        case onnx::AttributeProto::STRING:
+          fresh += bump(coverage.attr_values, Coverage::attr_key(node.op_type(), attr.name(), attr.s()));
+          break;
+        case onnx::AttributeProto::INTS: {
+          const std::set<int64_t> distinct(attr.ints().begin(), attr.ints().end());
+          for (int64_t v : distinct)
+            fresh += bump(coverage.attr_values, Coverage::attr_key(node.op_type(), attr.name(), v));
+          break;
+        }
+        default:
+          break;
+      }
     }
     for (const auto& in : node.input()) {
       if (auto it = producer.find(in); it != producer.end())
@@ -68,10 +92,27 @@ nlohmann::json Coverage::to_json() const {
   j["ops"] = ops.size();
   j["op_dtypes"] = op_dtypes.size();
   j["op_pairs"] = op_pairs.size();
+  j["attr_values"] = attr_values.size();
   j["patterns"] = patterns.size();
-  j["counts"] = {{"ops", ops}, {"op_dtypes", op_dtypes}, {"op_pairs", op_pairs},
+  j["counts"] = {{"ops", ops},
+                 {"op_dtypes", op_dtypes},
+                 {"op_pairs", op_pairs},
+                 {"attr_values", attr_values},
                  {"patterns", patterns}};
   return j;
+}
+
+std::string Coverage::attr_key(const std::string& op, const std::string& name, int64_t value) {
+  return fmt::format("{}.{}={}", op, name, value);
+}
+
+std::string Coverage::attr_key(const std::string& op, const std::string& name, float value) {
+  return fmt::format("{}.{}={}", op, name, value);
+}
+
+std::string Coverage::attr_key(const std::string& op, const std::string& name,
+                               const std::string& value) {
+  return fmt::format("{}.{}={}", op, name, value);
 }
 
 }  // namespace onnxfuzz

@@ -104,10 +104,35 @@ std::expected<Generator, std::string> Generator::make(const GenPolicy& policy) {
   return g;
 }
 
-GeneratedModel Generator::generate(uint64_t seed) const {
+GeneratedModel Generator::generate(uint64_t seed, const std::vector<FocusTarget>& focus) const {
   Rng rng(seed);
   GraphBuilder builder(policy_, rng, guard_);
-  builder.set_budget(static_cast<int>(rng.uniform_int(policy_.min_nodes, policy_.max_nodes)));
+  int budget = static_cast<int>(rng.uniform_int(policy_.min_nodes, policy_.max_nodes));
+  int focus_nodes = 0;
+  for (const auto& target : focus) {
+    focus_nodes += target.kind == FocusTarget::Kind::kOpPair ? 2 : 1;
+    if (target.kind == FocusTarget::Kind::kAttrValue)
+      builder.focus_attr(ops_[static_cast<size_t>(target.op)].spec->op_type, target.attr,
+                         target.value);
+  }
+  builder.set_budget(std::max(budget, std::min(focus_nodes, policy_.max_nodes)));
+  for (const auto& target : focus) {
+    if (builder.budget() <= 0) break;
+    const OpChoice& op = ops_[static_cast<size_t>(target.op)];
+    switch (target.kind) {
+      case FocusTarget::Kind::kOpDtype:
+        builder.add_op(OpChoice{op.spec, {target.dtype}, {1.0}});
+        break;
+      case FocusTarget::Kind::kOpPair: {
+        const int produced = builder.add_op(op);
+        if (builder.budget() > 0) builder.add_op(ops_[static_cast<size_t>(target.next)], produced);
+        break;
+      }
+      case FocusTarget::Kind::kAttrValue:
+        builder.add_op(op);
+        break;
+    }
+  }
   std::vector<std::string> patterns;
   auto op_allowed = [&](const OpSpec& spec) { return allowed_.contains(&spec); };
   while (builder.budget() > 0) {

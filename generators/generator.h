@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "generators/graph_builder.h"
+#include "generators/guidance.h"
 #include "generators/policy.h"
 #include "generators/tensor.h"
 
@@ -23,8 +24,14 @@ class Generator {
   // min_nodes > max_nodes ...); it names the known ops.
   static std::expected<Generator, std::string> make(const GenPolicy& policy);
   // The model for `seed`: the same (policy, seed) always gives the same bytes and inputs.
-  GeneratedModel generate(uint64_t seed) const;
+  GeneratedModel generate(uint64_t seed) const { return generate(seed, {}); }
+  // A guided model (generators/guidance.h): built around the focus targets first, each placed
+  // when the graph so far and the node budget allow, then grown as generate(seed). An empty
+  // focus gives generate(seed)'s model.
+  GeneratedModel generate(uint64_t seed, const std::vector<FocusTarget>& focus) const;
   const GenPolicy& policy() const { return policy_; }
+  // The ops it draws, with their dtypes (the indices FocusTarget refers to).
+  const std::vector<OpChoice>& choices() const { return ops_; }
 
  private:
   explicit Generator(const GenPolicy& policy) : policy_(policy) {}

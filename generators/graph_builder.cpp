@@ -63,7 +63,7 @@ GraphBuilder::GraphBuilder(const GenPolicy& policy, Rng& rng, const OpSpec* guar
 
 // ----- growth ----------------------------------------------------------------------------------
 
-int GraphBuilder::add_op(const OpChoice& choice) {
+int GraphBuilder::add_op(const OpChoice& choice, int prefer) {
   const OpSpec& spec = *choice.spec;
   int slot = spec.primary_slots.front();
   if (spec.primary_slots.size() > 1 && rng_.chance(policy_.prob_swap_operands)) {
@@ -73,7 +73,7 @@ int GraphBuilder::add_op(const OpChoice& choice) {
   edge_ = forced_edge_ ? *forced_edge_ : rng_.chance(policy_.prob_edge);
   current_ = &spec;
   DType dtype = DType::kFloat;
-  const int primary = choose_primary(choice, slot, &dtype);
+  const int primary = choose_primary(choice, slot, prefer, &dtype);
   Plan plan;
   plan.spec = &spec;
   plan.dtype = dtype;
@@ -105,8 +105,16 @@ bool GraphBuilder::rank_feasible(const OpSpec& spec, int rank, const GenPolicy& 
   return spec.accepts_primary(probe, policy);
 }
 
-int GraphBuilder::choose_primary(const OpChoice& choice, int slot, DType* dtype) {
+int GraphBuilder::choose_primary(const OpChoice& choice, int slot, int prefer, DType* dtype) {
   const OpSpec& spec = *choice.spec;
+  if (prefer >= 0) {
+    const Value& v = values_[static_cast<size_t>(prefer)];
+    if (std::find(choice.dtypes.begin(), choice.dtypes.end(), v.dtype) != choice.dtypes.end() &&
+        primary_fits(spec, v.shape)) {
+      *dtype = v.dtype;
+      return prefer;
+    }
+  }
   if (rng_.chance(policy_.prob_reuse_primary)) {
     std::vector<int> leaves, any;
     for (size_t i = 0; i < values_.size(); ++i) {
@@ -375,14 +383,32 @@ int64_t GraphBuilder::written_axis(int64_t axis, int64_t rank) {
   return edge_ || rng_.chance(policy_.prob_negative_axis) ? axis - rank : axis;
 }
 
+const double* GraphBuilder::focused_attr(const OpSpec& spec, std::string_view name) const {
+  for (const auto& f : focus_attrs_) {
+    if (f.op == spec.op_type && f.name == name) return &f.value;
+  }
+  return nullptr;
+}
+
+void GraphBuilder::focus_attr(const std::string& op, const std::string& name, double value) {
+  focus_attrs_.push_back({op, name, value});
+}
+
+double GraphBuilder::pick_choice(const OpSpec& spec, const char* name) {
+  const AttrDomain* domain = spec.attr_domain(name);
+  ONNXFUZZ_CHECK(domain != nullptr && !domain->choices.empty(),
+                 "pick_choice: the registration declares no choices for this attribute");
+  if (const double* focused = focused_attr(spec, name)) return *focused;
+  return rng_.pick(domain->choices);
+}
+
 int64_t GraphBuilder::draw_int_attr(Plan& plan, const char* name) {
   const OpSpec& spec = *plan.spec;
   const SchemaAttr* schema = spec.schema_attr(name);
-  if (schema && schema->has_default && rng_.chance(policy_.prob_omit_attr))
+  if (schema && schema->has_default && !focused_attr(spec, name) &&
+      rng_.chance(policy_.prob_omit_attr))
     return schema->default_value.i();
-  const AttrDomain* domain = spec.attr_domain(name);
-  ONNXFUZZ_CHECK(domain != nullptr, "draw_int_attr: the registration draws no such attribute");
-  const int64_t v = static_cast<int64_t>(rng_.pick(domain->choices));
+  const int64_t v = static_cast<int64_t>(pick_choice(spec, name));
   plan.attrs.push_back(Attr::of_int(name, v));
   return v;
 }
@@ -390,10 +416,10 @@ int64_t GraphBuilder::draw_int_attr(Plan& plan, const char* name) {
 void GraphBuilder::draw_float_attr(Plan& plan, const char* name) {
   const OpSpec& spec = *plan.spec;
   const SchemaAttr* schema = spec.schema_attr(name);
-  if (schema && schema->has_default && rng_.chance(policy_.prob_omit_attr)) return;
-  const AttrDomain* domain = spec.attr_domain(name);
-  ONNXFUZZ_CHECK(domain != nullptr, "draw_float_attr: the registration draws no such attribute");
-  plan.attrs.push_back(Attr::of_float(name, static_cast<float>(rng_.pick(domain->choices))));
+  if (schema && schema->has_default && !focused_attr(spec, name) &&
+      rng_.chance(policy_.prob_omit_attr))
+    return;
+  plan.attrs.push_back(Attr::of_float(name, static_cast<float>(pick_choice(spec, name))));
 }
 
 void GraphBuilder::set_ints_attr(Plan& plan, const char* name, const std::vector<int64_t>& values,

@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "generators/op_spec.h"
@@ -93,8 +94,9 @@ class GraphBuilder {
 
   // ----- growth -----
   // Adds one op instance: primary, dtype, operand plan, domain repair, emission and, when its
-  // output range is too wide, a guard. Returns the index of output 0.
-  int add_op(const OpChoice& choice);
+  // output range is too wide, a guard. Returns the index of output 0. `prefer` (a value index)
+  // becomes the primary when the op can take it (coverage guidance: a producer->consumer pair).
+  int add_op(const OpChoice& choice, int prefer = -1);
   // Whether the op can take a primary of some rank under the policy.
   static bool rank_feasible(const OpSpec& spec, int rank, const GenPolicy& policy);
 
@@ -125,6 +127,12 @@ class GraphBuilder {
   std::vector<int> reusable(const std::function<bool(const Value&)>& pred);
 
   // ----- samplers -----
+  // A value of attribute `name`'s declared choices (AttrDomain of the op being planned): the
+  // value a focus asks for (focus_attr), else a random one.
+  double pick_choice(const OpSpec& spec, const char* name);
+  // Coverage guidance: from now on, the samplers draw `value` for attribute `name` of `op`
+  // (and do not leave it out at its default).
+  void focus_attr(const std::string& op, const std::string& name, double value);
   // A non-empty random subset of [0, rank), in random order.
   std::vector<int64_t> random_axes(int64_t rank);
   // `axis` written in its negative form at the policy's rate.
@@ -158,7 +166,8 @@ class GraphBuilder {
   GeneratedModel finish(uint64_t seed);
 
  private:
-  int choose_primary(const OpChoice& choice, int slot, DType* dtype);
+  int choose_primary(const OpChoice& choice, int slot, int prefer, DType* dtype);
+  const double* focused_attr(const OpSpec& spec, std::string_view name) const;
   bool primary_fits(const OpSpec& spec, const Shape& s) const;
   Shape fresh_primary_shape(const OpSpec& spec);
   Interval fresh_range(DType dtype, const ValueDomain& domain, Origin origin);
@@ -179,6 +188,11 @@ class GraphBuilder {
   bool edge_ = false;
   std::optional<bool> forced_edge_;
   const OpSpec* current_ = nullptr;  // the op being planned
+  struct FocusAttr {
+    std::string op, name;
+    double value = 0;
+  };
+  std::vector<FocusAttr> focus_attrs_;
   int node_count_ = 0;
   int input_count_ = 0;
   int initializer_count_ = 0;

@@ -131,6 +131,8 @@ TEST(PlantedFaults, CaseSeedRegeneratesTheOriginalModel) {
   ASSERT_FALSE(cases.empty());
   std::string command = cases[0].record["regenerate"];
   ASSERT_EQ(command.rfind("onnxfuzz gen --model-seed ", 0), 0u) << command;
+  // Coverage guidance is on by default: the model was built around its focus targets.
+  EXPECT_NE(command.find(" --focus "), std::string::npos) << command;
   command.replace(command.find("DIR"), 3, regenerated.str());
   ASSERT_EQ(run_onnxfuzz(command.substr(std::string("onnxfuzz ").size())).exit_code, 0) << command;
   std::vector<fs::path> files;

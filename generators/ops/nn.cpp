@@ -289,22 +289,20 @@ void set_padding_attrs(GraphBuilder& g, Plan& plan, const Window& w) {
 }
 
 Window draw_window(GraphBuilder& g, const OpSpec& spec, const Shape& x) {
-  Rng& rng = g.rng();
   const size_t spatial = x.size() - 2;
   Window w;
   w.pads.assign(2 * spatial, 0);
   const bool dilated = spec.attr_domain("dilations") != nullptr;
   for (size_t i = 0; i < spatial; ++i) {
     const int64_t dim = x[i + 2];
-    int64_t k = static_cast<int64_t>(rng.pick(spec.attr_domain("kernel_shape")->choices));
-    int64_t d = dilated ? static_cast<int64_t>(rng.pick(spec.attr_domain("dilations")->choices)) : 1;
-    const int64_t s = static_cast<int64_t>(rng.pick(spec.attr_domain("strides")->choices));
+    int64_t k = static_cast<int64_t>(g.pick_choice(spec, "kernel_shape"));
+    int64_t d = dilated ? static_cast<int64_t>(g.pick_choice(spec, "dilations")) : 1;
+    const int64_t s = static_cast<int64_t>(g.pick_choice(spec, "strides"));
     if ((k - 1) * d + 1 > dim) d = 1;  // repair: undilate, then shrink the kernel to the input
     k = std::min(k, dim);
-    const auto& pad_choices = spec.attr_domain("pads")->choices;
     // Pads stay below the kernel (ONNX Runtime rejects pad >= kernel for pooling).
-    w.pads[i] = std::min(static_cast<int64_t>(rng.pick(pad_choices)), k - 1);
-    w.pads[i + spatial] = std::min(static_cast<int64_t>(rng.pick(pad_choices)), k - 1);
+    w.pads[i] = std::min(static_cast<int64_t>(g.pick_choice(spec, "pads")), k - 1);
+    w.pads[i + spatial] = std::min(static_cast<int64_t>(g.pick_choice(spec, "pads")), k - 1);
     w.kernel.push_back(k);
     w.strides.push_back(s);
     w.dilations.push_back(d);
@@ -344,7 +342,7 @@ void plan_conv(GraphBuilder& g, Plan& plan, int primary, int) {
   Rng& rng = g.rng();
   const Shape x = g.value(primary).shape;
   const int64_t channels = x[1];
-  int64_t group = static_cast<int64_t>(rng.pick(spec.attr_domain("group")->choices));
+  int64_t group = static_cast<int64_t>(g.pick_choice(spec, "group"));
   if (channels % group != 0) group = 1;  // repair
   int64_t m = rng.uniform_int(1, policy.max_dim);
   m = group * ((m + group - 1) / group);
@@ -387,7 +385,7 @@ void plan_pool(GraphBuilder& g, Plan& plan, int primary, int) {
   draw_auto_pad(g, x, w);
   // Edge instances only, with explicit pads (ONNX 1.12 applies ceil to SAME and VALID too).
   if (g.edge() && w.auto_pad == "NOTSET") {
-    w.ceil_mode = rng.pick(spec.attr_domain("ceil_mode")->choices) != 0;
+    w.ceil_mode = g.pick_choice(spec, "ceil_mode") != 0;
     if (!ceil_mode_agreed(x, w)) w.ceil_mode = false;
   }
   // Without padding and rounding down no output dim exceeds its input dim.
@@ -412,7 +410,7 @@ void plan_pool(GraphBuilder& g, Plan& plan, int primary, int) {
   int input = primary;
   if (spec.attr_domain("storage_order") && g.edge() && rng.uniform_int(0, 1) == 0) {
     plan.attrs.push_back(Attr::of_int(
-        "storage_order", static_cast<int64_t>(rng.pick(spec.attr_domain("storage_order")->choices))));
+        "storage_order", static_cast<int64_t>(g.pick_choice(spec, "storage_order"))));
     const Value& v = g.value(primary);
     if (v.from_node && is_float(v.dtype))
       input = g.fresh(plan.dtype, v.shape, spec.input_domain(0), Origin::kGraphInput);

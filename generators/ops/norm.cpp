@@ -187,7 +187,7 @@ Interval lrn_range(const OpSpec& spec, const NodeSig& sig) {
 void plan_lrn(GraphBuilder& g, Plan& plan, int primary, int) {
   Rng& rng = g.rng();
   const double size = g.edge() ? rng.pick(kEdgeLrnSize)
-                               : rng.pick(plan.spec->attr_domain("size")->choices);
+                               : g.pick_choice(*plan.spec, "size");
   plan.attrs.push_back(Attr::of_int("size", static_cast<int64_t>(size)));
   draw_float(g, plan, "alpha", kEdgeLrnAlpha);
   draw_float(g, plan, "beta", kEdgeLrnBeta);
@@ -292,14 +292,12 @@ void plan_conv_transpose(GraphBuilder& g, Plan& plan, int primary, int) {
   const Shape x = g.value(primary).shape;
   const size_t nd = x.size() - 2;
   const int64_t channels = x[1];
-  int64_t group = static_cast<int64_t>(rng.pick(spec.attr_domain("group")->choices));
+  int64_t group = static_cast<int64_t>(g.pick_choice(spec, "group"));
   if (channels % group != 0) group = 1;
   int64_t maps_per_group = rng.uniform_int(1, policy.max_dim);
   TransposeMode mode = TransposeMode::kPads;
   if (g.edge()) mode = static_cast<TransposeMode>(rng.uniform_int(0, 4));
-  auto pick = [&](const char* name) {
-    return static_cast<int64_t>(rng.pick(spec.attr_domain(name)->choices));
-  };
+  auto pick = [&](const char* name) { return static_cast<int64_t>(g.pick_choice(spec, name)); };
   TransposeWindow w;
   w.pads.assign(2 * nd, 0);
   for (size_t i = 0; i < nd; ++i) {

@@ -35,12 +35,12 @@ constexpr std::array<const char*, 4> kNearestModes = {"round_prefer_floor", "rou
 template <size_t N>
 const char* pick_name(GraphBuilder& g, const Plan& plan, const char* attr,
                       const std::array<const char*, N>& names) {
-  const auto index = static_cast<size_t>(g.rng().pick(plan.spec->attr_domain(attr)->choices));
+  const auto index = static_cast<size_t>(g.pick_choice(*plan.spec, attr));
   return names.at(index);
 }
 
 int64_t pick_int(GraphBuilder& g, const Plan& plan, const char* attr) {
-  return static_cast<int64_t>(g.rng().pick(plan.spec->attr_domain(attr)->choices));
+  return static_cast<int64_t>(g.pick_choice(*plan.spec, attr));
 }
 
 // Shrinks the largest dims (never below 1) until the shape fits the element budget.
@@ -955,7 +955,7 @@ void plan_resize(GraphBuilder& g, Plan& plan, int primary, int) {
   if (mode == "cubic") {
     if (!rng.chance(policy.prob_omit_attr))
       plan.attrs.push_back(Attr::of_float(
-          "cubic_coeff_a", static_cast<float>(rng.pick(plan.spec->attr_domain("cubic_coeff_a")->choices))));
+          "cubic_coeff_a", static_cast<float>(g.pick_choice(*plan.spec, "cubic_coeff_a"))));
     if (!rng.chance(policy.prob_omit_attr))
       plan.attrs.push_back(Attr::of_int("exclude_outside", pick_int(g, plan, "exclude_outside")));
   } else if (g.edge()) {
@@ -965,7 +965,7 @@ void plan_resize(GraphBuilder& g, Plan& plan, int primary, int) {
   if (crop) {
     plan.attrs.push_back(Attr::of_float(
         "extrapolation_value",
-        static_cast<float>(rng.pick(plan.spec->attr_domain("extrapolation_value")->choices))));
+        static_cast<float>(g.pick_choice(*plan.spec, "extrapolation_value"))));
   }
   // Per spatial axis: a scale whose source coordinates are exact in float (ties in nearest
   // then round the same everywhere); N and C keep scale 1, which every backend supports.
