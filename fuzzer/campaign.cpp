@@ -382,6 +382,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   auto last_stats = start;
   auto last_checkpoint = start;
   auto last_row = start;
+  auto last_ngrams = start;
   spdlog::info("[fuzz] seed {} executions {} out {}", options.seed,
                fmt::join(
                    [&] {
@@ -617,6 +618,9 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     if (now - last_stats >= std::chrono::seconds(10)) {
       last_stats = now;
       (void)write_stats(instance_dir, summary, options.seed);
+    }
+    if (now - last_ngrams >= std::chrono::seconds(60)) {  // triage's sample: a minute is fresh enough
+      last_ngrams = now;
       (void)passing_ngrams.save(instance_dir);
     }
   }

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "generators/model_io.h"
 
@@ -365,10 +366,25 @@ std::set<std::string> op_ngrams(const std::vector<std::string>& ops, int max_n) 
 void NgramCounts::add(const std::vector<std::string>& ops) {
   ++models_;
   for (const auto& gram : op_ngrams(ops)) ++counts_[gram];
+  if (counts_.size() > max_entries_) thin_to_bound();
+}
+
+void NgramCounts::thin_to_bound() {
+  // Deterministic for a given sample: the generator is seeded from its size.
+  std::mt19937_64 rng(static_cast<uint64_t>(models_) * 0x9e3779b97f4a7c15ULL + counts_.size());
+  while (counts_.size() > max_entries_ * 3 / 4 && models_ > 1) {
+    for (auto it = counts_.begin(); it != counts_.end();) {
+      std::binomial_distribution<int64_t> keep(it->second, 0.5);
+      it->second = keep(rng);
+      it = it->second == 0 ? counts_.erase(it) : std::next(it);
+    }
+    models_ = (models_ + 1) / 2;
+    ++thinned_;
+  }
 }
 
 nlohmann::json NgramCounts::to_json() const {
-  return {{"models", models_}, {"max_n", 3}, {"ngrams", counts_}};
+  return {{"models", models_}, {"max_n", 3}, {"thinned", thinned_}, {"ngrams", counts_}};
 }
 
 std::expected<void, std::string> NgramCounts::merge_json(const nlohmann::json& j) {
@@ -381,6 +397,9 @@ std::expected<void, std::string> NgramCounts::merge_json(const nlohmann::json& j
     if (!count.is_number_integer()) return std::unexpected(fmt::format("bad count of {}", gram));
     counts_[gram] += count.get<int64_t>();
   }
+  if (j.contains("thinned") && j["thinned"].is_number_integer())
+    thinned_ = std::max(thinned_, j["thinned"].get<int>());
+  if (counts_.size() > max_entries_) thin_to_bound();
   return {};
 }
 

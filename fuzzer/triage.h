@@ -85,11 +85,21 @@ class RootCauseIndex {
 
 // Passing models' op n-grams (n = 1..3), each counted once per model: the sample the n-gram
 // analysis compares failing models with. Saved as OUT/ngrams.json.
+//
+// Bounded: distinct trigrams alone can run into the millions over a long campaign. When more
+// than max_entries n-grams are held, the sample is thinned: each model's contribution to every
+// count is kept with probability 1/2 (a binomial draw) and the model count is halved, so the
+// shares count/models stay unbiased, the rarest n-grams drop out, and memory stays flat.
 class NgramCounts {
  public:
+  static constexpr size_t kDefaultMaxEntries = 50000;
+  explicit NgramCounts(size_t max_entries = kDefaultMaxEntries) : max_entries_(max_entries) {}
+
   void add(const std::vector<std::string>& ops);
   int64_t models() const { return models_; }
   const std::map<std::string, int64_t>& counts() const { return counts_; }
+  // Times the sample was thinned (each halved it).
+  int thinned() const { return thinned_; }
   nlohmann::json to_json() const;
   // Adds the counts of a saved ngrams.json.
   std::expected<void, std::string> merge_json(const nlohmann::json& j);
@@ -100,7 +110,11 @@ class NgramCounts {
   std::expected<void, std::string> save(const std::string& out_dir) const;
 
  private:
+  void thin_to_bound();
+
+  size_t max_entries_;
   int64_t models_ = 0;
+  int thinned_ = 0;
   std::map<std::string, int64_t> counts_;  // "Gemm>Transpose" -> models containing it
 };
 

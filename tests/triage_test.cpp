@@ -11,6 +11,7 @@
 
 #include "fuzzer/triage.h"
 #include "generators/model_io.h"
+#include "generators/rng.h"
 #include "tests/test_support.h"
 
 namespace onnxfuzz {
@@ -165,6 +166,31 @@ TEST(RootCause, NgramsAreDistinctPerModel) {
   EXPECT_EQ(merged.models(), 4);
   EXPECT_EQ(merged.counts().at("B"), 2);
   EXPECT_FALSE(merged.merge_json(nlohmann::json::array()));
+}
+
+// Past its bound the sample is thinned: memory stays bounded, and an n-gram's share of the
+// models (what the analysis compares) stays close to its share before thinning.
+TEST(RootCause, NgramSampleIsBoundedAndKeepsShares) {
+  NgramCounts counts(/*max_entries=*/2000);
+  Rng rng(11);
+  const std::vector<std::string> ops = {"A", "B", "C", "D", "E", "F", "G", "H", "I", "J",
+                                        "K", "L", "M", "N", "O", "P", "Q", "R", "S", "T"};
+  for (int m = 0; m < 20000; ++m) {
+    std::vector<std::string> seq = {"Common"};  // in every model
+    if (m % 4 == 0) seq.push_back("Quarter");    // in one model of four
+    for (int k = 0; k < 4; ++k) seq.push_back(rng.pick(ops));
+    counts.add(seq);
+    ASSERT_LE(counts.counts().size(), 2000u);
+  }
+  EXPECT_GT(counts.thinned(), 0);
+  const double models = static_cast<double>(counts.models());
+  EXPECT_NEAR(counts.counts().at("Common") / models, 1.0, 0.05);
+  EXPECT_NEAR(counts.counts().at("Quarter") / models, 0.25, 0.05);
+  // The thinning is recorded, and survives a save/load round trip.
+  NgramCounts reloaded(2000);
+  ASSERT_TRUE(reloaded.merge_json(counts.to_json()));
+  EXPECT_EQ(reloaded.thinned(), counts.thinned());
+  EXPECT_EQ(reloaded.models(), counts.models());
 }
 
 std::vector<nlohmann::json> journal_lines(const fs::path& out) {
