@@ -183,6 +183,7 @@ struct CampaignState {
   CampaignSummary summary;
   std::map<std::string, int> minimized_per_key;
   std::set<std::string> accounted_cases;
+  std::map<std::string, int> guide_misses;  // CoverageGuide::misses() at the checkpoint
 };
 
 nlohmann::json state_to_json(const CampaignState& state, uint64_t seed) {
@@ -199,6 +200,7 @@ nlohmann::json state_to_json(const CampaignState& state, uint64_t seed) {
                    {"patterns", s.coverage.patterns}};
   j["minimized_per_key"] = state.minimized_per_key;
   j["accounted_cases"] = state.accounted_cases;
+  j["guide_misses"] = state.guide_misses;
   return j;
 }
 
@@ -231,6 +233,8 @@ std::expected<CampaignState, std::string> read_state(const std::string& path) {
       s.coverage.attr_values = c.at("attr_values").get<std::map<std::string, int64_t>>();
     state.minimized_per_key = j.at("minimized_per_key").get<std::map<std::string, int>>();
     state.accounted_cases = j.at("accounted_cases").get<std::set<std::string>>();
+    if (j.contains("guide_misses"))
+      state.guide_misses = j.at("guide_misses").get<std::map<std::string, int>>();
     return state;
   } catch (const nlohmann::json::exception& e) {
     return std::unexpected(fmt::format("{}: {}", path, e.what()));
@@ -338,7 +342,10 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   if (const int64_t existing = absorb_cases(!options.resume); existing > 0)
     spdlog::info("[fuzz] {} existing cases in {}", existing, options.findings.out_dir);
   csv->start_from(summary);
+  // The guide, when on (set up below, before the first model).
+  std::optional<CoverageGuide> guide;
   auto checkpoint = [&] {
+    if (guide) state.guide_misses = guide->misses();
     if (auto written = write_file_atomic(state_path, state_to_json(state, options.seed).dump() + "\n",
                                          Durability::kAtomicOnly);
         !written) {
@@ -347,8 +354,10 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   };
   auto generator = Generator::make(options.policy);
   if (!generator) return std::unexpected(generator.error());
-  std::optional<CoverageGuide> guide;
-  if (options.guidance) guide.emplace(*generator);
+  if (options.guidance) {
+    guide.emplace(*generator);
+    guide->restore_misses(state.guide_misses);
+  }
   std::optional<SeedPool> pool;
   size_t next_seed = 0;  // seeds run as they are before any mutant
   MutateOptions mutate_options;  // the defaults `mutate --chain` re-derives with

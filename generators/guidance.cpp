@@ -227,6 +227,25 @@ std::vector<FocusTarget> CoverageGuide::draw(const Coverage& coverage, Rng& rng)
   return focus;
 }
 
+std::map<std::string, int> CoverageGuide::misses() const {
+  std::map<std::string, int> out;
+  for (size_t i = 0; i < universe_.size(); ++i) {
+    if (misses_[i] > 0) out.emplace(universe_[i].key, misses_[i]);
+  }
+  return out;
+}
+
+void CoverageGuide::restore_misses(const std::map<std::string, int>& misses) {
+  given_up_ = 0;
+  std::fill(misses_.begin(), misses_.end(), 0);
+  for (const auto& [key, n] : misses) {
+    auto it = index_.find(key);
+    if (it == index_.end()) continue;  // a target of another policy
+    misses_[it->second] = n;
+    given_up_ += n >= kMaxMisses;
+  }
+}
+
 void CoverageGuide::record(const std::vector<FocusTarget>& focus, const Coverage& coverage) {
   for (const auto& target : focus) {
     auto it = index_.find(target.key);

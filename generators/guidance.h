@@ -58,6 +58,11 @@ class CoverageGuide {
   // an attribute value its op never keeps).
   void record(const std::vector<FocusTarget>& focus, const Coverage& coverage);
 
+  // The misses so far (targets with at least one), and their restoration when a campaign
+  // resumes: the draws after a resume are those of the uninterrupted run.
+  std::map<std::string, int> misses() const;
+  void restore_misses(const std::map<std::string, int>& misses);
+
   size_t targets() const { return universe_.size(); }
   size_t given_up() const { return given_up_; }
 

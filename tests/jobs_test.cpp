@@ -212,7 +212,7 @@ TEST(Resume, KillNineAtRandomMomentsThenResume) {
   ASSERT_GE(expected.size(), 2u);
 
   std::mt19937 rng(2024);
-  constexpr int kTrials = 8;
+  constexpr int kTrials = 20;
   int killed_midway = 0;
   for (int trial = 0; trial < kTrials; ++trial) {
     const int jobs = trial % 2 == 0 ? 1 : 2;
@@ -256,6 +256,38 @@ TEST(Resume, KillNineAtRandomMomentsThenResume) {
     EXPECT_NE(summary.output.find("models 30 "), std::string::npos) << summary.output;
   }
   EXPECT_GE(killed_midway, kTrials / 2);
+}
+
+// Every model of these campaigns crashes the planted execution (each holds a Sigmoid), so the
+// journal lists the seed of every model: shards of one master seed draw disjoint streams, and a
+// shard run again draws the same one.
+std::set<uint64_t> journal_seeds(const fs::path& out) {
+  std::set<uint64_t> seeds;
+  std::istringstream journal(testing::read_file(out / "findings.jsonl"));
+  for (std::string line; std::getline(journal, line);)
+    seeds.insert(nlohmann::json::parse(line)["model_seed"].get<uint64_t>());
+  return seeds;
+}
+
+TEST(Shard, ShardsDrawDisjointSeedStreams) {
+  const std::string campaign =
+      "fuzz --iterations 12 --seed 5 --max-nodes 3 --executions ref,planted --ops Sigmoid "
+      "--no-minimize --no-status";
+  TempDir a, b, a_again, whole;
+  for (const auto& [shard, dir] : {std::pair{"0/2", &a}, {"1/2", &b}, {"0/2", &a_again}}) {
+    auto result = run_onnxfuzz(fmt::format("{} --shard {} --out {}", campaign, shard, dir->str()));
+    ASSERT_EQ(result.exit_code, 1) << result.output;
+  }
+  auto result = run_onnxfuzz(fmt::format("{} --out {}", campaign, whole.str()));
+  ASSERT_EQ(result.exit_code, 1) << result.output;
+  const auto seeds_a = journal_seeds(a.path()), seeds_b = journal_seeds(b.path());
+  EXPECT_EQ(seeds_a.size(), 12u);
+  EXPECT_EQ(seeds_b.size(), 12u);
+  for (uint64_t seed : seeds_a) EXPECT_EQ(seeds_b.count(seed), 0u) << seed;
+  for (uint64_t seed : journal_seeds(whole.path())) {
+    EXPECT_EQ(seeds_a.count(seed) + seeds_b.count(seed), 0u) << "unsharded run shares " << seed;
+  }
+  EXPECT_EQ(journal_seeds(a_again.path()), seeds_a);
 }
 
 TEST(Merge, KeepsTheSmallestReproducerPerSignature) {
