@@ -287,6 +287,12 @@ std::expected<std::string, std::string> write_case(
       return cleanup_on_error(step.error());
     }
   }
+  if (writes_repro_files(record)) {  // issue-ready as stored; `onnxfuzz report` rewrites them
+    for (auto step : {write_file_synced(temp / "repro.mjs", render_repro_mjs(record)),
+                      write_file_synced(temp / "repro.py", render_repro_py(record))}) {
+      if (!step) return cleanup_on_error(step.error());
+    }
+  }
   fsync_dir(temp);
   if (replace && fs::exists(final_dir)) {
     // Move the old case aside first: a reader sees the old case, or the new one, never a mix.
@@ -323,7 +329,8 @@ std::expected<std::string, std::string> write_case(
 std::string artifact_file_name(const std::string& execution, const std::string& artifact,
                                std::vector<std::string>& taken) {
   static const std::vector<std::string> kCaseFiles = {"model.onnx", "original.onnx", "case.json",
-                                                      "report.md", "test_data_set_0"};
+                                                      "report.md", "test_data_set_0",
+                                                      "repro.mjs", "repro.py"};
   auto plain = [](std::string name) {
     std::ranges::replace(name, '/', '_');
     if (name.empty() || name == "." || name == "..") name = "artifact";

@@ -305,6 +305,8 @@ std::string ort_node_level(const std::string& execution) {
   return "all";
 }
 
+bool writes_repro_files(const CaseRecord& r) { return r.execution.rfind("ort", 0) == 0; }
+
 std::string render_repro_mjs(const CaseRecord& r) {
   std::string script(kReproMjs);
   const auto version = r.versions.count(r.execution) ? r.versions.at(r.execution) : "unknown";
@@ -362,7 +364,9 @@ sys.exit(1 if reproduced else 0)
 
 std::string render_report(const CaseRecord& r, const onnx::ModelProto& model,
                           const TensorMap& inputs, const TensorMap& expected_outputs) {
-  return render_report(r, model, inputs, expected_outputs, ReportExtras{});
+  ReportExtras extras;
+  extras.repro_files = writes_repro_files(r);  // write_case puts them next to report.md
+  return render_report(r, model, inputs, expected_outputs, extras);
 }
 
 std::string render_report(const CaseRecord& r, const onnx::ModelProto& model,

@@ -39,6 +39,8 @@ std::string render_report(const CaseRecord& record, const onnx::ModelProto& mode
 // finding reproduces (outputs outside the case's tolerance; for a rejection, an error), 0 when
 // it does not, 2 when it fails another way.
 std::string render_repro_mjs(const CaseRecord& record);
+// Whether a stored case gets repro.mjs and repro.py (findings on an ONNX Runtime execution).
+bool writes_repro_files(const CaseRecord& record);
 // The same check in Python (onnx + onnxruntime + numpy); not run by onnxfuzz.
 std::string render_repro_py(const CaseRecord& record);
 // The ORT graph optimization level an execution name stands for, as onnxruntime-node spells

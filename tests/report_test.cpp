@@ -247,6 +247,12 @@ TEST(ReproMjs, ReproducesAPerturbedExpectationAndPassesTheTrueOne) {
   const TensorMap inputs = {{"x", Tensor::of_floats({2, 3}, x)}, {"k", Tensor::of_int64s({3}, k)}};
   const std::string case_dir =
       store_case(dir, parse(kTwoOutputs), inputs, "ort", VerdictKind::kNumeric);
+  // A case on an ORT execution is stored with its reproducers, before any `report`.
+  ASSERT_TRUE(fs::exists(fs::path(case_dir) / "repro.py"));
+  const NodeResult as_stored = run_repro(case_dir);
+  EXPECT_EQ(as_stored.exit_code, 0) << as_stored.output;
+  EXPECT_NE(testing::read_file(fs::path(case_dir) / "report.md").find("node repro.mjs"),
+            std::string::npos);
   auto report = run_onnxfuzz("report " + case_dir);
   ASSERT_EQ(report.exit_code, 0) << report.output;
   EXPECT_NE(report.output.find("no-divergence"), std::string::npos) << report.output;
