@@ -67,6 +67,7 @@ nlohmann::json counters_json(const CampaignSummary& s, uint64_t seed) {
   j["invalid_models"] = s.invalid_models;
   j["findings_by_kind"] = s.findings_by_kind;
   j["unique"] = s.unique;
+  j["signatures"] = s.signatures;
   j["known"] = s.known;
   j["flaky"] = s.flaky;
   j["unsupported"] = s.unsupported;
@@ -128,7 +129,7 @@ class StatsCsv {
     if (::lseek(fd, 0, SEEK_END) == 0) {
       std::string header = "elapsed_s,models,models_per_s,executions_per_s";
       for (const char* kind : kCsvKinds) header += fmt::format(",{}", kind);
-      header += ",unique,cases,ops,op_dtypes,op_pairs,rss_mb,attr_values\n";
+      header += ",unique,cases,ops,op_dtypes,op_pairs,rss_mb,attr_values,signatures\n";
       csv.write_line(header);
     }
     return csv;
@@ -150,9 +151,9 @@ class StatsCsv {
       auto it = s.findings_by_kind.find(kind);
       line += fmt::format(",{}", it == s.findings_by_kind.end() ? 0 : it->second);
     }
-    line += fmt::format(",{},{},{},{},{},{:.1f},{}\n", s.unique, cases, s.coverage.ops.size(),
+    line += fmt::format(",{},{},{},{},{},{:.1f},{},{}\n", s.unique, cases, s.coverage.ops.size(),
                         s.coverage.op_dtypes.size(), s.coverage.op_pairs.size(),
-                        rss_bytes() / 1048576.0, s.coverage.attr_values.size());
+                        rss_bytes() / 1048576.0, s.coverage.attr_values.size(), s.signatures);
     write_line(line);
     last_seconds_ = s.seconds;
     last_models_ = s.models;
@@ -219,6 +220,7 @@ std::expected<CampaignState, std::string> read_state(const std::string& path) {
     s.executions = j.at("executions").get<int64_t>();
     s.findings_by_kind = j.at("findings_by_kind").get<std::map<std::string, int64_t>>();
     s.unique = j.at("unique").get<int64_t>();
+    s.signatures = j.value("signatures", s.unique);  // absent in an older onnxfuzz's state
     s.known = j.at("known").get<int64_t>();
     s.flaky = j.at("flaky").get<int64_t>();
     s.unsupported = j.at("unsupported").get<std::map<std::string, int64_t>>();
@@ -557,6 +559,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       }
       if (!stored->is_new) entry.root_cause = root_causes.key_of(stored->record.id);
       if (stored->is_new) {
+        ++summary.signatures;
         // A new case of a root cause that has a case already is one more hit of that cause.
         if (auto cause = case_root_cause(stored->case_dir, localizer)) {
           entry.root_cause = cause->key;

@@ -204,7 +204,7 @@ std::expected<std::vector<InstanceStatus>, std::string> read_instances(const std
 
 nlohmann::json merged_status(const std::string& out_dir,
                              const std::vector<InstanceStatus>& instances) {
-  int64_t models = 0, executions = 0, unique = 0, alive = 0;
+  int64_t models = 0, executions = 0, unique = 0, signatures = 0, alive = 0;
   double seconds = 0, rate = 0;
   std::map<std::string, int64_t> by_kind;
   std::map<std::string, std::set<std::string>> coverage;
@@ -217,6 +217,7 @@ nlohmann::json merged_status(const std::string& out_dir,
     models += m;
     executions += s.value("executions", int64_t{0});
     unique += s.value("unique", int64_t{0});
+    signatures += s.value("signatures", s.value("unique", int64_t{0}));
     seconds = std::max(seconds, sec);
     if (sec > 0) rate += m / sec;  // instances run side by side: their rates add up
     const nlohmann::json kinds = s.value("findings_by_kind", nlohmann::json::object());
@@ -236,6 +237,7 @@ nlohmann::json merged_status(const std::string& out_dir,
   j["models_per_s"] = rate;
   j["findings_by_kind"] = by_kind;
   j["unique"] = unique;
+  j["signatures"] = signatures;
   j["cases"] = count_cases(out_dir);
   for (const char* what : {"ops", "op_dtypes", "op_pairs", "attr_values", "patterns"})
     j["coverage"][what] = coverage[what].size();
@@ -245,11 +247,13 @@ nlohmann::json merged_status(const std::string& out_dir,
 std::string render_status(const nlohmann::json& merged,
                           const std::vector<InstanceStatus>& instances) {
   std::string out = fmt::format(
-      "instances {} ({} alive) | models {} | {:.1f} models/s | findings{} | cases {}\n"
+      "instances {} ({} alive) | models {} | {:.1f} models/s | findings{} | cases {} (root "
+      "causes; {} distinct signatures)\n"
       "coverage: ops {} | (op, dtype) {} | op pairs {} | attribute values {} | patterns {}\n",
       merged["instances"].get<int64_t>(), merged["alive"].get<int64_t>(),
       merged["models"].get<int64_t>(), merged["models_per_s"].get<double>(),
       kinds_text(merged["findings_by_kind"]), merged["cases"].get<int64_t>(),
+      merged["signatures"].get<int64_t>(),
       merged["coverage"]["ops"].get<int64_t>(), merged["coverage"]["op_dtypes"].get<int64_t>(),
       merged["coverage"]["op_pairs"].get<int64_t>(),
       merged["coverage"]["attr_values"].get<int64_t>(),
@@ -442,7 +446,7 @@ std::expected<std::vector<std::string>, std::string> plot_campaign(const std::st
   if (ec) return std::unexpected(fmt::format("cannot create {}: {}", plots.string(), ec.message()));
   // Columns of stats.csv (campaign.cpp): 1 elapsed_s, 2 models, 3 models_per_s,
   // 4 executions_per_s, 5..10 findings by kind, 11 unique, 12 cases, 13 ops, 14 op_dtypes,
-  // 15 op_pairs, 16 rss_mb, 17 attr_values.
+  // 15 op_pairs, 16 rss_mb, 17 attr_values, 18 signatures.
   struct Plot {
     const char* file;
     const char* title;
@@ -451,7 +455,8 @@ std::expected<std::vector<std::string>, std::string> plot_campaign(const std::st
   };
   const std::vector<Plot> specs = {
       {"findings.png", "findings over time", "count",
-       {{5, "crash"}, {6, "hang"}, {7, "rejection"}, {8, "shape"}, {9, "numeric"}, {12, "cases"}}},
+       {{5, "crash"}, {6, "hang"}, {7, "rejection"}, {8, "shape"}, {9, "numeric"}, {12, "cases"},
+        {18, "signatures"}}},
       {"coverage.png", "coverage over time", "distinct keys",
        {{13, "ops"}, {14, "(op, dtype)"}, {15, "op pairs"}, {17, "attribute values"}}},
       {"throughput.png", "throughput", "per second", {{3, "models/s"}, {4, "executions/s"}}},

@@ -257,6 +257,10 @@ TEST(Triage, PlantedFaultsWithDifferentNeighboursAreOneRootCauseEachAndHitsCount
     }
     auto ngrams = nlohmann::json::parse(testing::read_file(fs::path(out) / "ngrams.json"));
     EXPECT_GT(ngrams["models"].get<int>(), 0);
+    // Distinct signatures (the neighbours) outnumber the one root cause the campaign stored.
+    auto stats = nlohmann::json::parse(testing::read_file(fs::path(out) / "stats.json"));
+    EXPECT_EQ(stats["unique"].get<int64_t>(), 1);
+    EXPECT_GT(stats["signatures"].get<int64_t>(), stats["unique"].get<int64_t>());
   }
   ASSERT_EQ(numeric_sequences.size(), 2u) << "the two Sqrt campaigns kept the same model";
 
