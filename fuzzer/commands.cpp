@@ -168,8 +168,10 @@ const FlagSpec kReplayFlags[] = {
 const FlagSpec kTriageFlags[] = {
     {"json", "", "", "print the report as JSON"},
     {"localize", "", "",
-     "localize numeric and shape cases of several nodes by running them (on --executions, "
-     "else each case's own) and key them by their first divergent node"},
+     "run the cases (on --executions, e.g. ref,ort@1.23.2 for a corpus found on that release; "
+     "else each case's own): key numeric and shape cases of several nodes by their first "
+     "divergent node, and every finding that vanishes with graph optimizations off by the "
+     "optimizers it needs (disabled by name in halves)"},
     {"top-ngrams", "N", "15", "op n-grams shown, most over-represented in failing models first"},
     ONNXFUZZ_EXECUTION_FLAGS(""),
 };

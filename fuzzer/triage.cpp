@@ -11,6 +11,7 @@
 #include <fstream>
 #include <random>
 
+#include "fuzzer/optimizer_blame.h"
 #include "generators/model_io.h"
 
 namespace onnxfuzz {
@@ -260,6 +261,23 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
       break;
     }
   }
+  if (localization && !localization->optimizer_culprits.empty()) {
+    // An optimizer's bug: the optimizers it needs are the cause, whatever the ops around them
+    // and however each model's ops then fail (every op's broadcast check, say).
+    const std::string culprits = fmt::format("{}", fmt::join(localization->optimizer_culprits, "+"));
+    cause.basis = "optimizer";
+    const bool several = localization->optimizer_culprits.size() > 1;
+    cause.core = fmt::format("{} ({})", culprits,
+                             several ? "needs each: vanishes when any one is disabled"
+                                     : "vanishes when it is disabled");
+    if (record.kind != VerdictKind::kNumeric && record.kind != VerdictKind::kShape) {
+      cause.core.pop_back();
+      cause.core += fmt::format("; {})", message_core(record.message).core.substr(0, 60));
+    }
+    cause.key = fmt::format("{}|{}|optimizer:{}", verdict_kind_name(record.kind), record.execution,
+                            culprits);
+    return cause;
+  }
   std::set<std::string> rewrites;
   for (const auto& [execution, artifacts] : record.artifacts) {
     if (auto it = artifacts.notes.find("rewrites"); it != artifacts.notes.end()) {
@@ -274,6 +292,15 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
   }
   return cause;
 }
+
+namespace {
+
+bool numeric_or_shape_of_several_nodes(const TestCase& tc) {
+  return tc.record && tc.model.graph().node_size() > 1 &&
+         (tc.record->kind == VerdictKind::kNumeric || tc.record->kind == VerdictKind::kShape);
+}
+
+}  // namespace
 
 Localization localize_case(const TestCase& tc, std::span<Execution* const> executions,
                            const OracleConfig& config) {
@@ -304,14 +331,29 @@ Localization localize_case(const TestCase& tc, std::span<Execution* const> execu
         options.rewrites.insert(options.rewrites.end(), it->second.begin(), it->second.end());
     }
   }
-  return localize(tc.model, tc.inputs.front(), *baseline, *target, options);
+  Localization loc;
+  if (numeric_or_shape_of_several_nodes(tc))
+    loc = localize(tc.model, tc.inputs.front(), *baseline, *target, options);
+  if (tc.record && tc.record->kind != VerdictKind::kHang &&
+      tc.record->kind != VerdictKind::kAcceptedInvalid) {
+    const Verdict wanted{tc.record->kind, tc.record->execution, "", tc.record->message, ""};
+    const OptimizerBlame blame =
+        blame_optimizers(tc.model, tc.inputs.front(), *baseline, *target, wanted, config);
+    loc.optimizer_dependent = blame.optimizer_dependent;
+    loc.optimizer_culprits = blame.culprits;
+    loc.optimizer_detail = blame.detail;
+    spdlog::debug("[triage] {}: optimizers: {}", tc.record->id, blame.detail);
+  }
+  return loc;
 }
 
 namespace {
 
+// Every case but hangs (each variant run of one costs a timeout) is localized: numeric and
+// shape findings of several nodes by exposing intermediates, and all by optimizer attribution.
 bool wants_localization(const TestCase& tc) {
-  return tc.record && tc.model.graph().node_size() > 1 &&
-         (tc.record->kind == VerdictKind::kNumeric || tc.record->kind == VerdictKind::kShape);
+  return tc.record && tc.record->kind != VerdictKind::kHang &&
+         tc.record->kind != VerdictKind::kAcceptedInvalid;
 }
 
 }  // namespace

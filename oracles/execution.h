@@ -99,6 +99,10 @@ class Execution {
   virtual CarriedDtypes carried_dtypes() { return all_dtypes_carried(); }
   // Never throws: every failure of the model or backend comes back as a RunResult.
   virtual RunResult run(const ModelUnderTest& model, const TensorMap& inputs) = 0;
+  // Whether run() only waits on another process (a worker) and touches no state it shares
+  // with other executions: evaluate_model then runs it on a thread of its own, beside the
+  // in-process executions and validation (fuzzer/evaluation.cpp).
+  virtual bool runs_out_of_process() const { return false; }
 };
 
 // One family of executions: a fixed name ("ref") or a name pattern ("ort@VERSION[-level]") and

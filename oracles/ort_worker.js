@@ -23,9 +23,14 @@ const REQUEST_RUN = 1;
 const REQUEST_VERSION = 2;
 const REQUEST_DTYPES = 3;
 const REQUEST_OPTIMIZE = 4;
+// A run in a variant of this worker's session options (optimizer attribution): a JSON text
+// {"level": "disabled"|..., "disable": "NameA,NameB"} before the run payload.
+const REQUEST_RUN_VARIANT = 5;
 const RESPONSE_OK = 0;
 const RESPONSE_ERROR = 1;
 const MAX_FRAME_BYTES = 2 ** 30;
+// Frames up to this size are copied into one buffer and written at once (see writeFrame).
+const SINGLE_WRITE_BYTES = 1 << 20;
 let wasmTypesChecked = false;
 
 // ONNX TensorProto element type codes <-> onnxruntime-node tensor types: every dtype of the
@@ -159,7 +164,7 @@ function parseArgs(argv) {
 // One thread and sequential execution: results must not depend on scheduling, and the
 // fuzzer runs several workers side by side. The web build takes its thread count from
 // ort.env.wasm.numThreads (set in main) and runs on its 'wasm' CPU provider only.
-function sessionOptions(opt) {
+function sessionOptions(opt, alsoDisabled = '') {
   const options = {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
@@ -168,8 +173,12 @@ function sessionOptions(opt) {
     logSeverityLevel: 3,
   };
   if (backend === 'web') options.executionProviders = ['wasm'];
-  if (disabledOptimizers !== '') {
-    options.extra = { optimization: { disable_specified_optimizers: disabledOptimizers } };
+  // ORT reads the names separated by ';' and ignores names it does not know; ours come
+  // comma-separated.
+  const disabled = [disabledOptimizers, alsoDisabled].join(',').split(',')
+    .filter((name) => name !== '').join(';');
+  if (disabled !== '') {
+    options.extra = { optimization: { disable_specified_optimizers: disabled } };
   }
   return options;
 }
@@ -264,7 +273,7 @@ function tensorRecord(name, tensor) {
   return [header, raw];
 }
 
-async function run(request, opt) {
+async function run(request, opt, alsoDisabled = '') {
   const r = new Reader(request);
   const model = r.bytes(r.u32('model length'), 'model');
   const count = r.u32('input count');
@@ -275,7 +284,8 @@ async function run(request, opt) {
   }
   if (r.pos !== request.length) throw new Error(`${request.length - r.pos} trailing request bytes`);
 
-  const session = await ort.InferenceSession.create(new Uint8Array(model), sessionOptions(opt));
+  const session = await ort.InferenceSession.create(new Uint8Array(model),
+    sessionOptions(opt, alsoDisabled));
   try {
     const results = await session.run(feeds);
     const parts = [u32(RESPONSE_OK), u32(session.outputNames.length)];
@@ -338,6 +348,13 @@ async function handle(request, opt) {
     }
     if (kind === REQUEST_RUN) return await run(request.subarray(4), opt);
     if (kind === REQUEST_OPTIMIZE) return await optimize(request.subarray(4), opt);
+    if (kind === REQUEST_RUN_VARIANT) {
+      const r = new Reader(request.subarray(4));
+      const variant = JSON.parse(r.bytes(r.u32('variant length'), 'variant').toString('utf8'));
+      const level = variant.level === undefined ? opt : variant.level;
+      if (!OPT_LEVELS.includes(level)) throw new Error(`unknown optimization level ${level}`);
+      return await run(request.subarray(4 + r.pos), level, variant.disable || '');
+    }
     throw new Error(`unknown request kind ${kind}`);
   } catch (err) {
     const message = err && err.message ? err.message : String(err);
@@ -360,7 +377,10 @@ async function writeFrame(parts) {
     parts = [textResponse(RESPONSE_ERROR, `response of ${length} bytes exceeds the frame limit`)];
   }
   const total = parts.reduce((n, p) => n + p.length, 0);
-  for (const part of [u32(total), ...parts]) {
+  // A small frame goes out in one write: one syscall, and the parent wakes once to read it.
+  if (total <= SINGLE_WRITE_BYTES) parts = [Buffer.concat([u32(total), ...parts], 4 + total)];
+  else parts = [u32(total), ...parts];
+  for (const part of parts) {
     if (!process.stdout.write(part)) {
       await new Promise((resolve) => process.stdout.once('drain', resolve));
     }

@@ -115,13 +115,16 @@ std::expected<void, std::string> WorkerExecution::check_ready() {
 }
 
 RunResult WorkerExecution::run(const ModelUnderTest& model, const TensorMap& inputs) {
-  WorkerRequest request;
-  request.kind = kRequestRun;
-  request.model_bytes = model.bytes;
-  request.inputs.reserve(inputs.size());
-  for (const auto& [name, value] : inputs) request.inputs.push_back({name, value});
+  return run_request(encode_run_request(model.bytes, inputs));
+}
 
-  const CallResult call = process_.call(encode_request(request), options_.timeout_seconds);
+RunResult WorkerExecution::run_variant(const ModelUnderTest& model, const TensorMap& inputs,
+                                       const RunVariant& variant) {
+  return run_request(encode_run_variant_request(variant, model.bytes, inputs));
+}
+
+RunResult WorkerExecution::run_request(const std::string& payload) {
+  const CallResult call = process_.call(payload, options_.timeout_seconds);
   RunResult result = from_call(call, options_.timeout_seconds);
   if (call.outcome != CallOutcome::kResponse) return result;
 

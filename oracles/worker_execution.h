@@ -7,6 +7,7 @@
 
 #include "oracles/execution.h"
 #include "oracles/worker_process.h"
+#include "oracles/worker_protocol.h"
 
 namespace onnxfuzz {
 
@@ -25,6 +26,12 @@ class WorkerExecution final : public Execution {
   // Never throws. A dead, hung or oversized worker becomes kCrash/kTimeout; the next run
   // starts a fresh worker.
   RunResult run(const ModelUnderTest& model, const TensorMap& inputs) override;
+  // run() encodes, calls its own WorkerProcess and decodes: nothing shared with others.
+  bool runs_out_of_process() const override { return true; }
+  // A run in a variant of the worker's session options (kRequestRunVariant): another graph
+  // optimization level, or optimizers disabled by name. Only the ORT and planted workers answer.
+  RunResult run_variant(const ModelUnderTest& model, const TensorMap& inputs,
+                        const RunVariant& variant);
   // The model as the worker's graph optimizer rewrites it (kRequestOptimize): kOk with the
   // serialized ModelProto in `optimized`; a refusal, crash or timeout as for run().
   RunResult optimize(const ModelUnderTest& model, std::string& optimized);
@@ -39,6 +46,9 @@ class WorkerExecution final : public Execution {
   std::expected<CarriedDtypes, std::string> query_dtypes();
   // One text-answer request (version, dtypes); error value for anything but an ok text.
   std::expected<std::string, std::string> query_text(uint32_t kind);
+
+  // One call with `payload` (a run or run-variant request) and its decoded outputs.
+  RunResult run_request(const std::string& payload);
 
   std::optional<std::string> version_;
   std::optional<CarriedDtypes> dtypes_;

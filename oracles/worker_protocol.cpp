@@ -34,13 +34,17 @@ void put_bytes(std::string& out, std::string_view bytes) {
   out.append(bytes);
 }
 
+void put_tensor(std::string& out, std::string_view name, const Tensor& value) {
+  put_bytes(out, name);
+  put<int32_t>(out, static_cast<int32_t>(value.dtype));
+  put<uint32_t>(out, static_cast<uint32_t>(value.shape.size()));
+  for (int64_t d : value.shape) put<int64_t>(out, d);
+  put<uint64_t>(out, value.bytes.size());
+  out.append(reinterpret_cast<const char*>(value.bytes.data()), value.bytes.size());
+}
+
 void put_tensor(std::string& out, const NamedTensor& named) {
-  put_bytes(out, named.name);
-  put<int32_t>(out, static_cast<int32_t>(named.value.dtype));
-  put<uint32_t>(out, static_cast<uint32_t>(named.value.shape.size()));
-  for (int64_t d : named.value.shape) put<int64_t>(out, d);
-  put<uint64_t>(out, named.value.bytes.size());
-  out.append(reinterpret_cast<const char*>(named.value.bytes.data()), named.value.bytes.size());
+  put_tensor(out, named.name, named.value);
 }
 
 // A read cursor over an untrusted payload: every read is checked against what is left, and
@@ -180,6 +184,60 @@ std::string encode_request(const WorkerRequest& request) {
     for (const NamedTensor& input : request.inputs) put_tensor(out, input);
   }
   return out;
+}
+
+std::string encode_run_request(std::string_view model_bytes, const TensorMap& inputs) {
+  size_t size = 3 * sizeof(uint32_t) + model_bytes.size();
+  for (const auto& [name, value] : inputs) {
+    size += 2 * sizeof(uint32_t) + sizeof(int32_t) + name.size() +
+            sizeof(int64_t) * value.shape.size() + sizeof(uint64_t) + value.bytes.size();
+  }
+  std::string out;
+  out.reserve(size);
+  put<uint32_t>(out, kRequestRun);
+  put_bytes(out, model_bytes);
+  put<uint32_t>(out, static_cast<uint32_t>(inputs.size()));
+  for (const auto& [name, value] : inputs) put_tensor(out, name, value);
+  return out;
+}
+
+std::string encode_run_variant_request(const RunVariant& variant, std::string_view model_bytes,
+                                       const TensorMap& inputs) {
+  nlohmann::json j = nlohmann::json::object();
+  if (!variant.level.empty()) j["level"] = variant.level;
+  if (!variant.disable.empty()) j["disable"] = fmt::format("{}", fmt::join(variant.disable, ","));
+  const std::string run = encode_run_request(model_bytes, inputs);
+  std::string out;
+  put<uint32_t>(out, kRequestRunVariant);
+  put_bytes(out, j.dump());
+  out.append(run, sizeof(uint32_t), std::string::npos);  // the run payload after its kind
+  return out;
+}
+
+std::expected<std::pair<RunVariant, std::string>, std::string> decode_run_variant(
+    std::string_view payload_after_kind) {
+  uint32_t length = 0;
+  if (payload_after_kind.size() < sizeof(length))
+    return std::unexpected(std::string("truncated request: variant length"));
+  std::memcpy(&length, payload_after_kind.data(), sizeof(length));
+  if (payload_after_kind.size() - sizeof(length) < length)
+    return std::unexpected(std::string("truncated request: variant"));
+  const auto j = nlohmann::json::parse(payload_after_kind.substr(sizeof(length), length), nullptr,
+                                       /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::unexpected(std::string("run variant: expected a JSON object"));
+  RunVariant variant;
+  if (j.contains("level") && j["level"].is_string()) variant.level = j["level"];
+  if (j.contains("disable") && j["disable"].is_string()) {
+    const std::string names = j["disable"];
+    size_t start = 0;
+    while (start < names.size()) {
+      const size_t comma = std::min(names.find(',', start), names.size());
+      if (comma > start) variant.disable.push_back(names.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  return std::pair{std::move(variant),
+                   std::string(payload_after_kind.substr(sizeof(length) + length))};
 }
 
 std::expected<WorkerRequest, std::string> decode_request(const std::string& payload) {

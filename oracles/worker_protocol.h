@@ -15,7 +15,10 @@ namespace onnxfuzz {
 // Wire format. All integers little-endian. A frame is  u32 payload_length, payload.
 //
 // Request payload (parent -> worker):
-//   u32 kind                     1 = run, 2 = version query, 3 = dtypes query, 4 = optimize
+//   u32 kind                     1 = run, 2 = version query, 3 = dtypes query, 4 = optimize,
+//                                5 = run variant
+//   run variant: u32 length, UTF-8 JSON {"level": "disabled"|"basic"|"extended"|"all",
+//                "disable": "NameA,NameB"} (each optional), then the run payload below
 //   run and optimize:
 //   u32 model_length, model bytes (serialized ModelProto)
 //   run only:
@@ -38,6 +41,7 @@ inline constexpr uint32_t kRequestRun = 1;
 inline constexpr uint32_t kRequestVersion = 2;
 inline constexpr uint32_t kRequestDtypes = 3;
 inline constexpr uint32_t kRequestOptimize = 4;
+inline constexpr uint32_t kRequestRunVariant = 5;
 inline constexpr uint32_t kResponseOk = 0;
 inline constexpr uint32_t kResponseError = 1;
 // Frames above this size are treated as protocol corruption.
@@ -60,8 +64,22 @@ struct WorkerResponse {
   std::vector<NamedTensor> outputs;
 };
 
+// How a run-variant request changes the worker's session options.
+struct RunVariant {
+  std::string level;                    // graph optimization level; empty: the worker's own
+  std::vector<std::string> disable;     // optimizers (graph transformers, rewrite rules) off
+};
+
 // Payload encoders/decoders (without the u32 frame length).
 std::string encode_request(const WorkerRequest& request);
+// A run-variant request (kRequestRunVariant) of a model and its inputs.
+std::string encode_run_variant_request(const RunVariant& variant, std::string_view model_bytes,
+                                       const TensorMap& inputs);
+// Its variant and the run payload after it; error value for a malformed variant.
+std::expected<std::pair<RunVariant, std::string>, std::string> decode_run_variant(
+    std::string_view payload_after_kind);
+// encode_request of a run request, without copying the model and inputs into one first.
+std::string encode_run_request(std::string_view model_bytes, const TensorMap& inputs);
 std::expected<WorkerRequest, std::string> decode_request(const std::string& payload);
 std::string encode_response(const WorkerResponse& response);
 std::expected<WorkerResponse, std::string> decode_response(const std::string& payload);

@@ -93,6 +93,38 @@ TEST(WorkerProtocol, RequestRoundTrip) {
   EXPECT_EQ(decoded_version->kind, kRequestVersion);
 }
 
+// The run request WorkerExecution sends is written straight from the model and the input map:
+// byte for byte encode_request's, inputs in the map's order.
+TEST(WorkerProtocol, RunRequestEncodesAsEncodeRequest) {
+  WorkerRequest request = sample_request();
+  TensorMap inputs;
+  for (const NamedTensor& input : request.inputs) inputs.emplace(input.name, input.value);
+  request.inputs.clear();
+  for (const auto& [name, value] : inputs) request.inputs.push_back({name, value});
+  EXPECT_EQ(encode_run_request(request.model_bytes, inputs), encode_request(request));
+  request.inputs.clear();
+  EXPECT_EQ(encode_run_request(request.model_bytes, {}), encode_request(request));
+}
+
+// A run variant is its JSON, then exactly the run request's payload after the kind.
+TEST(WorkerProtocol, RunVariantRoundTrip) {
+  WorkerRequest request = sample_request();
+  TensorMap inputs;
+  for (const NamedTensor& input : request.inputs) inputs.emplace(input.name, input.value);
+  const RunVariant variant{"disabled", {"GemmTransposeFusion", "ConstantFolding"}};
+  const std::string payload = encode_run_variant_request(variant, request.model_bytes, inputs);
+  uint32_t kind = 0;
+  std::memcpy(&kind, payload.data(), sizeof(kind));
+  EXPECT_EQ(kind, kRequestRunVariant);
+  auto decoded = decode_run_variant(std::string_view(payload).substr(sizeof(kind)));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error();
+  EXPECT_EQ(decoded->first.level, "disabled");
+  EXPECT_EQ(decoded->first.disable, variant.disable);
+  EXPECT_EQ(decoded->second, encode_run_request(request.model_bytes, inputs).substr(sizeof(kind)));
+  EXPECT_FALSE(decode_run_variant("\x05").has_value());
+  EXPECT_FALSE(decode_run_variant(std::string("\x02\0\0\0[]", 6)).has_value());
+}
+
 TEST(WorkerProtocol, ResponseRoundTrip) {
   WorkerResponse ok;
   ok.outputs = sample_request().inputs;

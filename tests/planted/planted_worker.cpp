@@ -22,6 +22,11 @@
 // An op may be narrowed to one dtype of its first input, OP:DTYPE (e.g. value=Relu:float64): a
 // fault only a dtype change reaches, for the mutation tests.
 //
+// A fake optimizer, for testing optimizer attribution: when ONNXFUZZ_PLANTED_OPTIMIZER names one
+// (e.g. GemmTransposeFusion), the faults behave as that optimizer's bugs: a run variant
+// (kRequestRunVariant) at level "disabled", or with that name among its disabled optimizers,
+// runs the plain reference. Without it, run variants fail like runs.
+//
 // Fake releases, for testing `onnxfuzz bisect`: the execution `planted@K` starts this worker
 // with ONNXFUZZ_PLANTED_VERSION=K. When ONNXFUZZ_PLANTED_VERSIONS lists release ranges
 // ("3..5" or "2,4..6"), the faults are planted only in a worker whose release is listed; the
@@ -31,6 +36,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -235,10 +241,34 @@ WorkerResponse run(const WorkerRequest& request, const PlantedFaults& faults) {
   return response;
 }
 
+// Whether a run variant turns the planted faults off (see ONNXFUZZ_PLANTED_OPTIMIZER).
+bool variant_disables_faults(const RunVariant& variant) {
+  const char* optimizer = std::getenv("ONNXFUZZ_PLANTED_OPTIMIZER");
+  if (optimizer == nullptr || *optimizer == '\0') return false;
+  return variant.level == "disabled" ||
+         std::find(variant.disable.begin(), variant.disable.end(), optimizer) !=
+             variant.disable.end();
+}
+
 int serve(const PlantedFaults& faults) {
   while (true) {
     auto frame = read_frame(STDIN_FILENO);
     if (!frame) return 0;  // the parent closed our stdin: done
+    bool faults_off = false;
+    uint32_t kind = 0;
+    if (frame->size() >= sizeof(kind)) std::memcpy(&kind, frame->data(), sizeof(kind));
+    if (kind == kRequestRunVariant) {
+      // The same run, behind its variant: the run payload after a run request's kind.
+      auto variant = decode_run_variant(std::string_view(*frame).substr(sizeof(kind)));
+      if (!variant) {
+        if (!write_frame(STDOUT_FILENO, encode_response(error_response(variant.error())))) return 1;
+        continue;
+      }
+      faults_off = variant_disables_faults(variant->first);
+      std::string run(sizeof(kind), '\0');
+      std::memcpy(run.data(), &kRequestRun, sizeof(kind));
+      *frame = run + variant->second;
+    }
     auto request = decode_request(*frame);
     WorkerResponse response;
     if (!request) {
@@ -251,7 +281,7 @@ int serve(const PlantedFaults& faults) {
       // The reference behind it holds every dtype of the table.
       response.text = encode_carried_dtypes(all_dtypes_carried());
     } else {
-      response = run(*request, faults);
+      response = run(*request, faults_off ? PlantedFaults{} : faults);
     }
     if (!write_frame(STDOUT_FILENO, encode_response(response))) return 1;
   }

@@ -1,0 +1,42 @@
+// Optimizer attribution: which of a runtime's graph optimizers a finding depends on. The model
+// runs with optimizations disabled; when the finding vanishes there, the optimizers are
+// disabled by name in halves until the ones it needs are left: the finding's root cause is
+// then those optimizers, whatever the ops around them.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <string>
+#include <vector>
+
+#include "generators/tensor.h"
+#include "oracles/execution.h"
+#include "oracles/oracle.h"
+
+namespace onnxfuzz {
+
+// ONNX Runtime's CPU graph transformers and rewrite rules by the names its session option
+// optimization.disable_specified_optimizers takes (ORT ignores names it does not know, so one
+// list serves every release).
+const std::vector<std::string>& ort_optimizer_names();
+
+struct OptimizerBlame {
+  // False: the execution cannot run variants (not an ORT or planted worker), or nothing ran.
+  bool attempted = false;
+  // The finding vanishes with graph optimizations disabled.
+  bool optimizer_dependent = false;
+  // The optimizers it needs: disabling any one of them alone makes it vanish. Empty when it is
+  // not optimizer-dependent, or only a combination across the list's halves makes it vanish.
+  std::vector<std::string> culprits;
+  int runs = 0;         // run-variant calls made
+  std::string detail;   // one line for humans
+};
+
+// Blames `wanted` (a verdict of `target` against `baseline` on `model`) on `target`'s graph
+// optimizers, with at most `max_runs` variant runs. A variant "still fails" when judging it
+// against the baseline's outputs gives a verdict that fails_same_way as `wanted`. Never throws.
+OptimizerBlame blame_optimizers(const onnx::ModelProto& model, const TensorMap& inputs,
+                                Execution& baseline, Execution& target, const Verdict& wanted,
+                                const OracleConfig& config, int max_runs = 40);
+
+}  // namespace onnxfuzz

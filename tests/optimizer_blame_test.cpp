@@ -1,0 +1,137 @@
+// Optimizer attribution: a planted fault that behaves as one named optimizer's bug is blamed on
+// exactly that optimizer; a fault that does not depend on optimizers is not; and a campaign keys
+// such findings by the optimizer, whatever their ops and messages. The ORT worker's run variants
+// are checked for what they must do on any release (no ORT bug needs to stay unfixed).
+#include "fuzzer/optimizer_blame.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "generators/model_io.h"
+#include "oracles/worker_execution.h"
+#include "test_support.h"
+
+namespace onnxfuzz {
+namespace {
+
+using testing::run_onnxfuzz;
+using testing::TempDir;
+
+constexpr const char* kSqrtChain = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+chain (float[2,3] x) => (float[2,3] y) {
+  a = Abs(x)
+  s = Sqrt(a)
+  y = Relu(s)
+}
+)";
+
+onnx::ModelProto sqrt_chain() {
+  auto model = parse_model_text(kSqrtChain);
+  EXPECT_TRUE(model.has_value()) << (model ? "" : model.error());
+  return *model;
+}
+
+TensorMap sqrt_inputs() {
+  const float x[] = {0.5f, -2.0f, 3.0f, 4.0f, -1.5f, 0.25f};
+  return {{"x", Tensor::of_floats({2, 3}, x)}};
+}
+
+const Verdict kWanted{VerdictKind::kNumeric, "planted", "ref", "", ""};
+
+// Which optimizer a planted fault needs: the test worker reads it when it starts.
+struct PlantedOptimizer {
+  explicit PlantedOptimizer(const char* name) {
+    ::setenv("ONNXFUZZ_PLANTED", "value=Sqrt", 1);
+    if (name) ::setenv("ONNXFUZZ_PLANTED_OPTIMIZER", name, 1);
+    else ::unsetenv("ONNXFUZZ_PLANTED_OPTIMIZER");
+  }
+  ~PlantedOptimizer() {
+    ::unsetenv("ONNXFUZZ_PLANTED");
+    ::unsetenv("ONNXFUZZ_PLANTED_OPTIMIZER");
+  }
+};
+
+TEST(OptimizerBlame, NamesTheOneOptimizerAPlantedFaultNeeds) {
+  for (const char* name : {"GemmTransposeFusion", "EliminateIdentity", "NhwcTransformer"}) {
+    SCOPED_TRACE(name);
+    PlantedOptimizer planted(name);
+    auto ref = make_execution("ref", {});
+    auto target = make_execution("planted", {});
+    ASSERT_TRUE(ref && target);
+    const OptimizerBlame blame = blame_optimizers(sqrt_chain(), sqrt_inputs(), **ref, **target,
+                                                  kWanted, OracleConfig{});
+    EXPECT_TRUE(blame.attempted);
+    EXPECT_TRUE(blame.optimizer_dependent) << blame.detail;
+    EXPECT_EQ(blame.culprits, std::vector<std::string>{name}) << blame.detail;
+    // Disabled level, every name, then halves: logarithmic in the list, not linear.
+    EXPECT_LE(blame.runs, 2 + 2 * 7) << blame.detail;
+  }
+}
+
+TEST(OptimizerBlame, AFaultThatStaysWithOptimizationsOffIsNoOptimizers) {
+  PlantedOptimizer planted(nullptr);
+  auto ref = make_execution("ref", {});
+  auto target = make_execution("planted", {});
+  ASSERT_TRUE(ref && target);
+  const OptimizerBlame blame = blame_optimizers(sqrt_chain(), sqrt_inputs(), **ref, **target,
+                                                kWanted, OracleConfig{});
+  EXPECT_TRUE(blame.attempted);
+  EXPECT_FALSE(blame.optimizer_dependent) << blame.detail;
+  EXPECT_TRUE(blame.culprits.empty());
+  EXPECT_EQ(blame.runs, 1);
+  // An in-process execution cannot run variants: nothing is attempted.
+  auto other_ref = make_execution("ref", {});
+  const OptimizerBlame none = blame_optimizers(sqrt_chain(), sqrt_inputs(), **ref, **other_ref,
+                                               kWanted, OracleConfig{});
+  EXPECT_FALSE(none.attempted);
+  EXPECT_EQ(none.runs, 0);
+}
+
+// Two planted faults of one fake optimizer, on different ops and of different kinds: every hit
+// of each is keyed by the optimizer, so the neighbours and the failing op do not split them.
+TEST(OptimizerBlame, CampaignKeysOptimizerFindingsByTheOptimizer) {
+  TempDir out;
+  auto result = run_onnxfuzz(
+      "fuzz --iterations 30 --seed 3 --max-nodes 5 --executions ref,planted "
+      "--ops Sqrt,Pow,Relu,Add,Mul --dtypes float32 --no-status --out " + out.str(),
+      "ONNXFUZZ_PLANTED=value=Sqrt,reject=Pow ONNXFUZZ_PLANTED_OPTIMIZER=ConvBNFusion");
+  ASSERT_EQ(result.exit_code, 1) << result.output;
+  std::set<std::string> causes;
+  std::ifstream journal(out.path() / "findings.jsonl");
+  for (std::string line; std::getline(journal, line);)
+    causes.insert(nlohmann::json::parse(line).value("root_cause", ""));
+  EXPECT_EQ(causes, (std::set<std::string>{"numeric|planted|optimizer:ConvBNFusion",
+                                           "rejection|planted|optimizer:ConvBNFusion"}));
+}
+
+// The real ORT worker answers run variants: at level "disabled" and with optimizers disabled by
+// name, a simple model still gives the reference's outputs; an unknown level is a clean error.
+TEST(OrtRunVariant, DisabledLevelAndNamedOptimizersRunAndBadLevelIsAnError) {
+  auto ort = make_execution("ort", {});
+  ASSERT_TRUE(ort.has_value()) << ort.error();
+  auto* worker = dynamic_cast<WorkerExecution*>(ort->get());
+  ASSERT_NE(worker, nullptr);
+  const onnx::ModelProto model = sqrt_chain();
+  const ModelUnderTest mut = ModelUnderTest::view(model);
+  const RunResult plain = worker->run(mut, sqrt_inputs());
+  ASSERT_EQ(plain.status, RunStatus::kOk) << plain.message;
+  for (const RunVariant& variant :
+       {RunVariant{"disabled", {}}, RunVariant{"", ort_optimizer_names()},
+        RunVariant{"basic", {"ConstantFolding"}}}) {
+    const RunResult got = worker->run_variant(mut, sqrt_inputs(), variant);
+    ASSERT_EQ(got.status, RunStatus::kOk) << got.message;
+    EXPECT_EQ(got.outputs.at("y").bytes, plain.outputs.at("y").bytes);
+  }
+  const RunResult bad = worker->run_variant(mut, sqrt_inputs(), RunVariant{"fastest", {}});
+  EXPECT_EQ(bad.status, RunStatus::kError);
+  EXPECT_NE(bad.message.find("unknown optimization level fastest"), std::string::npos)
+      << bad.message;
+}
+
+}  // namespace
+}  // namespace onnxfuzz
