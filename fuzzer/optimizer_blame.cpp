@@ -66,6 +66,11 @@ OptimizerBlame blame_optimizers(const onnx::ModelProto& model, const TensorMap& 
     return false;
   };
   blame.attempted = true;
+  if (!fails(RunVariant{})) {
+    blame.detail = fmt::format("{} does not fail this way on the model now: nothing to attribute",
+                               target.name());
+    return blame;
+  }
   if (fails(RunVariant{"disabled", {}})) {
     blame.detail = "fails the same way with graph optimizations disabled: not an optimizer's";
     return blame;

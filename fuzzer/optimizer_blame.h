@@ -33,7 +33,8 @@ struct OptimizerBlame {
 };
 
 // Blames `wanted` (a verdict of `target` against `baseline` on `model`) on `target`'s graph
-// optimizers, with at most `max_runs` variant runs. A variant "still fails" when judging it
+// optimizers, with at most `max_runs` variant runs; first it checks that `target` still fails
+// that way (a finding a newer release fixed has nothing to attribute). A variant "still fails" when judging it
 // against the baseline's outputs gives a verdict that fails_same_way as `wanted`. Never throws.
 OptimizerBlame blame_optimizers(const onnx::ModelProto& model, const TensorMap& inputs,
                                 Execution& baseline, Execution& target, const Verdict& wanted,

@@ -14,6 +14,7 @@
 #include "corpus/report.h"
 #include "fuzzer/exit_codes.h"
 #include "fuzzer/localize.h"
+#include "fuzzer/optimizer_blame.h"
 
 namespace onnxfuzz {
 namespace {
@@ -160,6 +161,27 @@ std::string localization_section(const Localization& loc) {
   return out + "\n";
 }
 
+// Markdown: which graph optimizers the finding needs (fuzzer/optimizer_blame.h).
+std::string optimizer_section(const OptimizerBlame& blame) {
+  std::string out = "### Optimizer attribution\n\n";
+  if (!blame.optimizer_dependent) {
+    return out + "The finding stays with graph optimizations disabled (`ORT_DISABLE_ALL`): "
+                 "it is not an optimizer's.\n\n";
+  }
+  out += "The finding disappears with graph optimizations disabled (`ORT_DISABLE_ALL`). ";
+  if (blame.culprits.empty()) return out + blame.detail + ".\n\n";
+  return out + fmt::format(
+                   "It also disappears, at the case's own optimization level, when the session "
+                   "config entry `optimization.disable_specified_optimizers` is `{}`{} ({} "
+                   "sessions tried).\n\n",
+                   blame.culprits.front(),
+                   blame.culprits.size() > 1
+                       ? fmt::format(" or any one of `{}`: it needs each of them",
+                                     fmt::join(blame.culprits, "`, `"))
+                       : std::string(),
+                   blame.runs);
+}
+
 std::string bisect_section(const nlohmann::json& bisect) {
   if (!bisect.is_object()) return "";
   const auto text = [&](const char* key) {
@@ -276,19 +298,21 @@ int command_report(const ParsedFlags& flags) {
 
   std::string summary = "not localized (not a numeric or shape finding)";
   const bool numeric = record.kind == VerdictKind::kNumeric || record.kind == VerdictKind::kShape;
+  // The baseline: ref when the case has it, else the first execution that is not the target.
+  std::string baseline;
+  for (const auto& name : names) {
+    if (name == record.execution) continue;
+    if (name == "ref" || baseline.empty()) baseline = name;
+  }
+  if (baseline.empty()) baseline = "ref";
+  const bool attribute = !flags.has("no-localize") && record.kind != VerdictKind::kHang &&
+                         record.kind != VerdictKind::kAcceptedInvalid;
+  if ((numeric || attribute) && !flags.has("no-localize") && !executions.count(baseline)) {
+    auto made = make_execution(baseline, execution_options);
+    if (!made) return fail(exit_code::kEnvironment, made.error());
+    executions[baseline] = std::move(*made);
+  }
   if (numeric && !flags.has("no-localize")) {
-    // The baseline: ref when the case has it, else the first execution that is not the target.
-    std::string baseline;
-    for (const auto& name : names) {
-      if (name == record.execution) continue;
-      if (name == "ref" || baseline.empty()) baseline = name;
-    }
-    if (baseline.empty()) baseline = "ref";
-    if (!executions.count(baseline)) {
-      auto made = make_execution(baseline, execution_options);
-      if (!made) return fail(exit_code::kEnvironment, made.error());
-      executions[baseline] = std::move(*made);
-    }
     Localization loc = localize(test_case->model, inputs, *executions[baseline],
                                 *executions[record.execution], options);
     if ((loc.status != LocalizationStatus::kLocalized || loc.vanished) && loc.rewrites.empty() &&
@@ -308,6 +332,16 @@ int command_report(const ParsedFlags& flags) {
     }
     extras.localization = localization_section(loc);
     summary = localization_summary(loc);
+  }
+  if (attribute) {
+    const Verdict wanted{record.kind, record.execution, "", record.message, ""};
+    const OptimizerBlame blame =
+        blame_optimizers(test_case->model, inputs, *executions[baseline],
+                         *executions[record.execution], wanted, options.oracle);
+    if (blame.attempted) {
+      extras.localization += optimizer_section(blame);
+      summary += fmt::format("; optimizers: {}", blame.detail);
+    }
   }
 
   const fs::path case_dir(dir);
