@@ -57,15 +57,20 @@ struct PlantedOptimizer {
   }
 };
 
+// Blames the Sqrt chain's planted fault of `target_name` (against ref) on the optimizers.
+OptimizerBlame blame_chain(const std::string& target_name) {
+  auto ref = make_execution("ref", {});
+  auto target = make_execution(target_name, {});
+  EXPECT_TRUE(ref && target);
+  if (!ref || !target) return {};
+  return blame_optimizers(sqrt_chain(), sqrt_inputs(), **ref, **target, kWanted, OracleConfig{});
+}
+
 TEST(OptimizerBlame, NamesTheOneOptimizerAPlantedFaultNeeds) {
   for (const char* name : {"GemmTransposeFusion", "EliminateIdentity", "NhwcTransformer"}) {
     SCOPED_TRACE(name);
     PlantedOptimizer planted(name);
-    auto ref = make_execution("ref", {});
-    auto target = make_execution("planted", {});
-    ASSERT_TRUE(ref && target);
-    const OptimizerBlame blame = blame_optimizers(sqrt_chain(), sqrt_inputs(), **ref, **target,
-                                                  kWanted, OracleConfig{});
+    const OptimizerBlame blame = blame_chain("planted");
     EXPECT_TRUE(blame.attempted);
     EXPECT_TRUE(blame.optimizer_dependent) << blame.detail;
     EXPECT_EQ(blame.culprits, std::vector<std::string>{name}) << blame.detail;
@@ -76,29 +81,20 @@ TEST(OptimizerBlame, NamesTheOneOptimizerAPlantedFaultNeeds) {
 
 TEST(OptimizerBlame, AFaultThatStaysWithOptimizationsOffIsNoOptimizers) {
   PlantedOptimizer planted(nullptr);
-  auto ref = make_execution("ref", {});
-  auto target = make_execution("planted", {});
-  ASSERT_TRUE(ref && target);
-  const OptimizerBlame blame = blame_optimizers(sqrt_chain(), sqrt_inputs(), **ref, **target,
-                                                kWanted, OracleConfig{});
+  const OptimizerBlame blame = blame_chain("planted");
   EXPECT_TRUE(blame.attempted);
   EXPECT_FALSE(blame.optimizer_dependent) << blame.detail;
   EXPECT_TRUE(blame.culprits.empty());
   EXPECT_EQ(blame.runs, 2);
   // A finding the target no longer shows (fixed in a newer release) is not attributed.
   ::setenv("ONNXFUZZ_PLANTED", "value=Exp", 1);
-  auto fixed = make_execution("planted", {});
-  ASSERT_TRUE(fixed);
-  const OptimizerBlame gone = blame_optimizers(sqrt_chain(), sqrt_inputs(), **ref, **fixed,
-                                               kWanted, OracleConfig{});
+  const OptimizerBlame gone = blame_chain("planted");
   EXPECT_FALSE(gone.optimizer_dependent);
   EXPECT_TRUE(gone.culprits.empty());
   EXPECT_EQ(gone.runs, 1);
   EXPECT_NE(gone.detail.find("nothing to attribute"), std::string::npos) << gone.detail;
   // An in-process execution cannot run variants: nothing is attempted.
-  auto other_ref = make_execution("ref", {});
-  const OptimizerBlame none = blame_optimizers(sqrt_chain(), sqrt_inputs(), **ref, **other_ref,
-                                               kWanted, OracleConfig{});
+  const OptimizerBlame none = blame_chain("ref");
   EXPECT_FALSE(none.attempted);
   EXPECT_EQ(none.runs, 0);
 }
