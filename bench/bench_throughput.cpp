@@ -1,0 +1,366 @@
+// Bench: the campaign's models/s with `ref,ort` against the bare ONNX Runtime loop on the same
+// models (bench/bare_ort_loop.mjs: only session create + run + release per model, in one Node
+// process), and their ratio: how close the fuzz loop comes to the backend's own limit.
+//
+// Usage: bench_throughput [--count N=2000] [--seed S=1] [--rounds R=5] [--max-nodes K=10]
+//                         [--executions ref,ort] [--keep DIR]
+//
+// The campaign is run_campaign itself (the loop of `onnxfuzz fuzz`, without minimization, as
+// bench_jobs) for N iterations of seed S under the default policy (10 nodes at most):
+//   1. a first pass on a fresh output directory stores the findings (printed as `cold`);
+//   2. a recording pass on that directory keeps every model and input the campaign sends to
+//      `ort`, in order, and writes them to DIR/models.bin, which the bare loop reads into
+//      memory before its clock starts: the same models, whatever the campaign's generator does;
+//   3. each round runs the bare loop, the campaign with its executions one after the other
+//      (`serial`: the loop as it ran before evaluate_model overlapped worker round trips with
+//      in-process work) and the campaign as it runs, back to back, so that all three see about
+//      the same load on a shared machine (the bare loop first in odd rounds, last in even
+//      ones); the ratios of each round, their median, and those of the totals are printed;
+//   4. in each round too, a sketch of the loop's core (generate + evaluate, no bookkeeping)
+//      with and without generating the next model while a model is in flight: what the
+//      prefetch recommended for fuzzer/campaign.cpp would give.
+// Passes 2 and 3 run on the directory of pass 1 with no minimization budget left: every
+// finding is known, so they time the loop of a long campaign's steady state (no case stored).
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fuzzer/campaign.h"
+#include "fuzzer/evaluation.h"
+#include "generators/generator.h"
+#include "generators/rng.h"
+#include "oracles/execution.h"
+#include "oracles/worker_paths.h"
+
+using namespace onnxfuzz;
+namespace fs = std::filesystem;
+
+namespace {
+
+template <class T>
+void put(std::string& out, T value) {
+  char raw[sizeof(T)];
+  std::memcpy(raw, &value, sizeof(T));
+  out.append(raw, sizeof(T));
+}
+
+// Forwards to `inner`. serial: never out of process, so that evaluate_model runs it in turn on
+// its own thread, as it ran every execution before. record: keeps every model run, with its
+// inputs and whether it crashed or hung the worker.
+class Wrapped final : public Execution {
+ public:
+  struct Run {
+    std::string model;
+    TensorMap inputs;
+    bool fatal = false;
+  };
+  Wrapped(Execution& inner, bool serial, bool record)
+      : inner_(inner), serial_(serial), record_(record) {}
+  const std::string& name() const override { return inner_.name(); }
+  std::string version() override { return inner_.version(); }
+  std::expected<void, std::string> check_ready() override { return inner_.check_ready(); }
+  CarriedDtypes carried_dtypes() override { return inner_.carried_dtypes(); }
+  bool runs_out_of_process() const override { return !serial_ && inner_.runs_out_of_process(); }
+  RunResult run(const ModelUnderTest& model, const TensorMap& inputs) override {
+    RunResult result = inner_.run(model, inputs);
+    // A finding's check that it fails again runs the same model once more: kept once.
+    if (record_ && (runs.empty() || runs.back().model != model.bytes)) {
+      runs.push_back({model.bytes, inputs,
+                      result.status == RunStatus::kCrash || result.status == RunStatus::kTimeout});
+    }
+    return result;
+  }
+  std::vector<Run> runs;
+
+ private:
+  Execution& inner_;
+  bool serial_, record_;
+};
+
+// The format bench/bare_ort_loop.mjs reads (documented there). Returns the models that crashed
+// or hung the worker.
+std::expected<int, std::string> write_models(const std::string& path, int64_t unsent,
+                                             const std::vector<Wrapped::Run>& runs) {
+  std::string out;
+  put<uint32_t>(out, static_cast<uint32_t>(unsent));
+  put<uint32_t>(out, static_cast<uint32_t>(runs.size()));
+  int fatal = 0;
+  for (const auto& run : runs) {
+    fatal += run.fatal;
+    put<uint32_t>(out, run.fatal ? 1 : 0);
+    put<uint32_t>(out, static_cast<uint32_t>(run.model.size()));
+    out += run.model;
+    put<uint32_t>(out, static_cast<uint32_t>(run.inputs.size()));
+    for (const auto& [name, tensor] : run.inputs) {
+      put<uint32_t>(out, static_cast<uint32_t>(name.size()));
+      out += name;
+      put<int32_t>(out, static_cast<int32_t>(tensor.dtype));
+      put<uint32_t>(out, static_cast<uint32_t>(tensor.shape.size()));
+      for (int64_t d : tensor.shape) put<int64_t>(out, d);
+      put<uint64_t>(out, tensor.bytes.size());
+      out.append(reinterpret_cast<const char*>(tensor.bytes.data()), tensor.bytes.size());
+    }
+  }
+  std::ofstream file(path, std::ios::binary);
+  file.write(out.data(), static_cast<std::streamsize>(out.size()));
+  if (!file) return std::unexpected(fmt::format("cannot write {}", path));
+  return fatal;
+}
+
+struct Rate {
+  int64_t models = 0;
+  double seconds = 0;
+  double per_second() const { return seconds > 0 ? models / seconds : 0; }
+};
+
+std::expected<Rate, std::string> bare_loop(const std::string& models_file) {
+  auto root = find_project_root();
+  if (!root) return std::unexpected(root.error());
+  // ORT's error lines go where the worker's go (a file the fuzzer reads on a crash): away.
+  const std::string command =
+      fmt::format("node '{}' '{}' --json 2>/dev/null",
+                  (fs::path(*root) / "bench" / "bare_ort_loop.mjs").string(), models_file);
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return std::unexpected("cannot start node");
+  std::string output;
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  if (status != 0) return std::unexpected(fmt::format("bare loop failed ({}): {}", status, output));
+  try {
+    const auto j = nlohmann::json::parse(output);
+    return Rate{j.at("models").get<int64_t>(), j.at("seconds").get<double>()};
+  } catch (const nlohmann::json::exception& e) {
+    return std::unexpected(fmt::format("bare loop output: {}: {}", e.what(), output));
+  }
+}
+
+std::expected<Rate, std::string> campaign(const CampaignOptions& options) {
+  auto summary = run_campaign(options);
+  if (!summary) return std::unexpected(summary.error());
+  return Rate{summary->models, summary->seconds};
+}
+
+// The campaign's per-model core without its bookkeeping (coverage, guidance, journal, stats):
+// generate model i, evaluate it on the campaign's validation schedule. With `prefetch`, model
+// i+1 is generated while model i is in flight (start_evaluation ... finish): the change that
+// fuzzer/campaign.cpp's loop would make to hide generation behind the worker's round trip.
+Rate core_loop(const CampaignOptions& options, bool prefetch) {
+  auto generator = Generator::make(options.policy);
+  if (!generator) return {};
+  const int64_t count = *options.iterations;
+  Rng master(options.seed);
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<GeneratedModel> next = generator->generate(master.next());
+  for (int64_t i = 1; i <= count; ++i) {
+    const GeneratedModel current = std::move(*next);
+    const Validation validation =
+        options.full_validation_every <= 1 || i % options.full_validation_every == 1
+            ? Validation::kFull
+            : Validation::kCheckerOnly;
+    if (prefetch) {
+      EvaluationInFlight in_flight =
+          start_evaluation(current.model, current.inputs, options.findings.executions,
+                           options.findings.oracle, validation);
+      if (i < count) next = generator->generate(master.next());
+      (void)in_flight.finish();
+    } else {
+      (void)evaluate_model(current.model, current.inputs, options.findings.executions,
+                           options.findings.oracle, validation);
+      if (i < count) next = generator->generate(master.next());
+    }
+  }
+  return Rate{count,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+}
+
+int usage() {
+  fmt::print(stderr,
+             "usage: bench_throughput [--count N] [--seed S] [--rounds R] [--max-nodes K] "
+             "[--executions LIST] [--keep DIR]\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int count = 2000;
+  uint64_t seed = 1;
+  int rounds = 5;
+  int max_nodes = GenPolicy{}.max_nodes;
+  std::string executions_list = "ref,ort";
+  std::string keep;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (i + 1 >= argc) return usage();
+    const std::string value = argv[++i];
+    if (arg == "--count")
+      count = std::stoi(value);
+    else if (arg == "--seed")
+      seed = std::stoull(value);
+    else if (arg == "--rounds")
+      rounds = std::stoi(value);
+    else if (arg == "--max-nodes")
+      max_nodes = std::stoi(value);
+    else if (arg == "--executions")
+      executions_list = value;
+    else if (arg == "--keep")
+      keep = value;
+    else
+      return usage();
+  }
+  spdlog::set_level(spdlog::level::warn);
+
+  std::vector<std::unique_ptr<Execution>> owned;
+  std::vector<Execution*> executions;
+  std::vector<std::unique_ptr<Wrapped>> wrapped;
+  std::vector<Execution*> serial, recording;
+  Wrapped* recorder = nullptr;
+  for (size_t start = 0; start <= executions_list.size();) {
+    const size_t comma = executions_list.find(',', start);
+    const std::string name = executions_list.substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start);
+    auto e = make_execution(name, ExecutionOptions{});
+    if (!e) {
+      fmt::print(stderr, "{}: {}\n", name, e.error());
+      return 1;
+    }
+    if (auto ready = (*e)->check_ready(); !ready) {
+      fmt::print(stderr, "{}\n", ready.error());
+      return 1;
+    }
+    executions.push_back(e->get());
+    wrapped.push_back(std::make_unique<Wrapped>(**e, true, false));
+    serial.push_back(wrapped.back().get());
+    wrapped.push_back(std::make_unique<Wrapped>(**e, false, name == "ort"));
+    recording.push_back(wrapped.back().get());
+    if (name == "ort") recorder = wrapped.back().get();
+    owned.push_back(std::move(*e));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (recorder == nullptr) {
+    fmt::print(stderr, "--executions must include ort: the bare loop runs what it ran\n");
+    return 2;
+  }
+
+  char pattern[] = "/tmp/bench-throughput-XXXXXX";
+  const fs::path dir = keep.empty() ? fs::path(::mkdtemp(pattern)) : fs::path(keep);
+  fs::create_directories(dir);
+  auto cleanup = [&] {
+    std::error_code ec;
+    if (keep.empty()) fs::remove_all(dir, ec);
+  };
+  CampaignOptions options;
+  options.policy.max_nodes = max_nodes;
+  options.seed = seed;
+  options.iterations = count;
+  options.findings.out_dir = (dir / "out").string();
+  options.findings.executions = executions;
+  options.findings.minimize_enabled = false;
+  options.findings.generator_flags = fmt::format(" --max-nodes {}", max_nodes);
+  auto cold = campaign(options);
+  // From here on every finding is known: no budget to store another.
+  options.max_minimized_per_key = 0;
+  options.max_minimized_hangs_per_key = 0;
+  CampaignOptions recording_options = options;
+  recording_options.findings.executions = recording;
+  auto recorded = cold ? campaign(recording_options) : cold;
+  if (!recorded) {
+    fmt::print(stderr, "campaign: {}\n", recorded.error());
+    cleanup();
+    return 1;
+  }
+  const std::string models_file = (dir / "models.bin").string();
+  const int64_t unsent = recorded->models - static_cast<int64_t>(recorder->runs.size());
+  auto fatal = write_models(models_file, unsent, recorder->runs);
+  if (!fatal) {
+    fmt::print(stderr, "{}\n", fatal.error());
+    cleanup();
+    return 1;
+  }
+  recorder->runs.clear();
+  CampaignOptions serial_options = options;
+  serial_options.findings.executions = serial;
+
+  fmt::print(
+      "{} models (seed {}, default policy, max {} nodes), campaign --executions {} without "
+      "minimization; {} of them not sent to ort (a dtype it cannot carry) and {} that crash "
+      "or hang it count as processed at no cost in the bare loop; {} cores\n",
+      count, seed, max_nodes, executions_list, unsent, *fatal, ::sysconf(_SC_NPROCESSORS_ONLN));
+  fmt::print("{:<6} {:>8} {:>8} {:>6} {:>10} {:>6} {:>8} {:>10} {:>6}\n", "round", "bare/s",
+             "serial/s", "ratio", "campaign/s", "ratio", "core/s", "prefetch/s", "gain");
+  fmt::print("{:<6} {:>8} {:>8} {:>6} {:>10.1f}   (first pass: stores the findings)\n", "cold", "",
+             "", "", cold->per_second());
+  Rate bare_total, serial_total, campaign_total, core_total, prefetch_total;
+  auto add = [](Rate& total, const Rate& r) {
+    total.models += r.models;
+    total.seconds += r.seconds;
+  };
+  auto line = [](const std::string& label, const Rate& bare, const Rate& before, const Rate& after,
+                 const Rate& core, const Rate& prefetch) {
+    auto pct = [&](const Rate& r) { return 100 * r.per_second() / bare.per_second(); };
+    fmt::print(
+        "{:<6} {:>8.1f} {:>8.1f} {:>5.1f}% {:>10.1f} {:>5.1f}% {:>8.1f} {:>10.1f} {:>5.1f}%\n",
+        label, bare.per_second(), before.per_second(), pct(before), after.per_second(), pct(after),
+        core.per_second(), prefetch.per_second(),
+        100 * (prefetch.per_second() / core.per_second() - 1));
+    std::fflush(stdout);
+  };
+  std::vector<double> serial_ratios, campaign_ratios, gains;
+  for (int round = 1; round <= rounds; ++round) {
+    // Odd rounds run the bare loop first, even rounds last: a trend in the machine's load
+    // favours neither side.
+    std::expected<Rate, std::string> bare = Rate{}, before = Rate{}, after = Rate{};
+    if (round % 2 == 1) bare = bare_loop(models_file);
+    if (bare) before = campaign(serial_options);
+    if (bare && before) after = campaign(options);
+    const Rate core = core_loop(options, false);
+    const Rate prefetch = core_loop(options, true);
+    if (round % 2 == 0 && before && after) bare = bare_loop(models_file);
+    if (!bare || !before || !after) {
+      fmt::print(stderr, "{}\n", !bare ? bare.error() : !before ? before.error() : after.error());
+      cleanup();
+      return 1;
+    }
+    line(std::to_string(round), *bare, *before, *after, core, prefetch);
+    add(bare_total, *bare);
+    add(serial_total, *before);
+    add(campaign_total, *after);
+    add(core_total, core);
+    add(prefetch_total, prefetch);
+    serial_ratios.push_back(before->per_second() / bare->per_second());
+    campaign_ratios.push_back(after->per_second() / bare->per_second());
+    gains.push_back(prefetch.per_second() / core.per_second() - 1);
+  }
+  line("all", bare_total, serial_total, campaign_total, core_total, prefetch_total);
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  };
+  fmt::print("{:<6} {:>8} {:>8} {:>5.1f}% {:>10} {:>5.1f}% {:>8} {:>10} {:>5.1f}%\n", "median", "",
+             "", 100 * median(serial_ratios), "", 100 * median(campaign_ratios), "", "",
+             100 * median(gains));
+  fmt::print(
+      "\nbare/s: bench/bare_ort_loop.mjs on {}, session create + run + release per model and "
+      "nothing else; serial/s: the campaign with its executions one after the other, as before "
+      "evaluate_model overlapped worker round trips; campaign/s: the campaign as it runs; "
+      "ratio: models/s over the bare loop's; core/s: a sketch of the loop's core, generate + "
+      "evaluate and no bookkeeping, on generate(seed)'s models (not the campaign's, which "
+      "may be guided: no ratio to the bare loop); prefetch/s: the same, generating model i+1 "
+      "while model i is in flight; gain: prefetch/s over core/s.\n",
+      models_file);
+  cleanup();
+  return 0;
+}
