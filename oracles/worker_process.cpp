@@ -379,7 +379,9 @@ CallResult WorkerProcess::call(const std::string& request_payload, double timeou
   const int64_t limit_bytes = memory_limit_mb_ * 1024 * 1024;
   ++calls_since_start_;
   auto next_sample = calls_++ % kSampleEveryCalls == 0 ? start : start + kFirstSampleDelay;
-  std::vector<char> chunk(kIoChunk);
+  // One read buffer for the worker's life, not a fresh zeroed 64 KB one per call.
+  std::vector<char>& chunk = io_chunk_;
+  if (chunk.size() != kIoChunk) chunk.resize(kIoChunk);
 
   while (true) {
     auto now = Clock::now();

@@ -84,6 +84,7 @@ class WorkerProcess {
   int recycles_ = 0;
   uint64_t calls_ = 0;
   uint64_t calls_since_start_ = 0;
+  std::vector<char> io_chunk_;  // read buffer of call()
 };
 
 // "SIGSEGV", "SIGKILL", ... or "signal N" for the uncommon ones.
