@@ -66,11 +66,9 @@ struct Localization {
   int exposed_values = 0;  // intermediates added as outputs
   std::string detail;      // one line for humans: what was found or why not
   // Optimizer attribution (fuzzer/optimizer_blame.h), set by localize_case for findings of
-  // executions whose worker runs variants (ONNX Runtime): the finding vanishes with graph
-  // optimizations disabled, and the optimizers whose disabling alone makes it vanish.
-  bool optimizer_dependent = false;
+  // executions whose worker runs variants (ONNX Runtime): the optimizers whose disabling alone
+  // makes the finding vanish.
   std::vector<std::string> optimizer_culprits;
-  std::string optimizer_detail;
 };
 
 struct LocalizeOptions {

@@ -35,6 +35,10 @@ const std::vector<std::string>& ort_optimizer_names() {
   return kNames;
 }
 
+bool attributable(VerdictKind kind) {
+  return kind != VerdictKind::kHang && kind != VerdictKind::kAcceptedInvalid;
+}
+
 OptimizerBlame blame_optimizers(const onnx::ModelProto& model, const TensorMap& inputs,
                                 Execution& baseline, Execution& target, const Verdict& wanted,
                                 const OracleConfig& config, int max_runs) {

@@ -20,6 +20,10 @@ namespace onnxfuzz {
 // list serves every release).
 const std::vector<std::string>& ort_optimizer_names();
 
+// Whether findings of this kind are attributed: all but hangs (each variant run of one would cost
+// a timeout) and accepted-invalid models (nothing to run differently).
+bool attributable(VerdictKind kind);
+
 struct OptimizerBlame {
   // False: the execution cannot run variants (not an ORT or planted worker), or nothing ran.
   bool attempted = false;

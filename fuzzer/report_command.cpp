@@ -305,14 +305,14 @@ int command_report(const ParsedFlags& flags) {
     if (name == "ref" || baseline.empty()) baseline = name;
   }
   if (baseline.empty()) baseline = "ref";
-  const bool attribute = !flags.has("no-localize") && record.kind != VerdictKind::kHang &&
-                         record.kind != VerdictKind::kAcceptedInvalid;
-  if ((numeric || attribute) && !flags.has("no-localize") && !executions.count(baseline)) {
+  const bool localizing = !flags.has("no-localize");
+  const bool attribute = localizing && attributable(record.kind);
+  if ((numeric || attribute) && localizing && !executions.count(baseline)) {
     auto made = make_execution(baseline, execution_options);
     if (!made) return fail(exit_code::kEnvironment, made.error());
     executions[baseline] = std::move(*made);
   }
-  if (numeric && !flags.has("no-localize")) {
+  if (numeric && localizing) {
     Localization loc = localize(test_case->model, inputs, *executions[baseline],
                                 *executions[record.execution], options);
     if ((loc.status != LocalizationStatus::kLocalized || loc.vanished) && loc.rewrites.empty() &&

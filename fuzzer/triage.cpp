@@ -267,13 +267,11 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
     const std::string culprits = fmt::format("{}", fmt::join(localization->optimizer_culprits, "+"));
     cause.basis = "optimizer";
     const bool several = localization->optimizer_culprits.size() > 1;
-    cause.core = fmt::format("{} ({})", culprits,
-                             several ? "needs each: vanishes when any one is disabled"
-                                     : "vanishes when it is disabled");
-    if (record.kind != VerdictKind::kNumeric && record.kind != VerdictKind::kShape) {
-      cause.core.pop_back();
-      cause.core += fmt::format("; {})", message_core(record.message).core.substr(0, 60));
-    }
+    const bool has_message = record.kind != VerdictKind::kNumeric && record.kind != VerdictKind::kShape;
+    cause.core = fmt::format(
+        "{} ({}{})", culprits,
+        several ? "needs each: vanishes when any one is disabled" : "vanishes when it is disabled",
+        has_message ? "; " + message_core(record.message).core.substr(0, 60) : std::string());
     cause.key = fmt::format("{}|{}|optimizer:{}", verdict_kind_name(record.kind), record.execution,
                             culprits);
     return cause;
@@ -334,14 +332,11 @@ Localization localize_case(const TestCase& tc, std::span<Execution* const> execu
   Localization loc;
   if (numeric_or_shape_of_several_nodes(tc))
     loc = localize(tc.model, tc.inputs.front(), *baseline, *target, options);
-  if (tc.record && tc.record->kind != VerdictKind::kHang &&
-      tc.record->kind != VerdictKind::kAcceptedInvalid) {
+  if (tc.record && attributable(tc.record->kind)) {
     const Verdict wanted{tc.record->kind, tc.record->execution, "", tc.record->message, ""};
     const OptimizerBlame blame =
         blame_optimizers(tc.model, tc.inputs.front(), *baseline, *target, wanted, config);
-    loc.optimizer_dependent = blame.optimizer_dependent;
     loc.optimizer_culprits = blame.culprits;
-    loc.optimizer_detail = blame.detail;
     spdlog::debug("[triage] {}: optimizers: {}", tc.record->id, blame.detail);
   }
   return loc;
@@ -349,11 +344,10 @@ Localization localize_case(const TestCase& tc, std::span<Execution* const> execu
 
 namespace {
 
-// Every case but hangs (each variant run of one costs a timeout) is localized: numeric and
-// shape findings of several nodes by exposing intermediates, and all by optimizer attribution.
+// Every attributable finding (numeric and shape ones included) is localized: by optimizer
+// attribution, and numeric and shape findings of several nodes also by exposing intermediates.
 bool wants_localization(const TestCase& tc) {
-  return tc.record && tc.record->kind != VerdictKind::kHang &&
-         tc.record->kind != VerdictKind::kAcceptedInvalid;
+  return tc.record && attributable(tc.record->kind);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "fuzzer/evaluation.h"
 #include "generators/model_io.h"
+#include "tests/unary_model.h"
 #include "oracles/backend_gaps.h"
 #include "oracles/execution.h"
 #include "oracles/worker_protocol.h"
@@ -100,17 +101,7 @@ class ScriptedExecution final : public Execution {
   std::vector<DType> carried_;
 };
 
-onnx::ModelProto relu_model(std::string_view elem) {
-  auto model = parse_model_text(fmt::format(R"(
-    <ir_version: 8, opset_import: ["" : 17]>
-    g ({0}[2,3] x) => ({0}[2,3] y) {{
-      y = Relu(x)
-    }}
-  )",
-                                            elem));
-  EXPECT_TRUE(model) << model.error();
-  return *model;
-}
+onnx::ModelProto relu_model(std::string_view elem) { return testing::unary_model("Relu", elem); }
 
 RunResult ok_with(DType dtype) {
   RunResult result;

@@ -16,6 +16,7 @@
 
 #include "fuzzer/evaluation.h"
 #include "generators/model_io.h"
+#include "tests/unary_model.h"
 #include "oracles/execution.h"
 
 namespace onnxfuzz {
@@ -62,17 +63,7 @@ class Scripted final : public Execution {
   std::vector<DType> uncarried_;
 };
 
-onnx::ModelProto abs_model(std::string_view elem) {
-  auto model = parse_model_text(fmt::format(R"(
-    <ir_version: 8, opset_import: ["" : 17]>
-    g ({0}[2,3] x) => ({0}[2,3] y) {{
-      y = Abs(x)
-    }}
-  )",
-                                            elem));
-  EXPECT_TRUE(model) << model.error();
-  return *model;
-}
+onnx::ModelProto abs_model(std::string_view elem) { return testing::unary_model("Abs", elem); }
 
 RunResult ok_with(float value) {
   RunResult result;
