@@ -5,6 +5,8 @@
 
 #include <charconv>
 
+#include "generators/text.h"
+
 namespace onnxfuzz {
 
 std::string ParsedFlags::get(std::string_view name) const {
@@ -35,17 +37,7 @@ std::expected<double, std::string> ParsedFlags::get_double(std::string_view name
 }
 
 std::vector<std::string> ParsedFlags::get_list(std::string_view name) const {
-  std::vector<std::string> items;
-  const std::string text = get(name);
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = text.find(',', start);
-    const std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
-    if (!item.empty()) items.push_back(item);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return items;
+  return split_list(get(name));
 }
 
 std::expected<ParsedFlags, std::string> parse_flags(std::span<const FlagSpec> specs,

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "generators/generator.h"
+#include "generators/text.h"
 
 namespace onnxfuzz {
 
@@ -157,16 +158,10 @@ std::expected<FocusTarget, std::string> parse_focus_target(const Generator& gene
 std::expected<std::vector<FocusTarget>, std::string> parse_focus(const Generator& generator,
                                                                  std::string_view keys) {
   std::vector<FocusTarget> focus;
-  size_t start = 0;
-  while (start <= keys.size()) {
-    const size_t comma = std::min(keys.find(',', start), keys.size());
-    const std::string_view key = keys.substr(start, comma - start);
-    if (!key.empty()) {
-      auto target = parse_focus_target(generator, key);
-      if (!target) return std::unexpected(target.error());
-      focus.push_back(std::move(*target));
-    }
-    start = comma + 1;
+  for (const std::string& key : split_list(keys)) {
+    auto target = parse_focus_target(generator, key);
+    if (!target) return std::unexpected(target.error());
+    focus.push_back(std::move(*target));
   }
   return focus;
 }

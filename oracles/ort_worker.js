@@ -24,7 +24,7 @@ const REQUEST_VERSION = 2;
 const REQUEST_DTYPES = 3;
 const REQUEST_OPTIMIZE = 4;
 // A run in a variant of this worker's session options (optimizer attribution): a JSON text
-// {"level": "disabled"|..., "disable": "NameA,NameB"} before the run payload.
+// {"level": "disabled"|..., "disable": ["NameA", "NameB"]} before the run payload.
 const REQUEST_RUN_VARIANT = 5;
 const RESPONSE_OK = 0;
 const RESPONSE_ERROR = 1;
@@ -353,7 +353,7 @@ async function handle(request, opt) {
       const variant = JSON.parse(r.bytes(r.u32('variant length'), 'variant').toString('utf8'));
       const level = variant.level === undefined ? opt : variant.level;
       if (!OPT_LEVELS.includes(level)) throw new Error(`unknown optimization level ${level}`);
-      return await run(request.subarray(4 + r.pos), level, variant.disable || '');
+      return await run(request.subarray(4 + r.pos), level, (variant.disable || []).join(','));
     }
     throw new Error(`unknown request kind ${kind}`);
   } catch (err) {

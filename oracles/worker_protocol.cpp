@@ -205,7 +205,7 @@ std::string encode_run_variant_request(const RunVariant& variant, std::string_vi
                                        const TensorMap& inputs) {
   nlohmann::json j = nlohmann::json::object();
   if (!variant.level.empty()) j["level"] = variant.level;
-  if (!variant.disable.empty()) j["disable"] = fmt::format("{}", fmt::join(variant.disable, ","));
+  if (!variant.disable.empty()) j["disable"] = variant.disable;
   const std::string run = encode_run_request(model_bytes, inputs);
   std::string out;
   put<uint32_t>(out, kRequestRunVariant);
@@ -227,13 +227,10 @@ std::expected<std::pair<RunVariant, std::string>, std::string> decode_run_varian
   if (!j.is_object()) return std::unexpected(std::string("run variant: expected a JSON object"));
   RunVariant variant;
   if (j.contains("level") && j["level"].is_string()) variant.level = j["level"];
-  if (j.contains("disable") && j["disable"].is_string()) {
-    const std::string names = j["disable"];
-    size_t start = 0;
-    while (start < names.size()) {
-      const size_t comma = std::min(names.find(',', start), names.size());
-      if (comma > start) variant.disable.push_back(names.substr(start, comma - start));
-      start = comma + 1;
+  if (j.contains("disable") && j["disable"].is_array()) {
+    for (const auto& name : j["disable"]) {
+      if (!name.is_string()) return std::unexpected(std::string("run variant: bad optimizer name"));
+      variant.disable.push_back(name.get<std::string>());
     }
   }
   return std::pair{std::move(variant),

@@ -18,7 +18,7 @@ namespace onnxfuzz {
 //   u32 kind                     1 = run, 2 = version query, 3 = dtypes query, 4 = optimize,
 //                                5 = run variant
 //   run variant: u32 length, UTF-8 JSON {"level": "disabled"|"basic"|"extended"|"all",
-//                "disable": "NameA,NameB"} (each optional), then the run payload below
+//                "disable": ["NameA", "NameB"]} (each optional), then the run payload below
 //   run and optimize:
 //   u32 model_length, model bytes (serialized ModelProto)
 //   run only:
