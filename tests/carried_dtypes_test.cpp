@@ -103,19 +103,9 @@ class ScriptedExecution final : public Execution {
 
 onnx::ModelProto relu_model(std::string_view elem) { return testing::unary_model("Relu", elem); }
 
-RunResult ok_with(DType dtype) {
-  RunResult result;
-  result.outputs["y"] = Tensor::zeros(dtype, {2, 3});
-  result.output_order = {"y"};
-  return result;
-}
+RunResult ok_with(DType dtype) { return testing::y_result(Tensor::zeros(dtype, {2, 3})); }
 
-RunResult error_with(std::string message) {
-  RunResult result;
-  result.status = RunStatus::kError;
-  result.message = std::move(message);
-  return result;
-}
+RunResult error_with(std::string message) { return testing::error_result(std::move(message)); }
 
 TEST(CarriedDtypes, ModelWithAnUncarriedDtypeIsNotRunAndIsNoFinding) {
   ScriptedExecution baseline("ref", ok_with(DType::kInt32), {DType::kFloat, DType::kInt32});

@@ -66,18 +66,10 @@ class Scripted final : public Execution {
 onnx::ModelProto abs_model(std::string_view elem) { return testing::unary_model("Abs", elem); }
 
 RunResult ok_with(float value) {
-  RunResult result;
-  result.outputs["y"] = Tensor::of_floats({2, 3}, std::vector<float>(6, value));
-  result.output_order = {"y"};
-  return result;
+  return testing::y_result(Tensor::of_floats({2, 3}, std::vector<float>(6, value)));
 }
 
-RunResult error_with(std::string message) {
-  RunResult result;
-  result.status = RunStatus::kError;
-  result.message = std::move(message);
-  return result;
-}
+RunResult error_with(std::string message) { return testing::error_result(std::move(message)); }
 
 std::vector<std::string> summary_of(const Evaluation& eval) {
   std::vector<std::string> lines;

@@ -1,12 +1,15 @@
-// A one-node test model: y = OP(x), both of element type `elem` and shape [2,3].
+// A one-node test model, y = OP(x), and the run results fake executions give for it.
 #pragma once
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "generators/model_io.h"
+#include "oracles/execution.h"
 
 namespace onnxfuzz::testing {
 
@@ -20,6 +23,22 @@ inline onnx::ModelProto unary_model(std::string_view op, std::string_view elem) 
                                             elem, op));
   EXPECT_TRUE(model) << model.error();
   return *model;
+}
+
+// A run that produced `y`.
+inline RunResult y_result(Tensor y) {
+  RunResult result;
+  result.outputs["y"] = std::move(y);
+  result.output_order = {"y"};
+  return result;
+}
+
+// A run refused with `message`.
+inline RunResult error_result(std::string message) {
+  RunResult result;
+  result.status = RunStatus::kError;
+  result.message = std::move(message);
+  return result;
 }
 
 }  // namespace onnxfuzz::testing
