@@ -31,6 +31,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -73,17 +74,30 @@ class Wrapped final : public Execution {
   CarriedDtypes carried_dtypes() override { return inner_.carried_dtypes(); }
   bool runs_out_of_process() const override { return !serial_ && inner_.runs_out_of_process(); }
   RunResult run(const ModelUnderTest& model, const TensorMap& inputs) override {
-    RunResult result = inner_.run(model, inputs);
+    return collect(submit(model, inputs));
+  }
+  Ticket submit(const ModelUnderTest& model, const TensorMap& inputs) override {
+    const Ticket ticket = inner_.submit(model, inputs);
     // A finding's check that it fails again runs the same model once more: kept once.
     if (record_ && (runs.empty() || runs.back().model != model.bytes)) {
-      runs.push_back({model.bytes, inputs,
-                      result.status == RunStatus::kCrash || result.status == RunStatus::kTimeout});
+      recorded_[ticket] = runs.size();
+      runs.push_back({model.bytes, inputs, false});
+    }
+    return ticket;
+  }
+  RunResult collect(Ticket ticket) override {
+    RunResult result = inner_.collect(ticket);
+    if (auto it = recorded_.find(ticket); it != recorded_.end()) {
+      runs[it->second].fatal =
+          result.status == RunStatus::kCrash || result.status == RunStatus::kTimeout;
+      recorded_.erase(it);
     }
     return result;
   }
   std::vector<Run> runs;
 
  private:
+  std::map<Ticket, size_t> recorded_;  // submitted, not collected: index in runs
   Execution& inner_;
   bool serial_, record_;
 };

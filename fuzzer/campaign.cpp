@@ -13,7 +13,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "corpus/case_store.h"
@@ -185,6 +187,22 @@ struct CampaignState {
   std::map<std::string, int> minimized_per_key;
   std::set<std::string> accounted_cases;
   std::map<std::string, int> guide_misses;  // CoverageGuide::misses() at the checkpoint
+};
+
+// One model of the loop, from its preparation to its judgement (run_campaign).
+struct Candidate {
+  uint64_t model_seed = 0;
+  std::optional<GeneratedModel> generated;
+  std::optional<Mutant> mutant;  // instead of a generated model
+  Chain chain;                   // the mutant's
+  std::string rule;              // invalid mode: the rule the mutant breaks
+  std::vector<FocusTarget> focus;
+  // Started when prepared; none for a rule-breaking mutant (evaluate_invalid when judged). It
+  // refers to the model and inputs above: a Candidate stays where it was made.
+  std::optional<EvaluationInFlight> in_flight;
+
+  const onnx::ModelProto& model() const { return mutant ? mutant->model : generated->model; }
+  const TensorMap& inputs() const { return mutant ? mutant->inputs : generated->inputs; }
 };
 
 nlohmann::json state_to_json(const CampaignState& state, uint64_t seed) {
@@ -404,65 +422,89 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
                    ","),
                options.findings.out_dir);
 
-  while (!g_stop) {
+  // The loop's models are prepared one ahead: model i+1 is generated and handed to the workers
+  // before model i's results are collected and judged, so that a worker finds its next model
+  // waiting when it answers, and the fuzzer's own work (generation, validation, ref, judging)
+  // overlaps the worker's run. What model i+1 is does not depend on model i's results: its
+  // seed is the next draw, and its focus sees the coverage of models 0..i, which is counted as
+  // each model is prepared (account, below), as in a loop without lookahead; and every model
+  // prepared is judged, whatever stops the loop. A checkpoint taken while judging model i
+  // counts models 0..i only, so a resumed instance prepares model i+1 as this one did. With a
+  // seed pool, a mutant's parent may be the model just judged: no lookahead.
+  const bool lookahead = !pool;
+  auto stopping = [&] {
     summary.seconds = base_seconds + std::chrono::duration<double>(Clock::now() - start).count();
-    if (options.iterations ? summary.models >= *options.iterations
-                           : summary.seconds >= options.time_seconds) {
-      break;
-    }
-    const uint64_t model_seed = master.next();
-    // This iteration's model: generated from model_seed, or (with --seeds) a mutant of a pool
-    // entry, or a seed as it is (each once, first).
-    std::optional<GeneratedModel> generated;
-    std::optional<Mutant> mutant;
-    Chain chain;
-    std::string rule;  // invalid mode: the rule the mutant breaks
+    return g_stop || (options.iterations ? summary.models >= *options.iterations
+                                         : summary.seconds >= options.time_seconds);
+  };
+  // This iteration's model: generated from its seed, or (with --seeds) a mutant of a pool
+  // entry, or a seed as it is (each once, first); its evaluation started unless it breaks a
+  // rule (evaluate_invalid runs when it is judged).
+  auto prepare = [&]() -> std::unique_ptr<Candidate> {
+    auto c = std::make_unique<Candidate>();
+    c->model_seed = master.next();
     if (pool && next_seed < pool->seeds()) {
       const PoolEntry& entry = pool->entry(next_seed++);
-      mutant = entry.mutant;
-      chain = entry.chain;
-    } else if (pool && Rng(model_seed ^ kMutateSalt).chance(options.mutate_ratio)) {
-      Rng rng(model_seed);
+      c->mutant = entry.mutant;
+      c->chain = entry.chain;
+    } else if (pool && Rng(c->model_seed ^ kMutateSalt).chance(options.mutate_ratio)) {
+      Rng rng(c->model_seed);
       const PoolEntry& entry = pool->pick(rng);
       Mutant m = entry.mutant;
       auto steps = mutate(m, rng, mutate_options, dispatch);
       if (steps) {
-        chain = entry.chain;
-        chain.mode = options.mutate_mode;
-        chain.steps.insert(chain.steps.end(), steps->begin(), steps->end());
+        c->chain = entry.chain;
+        c->chain.mode = options.mutate_mode;
+        c->chain.steps.insert(c->chain.steps.end(), steps->begin(), steps->end());
         if (options.mutate_mode == MutateMode::kInvalid) {
-          rule = find_mutator(steps->back().mutator)->rule;
+          c->rule = find_mutator(steps->back().mutator)->rule;
         }
-        mutant = std::move(m);
+        c->mutant = std::move(m);
       } else {
         ++summary.mutation_failed;
       }
     }
-    std::vector<FocusTarget> focus;
-    if (!mutant) {
+    Validation validation = Validation::kFull;
+    if (!c->mutant) {
       if (guide) {
-        Rng guide_rng(model_seed ^ kGuideSalt);
-        focus = guide->draw(summary.coverage, guide_rng);
+        Rng guide_rng(c->model_seed ^ kGuideSalt);
+        c->focus = guide->draw(summary.coverage, guide_rng);
       }
-      generated = generator->generate(model_seed, focus);
+      c->generated = generator->generate(c->model_seed, c->focus);
+      // Its number in the campaign is summary.models + 1: the models before it are counted.
+      const int64_t number = summary.models + 1;
+      if (options.full_validation_every > 1 && number % options.full_validation_every != 1) {
+        validation = Validation::kCheckerOnly;
+      }
     }
-    const onnx::ModelProto& model = mutant ? mutant->model : generated->model;
-    const TensorMap& inputs = mutant ? mutant->inputs : generated->inputs;
+    if (c->rule.empty()) {
+      c->in_flight = start_evaluation(c->model(), c->inputs(), options.findings.executions,
+                                      options.findings.oracle, validation);
+    }
+    return c;
+  };
+  // What a prepared model adds to the campaign before it is judged: the model count and, for a
+  // generated one, its coverage and the guide's record of its focus.
+  auto account = [&](const Candidate& c) {
     ++summary.models;
-    Evaluation eval;
-    if (!mutant) {
-      summary.coverage.add(*generated);
-      if (guide) guide->record(focus, summary.coverage);
-      const bool full = options.full_validation_every <= 1 ||
-                        summary.models % options.full_validation_every == 1;
-      eval = evaluate_model(model, inputs, options.findings.executions, options.findings.oracle,
-                            full ? Validation::kFull : Validation::kCheckerOnly);
-    } else {
+    if (c.mutant) {
       ++summary.mutants;
-      eval = rule.empty() ? evaluate_model(model, inputs, options.findings.executions,
-                                           options.findings.oracle, Validation::kFull)
-                          : evaluate_invalid(model, inputs, options.findings.executions, rule);
+      return;
     }
+    summary.coverage.add(*c.generated);
+    if (guide) guide->record(c.focus, summary.coverage);
+  };
+  // Judges a prepared model's evaluation: journal, cases, root causes, pool, statistics.
+  auto judge = [&](Candidate& c) -> std::expected<void, std::string> {
+    const uint64_t model_seed = c.model_seed;
+    const std::optional<Mutant>& mutant = c.mutant;
+    const Chain& chain = c.chain;
+    const std::string& rule = c.rule;
+    const std::vector<FocusTarget>& focus = c.focus;
+    const onnx::ModelProto& model = c.model();
+    const TensorMap& inputs = c.inputs();
+    Evaluation eval = c.in_flight ? c.in_flight->finish()
+                                  : evaluate_invalid(model, inputs, options.findings.executions, rule);
     int64_t fresh_coverage = 0;
     if (mutant && rule.empty()) fresh_coverage = summary.coverage.add(eval.valid ? eval.inferred : model);
     bool found_new = false;
@@ -635,6 +677,15 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       last_ngrams = now;
       (void)passing_ngrams.save(instance_dir);
     }
+    return {};
+  };
+
+  std::unique_ptr<Candidate> current = stopping() ? nullptr : prepare();
+  while (current) {
+    account(*current);
+    std::unique_ptr<Candidate> next = lookahead && !stopping() ? prepare() : nullptr;
+    if (auto judged = judge(*current); !judged) return std::unexpected(judged.error());
+    current = lookahead ? std::move(next) : (stopping() ? nullptr : prepare());
   }
   summary.seconds = base_seconds + std::chrono::duration<double>(Clock::now() - start).count();
   absorb_cases(true);

@@ -3,13 +3,8 @@
 
 #include <fmt/format.h>
 
-#include <condition_variable>
-#include <exception>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <thread>
 #include <utility>
 
 #include "generators/model_io.h"
@@ -66,122 +61,25 @@ void note_unsupported(Observation& obs, std::vector<UnsupportedRun>& unsupported
   }
 }
 
-// One thread that runs one task at a time for an evaluation: an out-of-process execution's
-// run() (a worker round trip), while the evaluating thread does other work.
-class Runner {
- public:
-  Runner() : thread_([this] { loop(); }) {}
-  ~Runner() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_one();
-    thread_.join();
-  }
-  Runner(const Runner&) = delete;
-  Runner& operator=(const Runner&) = delete;
-
-  void start(std::function<void()> task) {
-    {
-      std::lock_guard lock(mutex_);
-      task_ = std::move(task);
-      done_ = false;
-    }
-    wake_.notify_one();
-  }
-  // Waits for the task started last; rethrows what it threw.
-  void wait() {
-    std::unique_lock lock(mutex_);
-    finished_.wait(lock, [&] { return done_; });
-    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
-  }
-
- private:
-  void loop() {
-    std::unique_lock lock(mutex_);
-    while (true) {
-      wake_.wait(lock, [&] { return stop_ || task_; });
-      if (!task_) return;
-      std::function<void()> task = std::exchange(task_, nullptr);
-      lock.unlock();
-      std::exception_ptr error;
-      try {
-        task();
-      } catch (...) {
-        error = std::current_exception();
-      }
-      lock.lock();
-      error_ = error;
-      done_ = true;
-      finished_.notify_one();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable wake_, finished_;
-  std::function<void()> task_;
-  bool done_ = true;
-  bool stop_ = false;
-  std::exception_ptr error_;
-  std::thread thread_;  // last: starts once the members above exist
-};
-
-// Runners are kept for the next evaluation: a thread is started once, not per model.
-class RunnerPool {
- public:
-  Runner* lease() {
-    std::lock_guard lock(mutex_);
-    if (!idle_.empty()) {
-      Runner* runner = idle_.back();
-      idle_.pop_back();
-      return runner;
-    }
-    all_.push_back(std::make_unique<Runner>());
-    return all_.back().get();
-  }
-  void give_back(Runner* runner) {
-    std::lock_guard lock(mutex_);
-    idle_.push_back(runner);
-  }
-  static RunnerPool& instance() {
-    static RunnerPool pool;
-    return pool;
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<Runner>> all_;
-  std::vector<Runner*> idle_;
-};
-
 }  // namespace
 
-// An evaluation between start and finish. Heap-allocated: the runners' tasks refer to it.
+// An evaluation between start and finish.
 struct EvaluationInFlight::State {
   const onnx::ModelProto* model = nullptr;
   const TensorMap* inputs = nullptr;
   std::vector<Execution*> executions;
   std::string_view skip;  // an execution not run (evaluate_invalid: ref)
   ModelUnderTest mut;
-  std::vector<std::optional<Observation>> slots;  // per execution
-  std::vector<bool> uncarried;                    // per execution
-  std::vector<Runner*> started;
-  // evaluate_model: the first out-of-process execution runs on the calling thread, which sends
-  // its request at once and is woken by the answer, no thread handoff on the way; validation
-  // and the in-process executions run on a runner meanwhile. start_evaluation leaves every
-  // worker to a runner, so that its caller is free until finish().
-  bool inline_first = false;
-  std::optional<size_t> own;  // that execution
+  std::vector<std::optional<Observation>> slots;       // per execution
+  std::vector<bool> uncarried;                         // per execution
+  std::vector<std::optional<Execution::Ticket>> tickets;  // per execution, while submitted
+  OracleConfig config;
+  Validation validation = Validation::kFull;
 
-  // Every runner's task ends before the state it refers to: a throw included.
+  // A run submitted and never collected would leave its result with the execution for good.
   ~State() {
-    for (Runner* runner : started) {
-      try {
-        runner->wait();
-      } catch (...) {
-      }
-      RunnerPool::instance().give_back(runner);
+    for (size_t i = 0; i < tickets.size(); ++i) {
+      if (tickets[i]) (void)executions[i]->collect(*tickets[i]);
     }
   }
 
@@ -196,22 +94,15 @@ struct EvaluationInFlight::State {
     return true;
   }
 
-  // The out-of-process executions start, each on a runner of its own.
+  // The out-of-process executions get the model: they run it while this thread goes on.
   void start() {
     slots.resize(executions.size());
     uncarried.resize(executions.size(), false);
+    tickets.resize(executions.size());
     for (size_t i = 0; i < executions.size(); ++i) {
-      Execution& execution = *executions[i];
-      if (!execution.runs_out_of_process() || !plan(i)) continue;
-      if (inline_first && !own) {
-        own = i;
-        continue;
+      if (executions[i]->runs_out_of_process() && plan(i)) {
+        tickets[i] = executions[i]->submit(mut, *inputs);
       }
-      Runner* runner = RunnerPool::instance().lease();
-      started.push_back(runner);
-      runner->start([this, &execution, i] {
-        slots[i] = Observation{execution.name(), execution.run(mut, *inputs)};
-      });
     }
   }
 
@@ -229,20 +120,14 @@ struct EvaluationInFlight::State {
     }
   }
 
-  // Waits for the runners; then the observations in the order given, with the unsupported
+  // The out-of-process results; then the observations in the order given, with the unsupported
   // runs in that order too.
   std::vector<Observation> collect(std::vector<UnsupportedRun>& unsupported) {
-    std::exception_ptr first;
-    for (Runner* runner : started) {
-      try {
-        runner->wait();
-      } catch (...) {
-        if (!first) first = std::current_exception();
-      }
-      RunnerPool::instance().give_back(runner);
+    for (size_t i = 0; i < executions.size(); ++i) {
+      if (!tickets[i]) continue;
+      const Execution::Ticket ticket = *std::exchange(tickets[i], std::nullopt);
+      slots[i] = Observation{executions[i]->name(), executions[i]->collect(ticket)};
     }
-    started.clear();
-    if (first) std::rethrow_exception(first);
     std::vector<Observation> observations;
     observations.reserve(executions.size());
     for (size_t i = 0; i < executions.size(); ++i) {
@@ -257,60 +142,32 @@ struct EvaluationInFlight::State {
     return observations;
   }
 
-  // judge_all's part: validation, then the judgement of `observations`.
-  Evaluation judge(Validation validation, const OracleConfig& config) {
+  // Validation and the in-process executions while the workers run, then the judgement.
+  Evaluation judge() {
     Evaluation eval;
     // Output types the shape oracle checks against: inference's, or (checker only) the
     // declared ones, read in place rather than copied.
     const onnx::ModelProto* typed = nullptr;
-    auto validate = [&] {
-      if (validation == Validation::kFull) {
-        auto validated = validate_model(*model);
-        eval.valid = validated.has_value();
-        if (validated) {
-          eval.inferred = std::move(*validated);
-          typed = &eval.inferred;
-        } else {
-          eval.invalid_reason = validated.error();
-        }
+    if (validation == Validation::kFull) {
+      auto validated = validate_model(*model);
+      eval.valid = validated.has_value();
+      if (validated) {
+        eval.inferred = std::move(*validated);
+        typed = &eval.inferred;
       } else {
-        auto checked = check_model(*model);
-        eval.valid = checked.has_value();
-        if (checked) {
-          typed = model;
-        } else {
-          eval.invalid_reason = checked.error();
-        }
-      }
-    };
-    if (executions.empty()) {
-      validate();
-      return eval;
-    }
-    if (own) {
-      Runner* runner = RunnerPool::instance().lease();
-      started.push_back(runner);
-      runner->start([&] {
-        validate();
-        run_in_process();
-      });
-      Execution& execution = *executions[*own];
-      try {
-        slots[*own] = Observation{execution.name(), execution.run(mut, *inputs)};
-      } catch (...) {
-        // The runner's task refers to this frame: it ends first.
-        std::vector<UnsupportedRun> ignored;
-        try {
-          (void)collect(ignored);
-        } catch (...) {
-        }
-        throw;
+        eval.invalid_reason = validated.error();
       }
     } else {
-      validate();
-      run_in_process();
+      auto checked = check_model(*model);
+      eval.valid = checked.has_value();
+      if (checked) {
+        typed = model;
+      } else {
+        eval.invalid_reason = checked.error();
+      }
     }
-    eval.observations = collect(eval.unsupported);
+    if (executions.empty()) return eval;
+    eval.observations = finish(eval.unsupported);
     for (auto& name : exempt_backend_gaps(eval.observations, *model)) {
       eval.unsupported.push_back({std::move(name), UnsupportedKind::kBackendGap});
     }
@@ -325,9 +182,6 @@ struct EvaluationInFlight::State {
     }
     return eval;
   }
-
-  OracleConfig config;
-  Validation validation = Validation::kFull;
 };
 
 namespace {
@@ -336,9 +190,11 @@ std::unique_ptr<EvaluationInFlight::State> make_state(const onnx::ModelProto& mo
                                                       const TensorMap& inputs,
                                                       std::span<Execution* const> executions,
                                                       std::string_view skip,
-                                                      bool inline_first = false) {
+                                                      const OracleConfig& config = {},
+                                                      Validation validation = Validation::kFull) {
   auto state = std::make_unique<EvaluationInFlight::State>();
-  state->inline_first = inline_first;
+  state->config = config;
+  state->validation = validation;
   state->model = &model;
   state->inputs = &inputs;
   state->executions.assign(executions.begin(), executions.end());
@@ -372,23 +228,19 @@ EvaluationInFlight::~EvaluationInFlight() = default;
 Evaluation EvaluationInFlight::finish() {
   if (!state_) return {};
   std::unique_ptr<State> state = std::move(state_);
-  return state->judge(state->validation, state->config);
+  return state->judge();
 }
 
 EvaluationInFlight start_evaluation(const onnx::ModelProto& model, const TensorMap& inputs,
                                     std::span<Execution* const> executions,
                                     const OracleConfig& config, Validation validation) {
-  auto state = make_state(model, inputs, executions, {});
-  state->config = config;
-  state->validation = validation;
-  return EvaluationInFlight(std::move(state));
+  return EvaluationInFlight(make_state(model, inputs, executions, {}, config, validation));
 }
 
 Evaluation evaluate_model(const onnx::ModelProto& model, const TensorMap& inputs,
                           std::span<Execution* const> executions, const OracleConfig& config,
                           Validation validation) {
-  auto state = make_state(model, inputs, executions, {}, /*inline_first=*/true);
-  return state->judge(validation, config);
+  return make_state(model, inputs, executions, {}, config, validation)->judge();
 }
 
 Evaluation evaluate_invalid(const onnx::ModelProto& model, const TensorMap& inputs,

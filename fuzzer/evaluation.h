@@ -52,24 +52,25 @@ enum class Validation {
 };
 
 // Runs `model` on `executions` and judges the results with judge_all, whose verdicts do not
-// depend on the order of `executions`. The executions that run out of process (workers) and the
-// rest run side by side: the first worker's round trip on this thread, validation and the
-// in-process executions (ref) on a thread of their own meanwhile, any other worker on another:
-// each observation is the one its execution gives alone, in the order of `executions`. An execution
-// that cannot carry a dtype of the model's graph inputs or outputs is not run, and a rejection at a
-// documented backend gap, a refusal of oracles/refusals.h and a worker's memory limit are no
-// findings (all: `unsupported`). Invalid models are still run, since a crash or hang on bad input
-// is still a finding, but only crash and hang verdicts are drawn from them. Never throws.
+// depend on the order of `executions`. The executions that run out of process (workers) get the
+// model first (Execution::submit) and run it while validation and the in-process executions
+// (ref) run on this thread; each observation is the one its execution gives alone, in the order
+// of `executions`. An execution that cannot carry a dtype of the model's graph inputs or outputs
+// is not run, and a rejection at a documented backend gap, a refusal of oracles/refusals.h and a
+// worker's memory limit are no findings (all: `unsupported`). Invalid models are still run,
+// since a crash or hang on bad input is still a finding, but only crash and hang verdicts are
+// drawn from them. Never throws.
 Evaluation evaluate_model(const onnx::ModelProto& model, const TensorMap& inputs,
                           std::span<Execution* const> executions, const OracleConfig& config,
                           Validation validation = Validation::kFull);
 
 // evaluate_model in two halves, for a caller with work of its own to do while the workers run
-// (generating the next model): start_evaluation sends the model to the executions that run
-// out of process (Execution::runs_out_of_process) and returns at once; finish() validates the
-// model, runs the in-process executions, waits for the workers and judges. The result is
-// evaluate_model's. `model`, `inputs` and the executions must outlive finish() (or the
-// destructor, which waits for the workers); an execution must not be used elsewhere meanwhile.
+// (preparing the next model, or finishing the one before): start_evaluation hands the model to
+// the executions that run out of process and returns at once; finish() validates the model,
+// runs the in-process executions, collects the workers' results and judges. The result is
+// evaluate_model's. Several evaluations may be in flight: a worker runs its models in the
+// order they were started. `model`, `inputs` and the executions must outlive finish() (or the
+// destructor, which collects and drops the workers' results).
 class EvaluationInFlight {
  public:
   EvaluationInFlight(EvaluationInFlight&&) noexcept;

@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <tuple>
 
 #include "generators/model_io.h"
@@ -39,6 +40,22 @@ std::string_view run_status_name(RunStatus status) {
 
 bool CarriedDtypes::carries(DType dtype) const {
   return std::ranges::find(carried, dtype) != carried.end();
+}
+
+Execution::Ticket Execution::submit(const ModelUnderTest& model, const TensorMap& inputs) {
+  const Ticket ticket = next_ticket_++;
+  held_.emplace(ticket, run(model, inputs));
+  return ticket;
+}
+
+RunResult Execution::collect(Ticket ticket) {
+  auto it = held_.find(ticket);
+  if (it == held_.end()) {
+    throw std::invalid_argument(fmt::format("{}: run ticket {} is not outstanding", name(), ticket));
+  }
+  RunResult result = std::move(it->second);
+  held_.erase(it);
+  return result;
 }
 
 CarriedDtypes all_dtypes_carried() {

@@ -99,10 +99,22 @@ class Execution {
   virtual CarriedDtypes carried_dtypes() { return all_dtypes_carried(); }
   // Never throws: every failure of the model or backend comes back as a RunResult.
   virtual RunResult run(const ModelUnderTest& model, const TensorMap& inputs) = 0;
-  // Whether run() only waits on another process (a worker) and touches no state it shares
-  // with other executions: evaluate_model then runs it on a thread of its own, beside the
-  // in-process executions and validation (fuzzer/evaluation.cpp).
+  // Whether the model runs in another process (a worker), so that submit() returns at once
+  // and the caller's own work (validation, the in-process executions, the next model) overlaps
+  // the run (fuzzer/evaluation.cpp).
   virtual bool runs_out_of_process() const { return false; }
+
+  // A run in two halves: submit() starts it and collect() waits for its result, once per
+  // ticket, in any order; several may be outstanding. Never throws (a ticket that is not
+  // outstanding is a caller bug: std::invalid_argument). By default submit() runs the model
+  // and keeps the result; WorkerExecution pipelines its worker's requests instead.
+  using Ticket = uint64_t;
+  virtual Ticket submit(const ModelUnderTest& model, const TensorMap& inputs);
+  virtual RunResult collect(Ticket ticket);
+
+ private:
+  std::map<Ticket, RunResult> held_;  // the default submit()'s results
+  Ticket next_ticket_ = 1;
 };
 
 // One family of executions: a fixed name ("ref") or a name pattern ("ort@VERSION[-level]") and

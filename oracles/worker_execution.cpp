@@ -115,16 +115,22 @@ std::expected<void, std::string> WorkerExecution::check_ready() {
 }
 
 RunResult WorkerExecution::run(const ModelUnderTest& model, const TensorMap& inputs) {
-  return run_request(encode_run_request(model.bytes, inputs));
+  return collect(submit(model, inputs));
 }
+
+Execution::Ticket WorkerExecution::submit(const ModelUnderTest& model, const TensorMap& inputs) {
+  return process_.send(encode_run_request(model.bytes, inputs), options_.timeout_seconds);
+}
+
+RunResult WorkerExecution::collect(Ticket ticket) { return run_result(process_.receive(ticket)); }
 
 RunResult WorkerExecution::run_variant(const ModelUnderTest& model, const TensorMap& inputs,
                                        const RunVariant& variant) {
-  return run_request(encode_run_variant_request(variant, model.bytes, inputs));
+  return run_result(process_.call(encode_run_variant_request(variant, model.bytes, inputs),
+                                  options_.timeout_seconds));
 }
 
-RunResult WorkerExecution::run_request(const std::string& payload) {
-  const CallResult call = process_.call(payload, options_.timeout_seconds);
+RunResult WorkerExecution::run_result(const CallResult& call) {
   RunResult result = from_call(call, options_.timeout_seconds);
   if (call.outcome != CallOutcome::kResponse) return result;
 

@@ -26,8 +26,11 @@ class WorkerExecution final : public Execution {
   // Never throws. A dead, hung or oversized worker becomes kCrash/kTimeout; the next run
   // starts a fresh worker.
   RunResult run(const ModelUnderTest& model, const TensorMap& inputs) override;
-  // run() encodes, calls its own WorkerProcess and decodes: nothing shared with others.
   bool runs_out_of_process() const override { return true; }
+  // The request is encoded and sent at once (WorkerProcess::send: the worker finds it waiting
+  // when it is done with the ones before); collect() waits for and decodes the answer.
+  Ticket submit(const ModelUnderTest& model, const TensorMap& inputs) override;
+  RunResult collect(Ticket ticket) override;
   // A run in a variant of the worker's session options (kRequestRunVariant): another graph
   // optimization level, or optimizers disabled by name. Only the ORT and planted workers answer.
   RunResult run_variant(const ModelUnderTest& model, const TensorMap& inputs,
@@ -47,8 +50,8 @@ class WorkerExecution final : public Execution {
   // One text-answer request (version, dtypes); error value for anything but an ok text.
   std::expected<std::string, std::string> query_text(uint32_t kind);
 
-  // One call with `payload` (a run or run-variant request) and its decoded outputs.
-  RunResult run_request(const std::string& payload);
+  // The decoded outputs of a run or run-variant request's answer.
+  RunResult run_result(const CallResult& call);
 
   std::optional<std::string> version_;
   std::optional<CarriedDtypes> dtypes_;

@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "oracles/worker_paths.h"
@@ -27,8 +28,6 @@ extern char** environ;
 
 namespace onnxfuzz {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // Often enough to catch a runaway allocation before it takes the machine down, rarely
 // enough that sampling costs nothing next to a model run.
@@ -165,6 +164,12 @@ WorkerProcess::~WorkerProcess() {
 void WorkerProcess::close_fds() {
   close_fd(to_worker_);
   close_fd(from_worker_);
+  // What was handed to this worker and not answered goes to the next one.
+  handed_ = 0;
+  outbox_.clear();
+  outbox_written_ = 0;
+  inbox_.clear();
+  stdin_closed_ = false;
 }
 
 std::string WorkerProcess::spawn() {
@@ -181,6 +186,7 @@ std::string WorkerProcess::spawn() {
     return fmt::format("cannot create a stderr file in {}: {}", stderr_path, strerror(errno));
   }
   ::unlink(stderr_path.c_str());  // only the descriptors keep it alive
+  stderr_mark_ = 0;
 
   int in_pipe[2], out_pipe[2], report_pipe[2];
   if (pipe2(in_pipe, O_CLOEXEC) != 0) return fmt::format("pipe: {}", strerror(errno));
@@ -287,8 +293,10 @@ std::string WorkerProcess::stderr_tail() const {
   struct stat info {};
   if (fstat(stderr_file_, &info) != 0 || info.st_size <= 0) return {};
   const off_t size = info.st_size;
-  const off_t start =
-      size > static_cast<off_t>(kStderrTailBytes) ? size - static_cast<off_t>(kStderrTailBytes) : 0;
+  const off_t start = std::max(static_cast<off_t>(std::min<int64_t>(stderr_mark_, size)),
+                               size > static_cast<off_t>(kStderrTailBytes)
+                                   ? size - static_cast<off_t>(kStderrTailBytes)
+                                   : 0);
   std::string tail(static_cast<size_t>(size - start), '\0');
   size_t done = 0;
   while (done < tail.size()) {
@@ -331,136 +339,219 @@ int64_t WorkerProcess::resident_bytes() const {
   return resident_pages * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
 }
 
-CallResult WorkerProcess::call(const std::string& request_payload, double timeout_seconds) {
-  const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(std::max(0.0, timeout_seconds)));
-  CallResult result;
-  auto finish = [&](CallOutcome outcome, std::string message) {
-    result.outcome = outcome;
-    result.message = std::move(message);
-    if (outcome != CallOutcome::kResponse && outcome != CallOutcome::kSpawnFailed) {
-      result.stderr_tail = stderr_tail();
-    }
-    result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    return result;
-  };
+int64_t WorkerProcess::stderr_size() const {
+  struct stat info {};
+  if (stderr_file_ < 0 || fstat(stderr_file_, &info) != 0) return 0;
+  return info.st_size;
+}
 
+WorkerProcess::Ticket WorkerProcess::send(std::string request_payload, double timeout_seconds) {
+  const Ticket ticket = next_ticket_++;
   if (request_payload.size() > kMaxFrameBytes) {
-    return finish(
-        CallOutcome::kProtocolError,
-        fmt::format("request of {} bytes exceeds the frame limit", request_payload.size()));
+    CallResult refused;
+    refused.outcome = CallOutcome::kProtocolError;
+    refused.message =
+        fmt::format("request of {} bytes exceeds the frame limit", request_payload.size());
+    answered_.emplace(ticket, std::move(refused));
+    return ticket;
   }
-  // Before a spawn too: what a fresh worker writes while starting belongs to this call.
-  if (stderr_file_ >= 0) (void)!::ftruncate(stderr_file_, 0);
-  if (pid_ > 0 && recycle_after_calls_ > 0 && calls_since_start_ >= recycle_after_calls_) {
-    kill_and_reap();
-    ++recycles_;
-  }
-  if (pid_ <= 0) {
+  Request request;
+  request.ticket = ticket;
+  request.timeout_seconds = std::max(0.0, timeout_seconds);
+  const auto length = static_cast<uint32_t>(request_payload.size());
+  request.frame.reserve(sizeof(length) + request_payload.size());
+  request.frame.append(reinterpret_cast<const char*>(&length), sizeof(length));
+  request.frame.append(request_payload);
+  // An idle worker's stderr so far belongs to no request: dropped, so that the file stays
+  // small over a long campaign (a worker never idle is recycled, with a fresh file).
+  if (queue_.empty() && pid_ > 0) (void)!::ftruncate(stderr_file_, 0);
+  queue_.push_back(std::move(request));
+  ensure_worker();
+  if (pid_ > 0 && !stdin_closed_ && !flush_outbox()) stdin_closed_ = true;
+  return ticket;
+}
+
+void WorkerProcess::ensure_worker() {
+  while (!queue_.empty()) {
+    if (pid_ > 0 && handed_ == 0 && recycle_after_calls_ > 0 &&
+        calls_since_start_ >= recycle_after_calls_) {
+      kill_and_reap();
+      ++recycles_;
+    }
+    if (pid_ > 0) {
+      hand_over();
+      return;
+    }
     if (std::string error = spawn(); !error.empty()) {
-      result.stderr_tail = stderr_tail();
-      return finish(CallOutcome::kSpawnFailed, std::move(error));
+      charge_oldest(CallOutcome::kSpawnFailed, std::move(error));
+      continue;
+    }
+    hand_over();
+    start_oldest(/*fresh_worker=*/true);
+    return;
+  }
+}
+
+void WorkerProcess::hand_over() {
+  const bool was_idle = handed_ == 0;
+  while (handed_ < queue_.size() &&
+         (recycle_after_calls_ == 0 || calls_since_start_ < recycle_after_calls_)) {
+    outbox_ += queue_[handed_++].frame;
+    ++calls_since_start_;
+  }
+  if (was_idle && handed_ > 0) start_oldest(/*fresh_worker=*/false);
+}
+
+void WorkerProcess::start_oldest(bool fresh_worker) {
+  const auto now = Clock::now();
+  oldest_start_ = now;
+  // Everything a fresh worker wrote since it started is evidence for its first request.
+  stderr_mark_ = fresh_worker ? 0 : stderr_size();
+  // /proc/<pid>/statm costs an open/read/close per sample: a short request is sampled only
+  // if it lasts, and every kSampleEveryCalls-th at once (a leak that grows across requests).
+  next_sample_ = calls_++ % kSampleEveryCalls == 0 ? now : now + kFirstSampleDelay;
+}
+
+bool WorkerProcess::flush_outbox() {
+  while (outbox_written_ < outbox_.size()) {
+    const size_t n = std::min(kIoChunk, outbox_.size() - outbox_written_);
+    const ssize_t wrote = ::write(to_worker_, outbox_.data() + outbox_written_, n);
+    if (wrote > 0) {
+      outbox_written_ += static_cast<size_t>(wrote);
+    } else if (wrote < 0 && errno == EINTR) {
+      continue;
+    } else if (wrote < 0 && errno == EAGAIN) {
+      return true;
+    } else {
+      return false;  // EPIPE (or worse): it stopped reading; its stdout says how it ended
     }
   }
+  outbox_.clear();
+  outbox_written_ = 0;
+  return true;
+}
 
-  std::string frame;
-  frame.reserve(4 + request_payload.size());
-  const auto length = static_cast<uint32_t>(request_payload.size());
-  frame.append(reinterpret_cast<const char*>(&length), sizeof(length));
-  frame.append(request_payload);
-  size_t written = 0;
+void WorkerProcess::charge_oldest(CallOutcome outcome, std::string message, std::string payload) {
+  CallResult result;
+  result.outcome = outcome;
+  result.message = std::move(message);
+  result.payload = std::move(payload);
+  if (oldest_start_ != Clock::time_point{}) {
+    result.seconds = std::chrono::duration<double>(Clock::now() - oldest_start_).count();
+  }
+  oldest_start_ = {};
+  const bool answered = outcome == CallOutcome::kResponse;
+  if (!answered) {
+    // Killed first: a hung or oversized worker's last words are evidence too.
+    if (pid_ > 0) kill_and_reap();
+    result.stderr_tail = stderr_tail();
+  }
+  answered_.emplace(queue_.front().ticket, std::move(result));
+  queue_.pop_front();
+  if (answered && --handed_ > 0) start_oldest(/*fresh_worker=*/false);
+}
 
-  // The response is read while the request is still being written: a worker may answer
-  // (or echo) early, and a full stdout pipe must not deadlock against a full stdin pipe.
-  std::string response;
-  uint32_t response_length = 0;
-  bool have_length = false;
-  const int64_t limit_bytes = memory_limit_mb_ * 1024 * 1024;
-  ++calls_since_start_;
-  auto next_sample = calls_++ % kSampleEveryCalls == 0 ? start : start + kFirstSampleDelay;
-  // One read buffer for the worker's life, not a fresh zeroed 64 KB one per call.
+bool WorkerProcess::take_answers() {
+  while (inbox_.size() >= sizeof(uint32_t)) {
+    uint32_t length = 0;
+    std::memcpy(&length, inbox_.data(), sizeof(length));
+    if (length > kMaxFrameBytes) {
+      charge_oldest(CallOutcome::kProtocolError,
+                    fmt::format("response frame length {} exceeds the limit", length));
+      return false;
+    }
+    if (handed_ == 0) {
+      // An answer to no request: this worker is broken, though no request of the queue is
+      // to blame (each had its one answer). The next request gets a fresh worker.
+      kill_and_reap();
+      return false;
+    }
+    if (inbox_.size() < sizeof(uint32_t) + length) return true;
+    std::string payload = inbox_.substr(sizeof(uint32_t), length);
+    inbox_.erase(0, sizeof(uint32_t) + length);
+    charge_oldest(CallOutcome::kResponse, {}, std::move(payload));
+  }
+  return true;
+}
+
+void WorkerProcess::wait_once() {
+  const Request& oldest = queue_.front();
+  const auto now = Clock::now();
+  bool over_memory = false;
+  if (now >= next_sample_) {
+    over_memory = memory_limit_mb_ > 0 && resident_bytes() > memory_limit_mb_ * 1024 * 1024;
+    next_sample_ = over_memory ? now : now + kMemorySamplePeriod;
+  }
+  const auto deadline = oldest_start_ + std::chrono::duration_cast<Clock::duration>(
+                                            std::chrono::duration<double>(oldest.timeout_seconds));
+  const bool overdue = now >= deadline;
+  // Before the oldest request is charged with a timeout or the memory limit, what the worker
+  // wrote meanwhile is read: a caller busy elsewhere (collecting another execution's result)
+  // may come back late to an answer that came in time, and the worker may be past it.
+  const bool charging = overdue || over_memory;
+  const int64_t wait_ms =
+      charging ? 0
+               : std::max<int64_t>(1, std::chrono::ceil<std::chrono::milliseconds>(
+                                          std::min(deadline, next_sample_) - now)
+                                          .count());
+  pollfd fds[2];
+  nfds_t count = 0;
+  const bool writing = !stdin_closed_ && outbox_written_ < outbox_.size();
+  if (writing) fds[count++] = {to_worker_, POLLOUT, 0};
+  const nfds_t read_index = count;
+  fds[count++] = {from_worker_, POLLIN, 0};
+  const int ready = poll(fds, count, static_cast<int>(wait_ms));
+  if (ready < 0) {
+    const int error = errno;
+    if (error != EINTR) {
+      charge_oldest(CallOutcome::kProtocolError, fmt::format("poll: {}", strerror(error)));
+    }
+    return;
+  }
+  if (ready > 0 && writing && fds[0].revents != 0 && !flush_outbox()) stdin_closed_ = true;
+  if (ready == 0 || fds[read_index].revents == 0) {
+    if (over_memory) {
+      charge_oldest(CallOutcome::kMemoryLimit,
+                    fmt::format("memory limit {} MB exceeded", memory_limit_mb_));
+    } else if (overdue) {
+      charge_oldest(CallOutcome::kTimeout,
+                    fmt::format("timed out after {:g} s", oldest.timeout_seconds));
+    }
+    return;
+  }
+
   std::vector<char>& chunk = io_chunk_;
   if (chunk.size() != kIoChunk) chunk.resize(kIoChunk);
+  const ssize_t got = ::read(from_worker_, chunk.data(), chunk.size());
+  if (got == 0) {
+    // Every answer it wrote before it ended has been read: the oldest request ended it.
+    charge_oldest(CallOutcome::kDied, reap_after_eof());
+    return;
+  }
+  if (got < 0) {
+    const int error = errno;
+    if (error != EINTR && error != EAGAIN) {
+      charge_oldest(CallOutcome::kProtocolError, fmt::format("read: {}", strerror(error)));
+    }
+    return;
+  }
+  inbox_.append(chunk.data(), static_cast<size_t>(got));
+  take_answers();
+}
 
+CallResult WorkerProcess::receive(Ticket ticket) {
   while (true) {
-    auto now = Clock::now();
-    if (now >= next_sample) {
-      if (memory_limit_mb_ > 0 && resident_bytes() > limit_bytes) {
-        kill_and_reap();
-        return finish(CallOutcome::kMemoryLimit,
-                      fmt::format("memory limit {} MB exceeded", memory_limit_mb_));
-      }
-      next_sample = now + kMemorySamplePeriod;
+    if (auto it = answered_.find(ticket); it != answered_.end()) {
+      CallResult result = std::move(it->second);
+      answered_.erase(it);
+      return result;
     }
-    if (now >= deadline) {
-      kill_and_reap();
-      return finish(CallOutcome::kTimeout, fmt::format("timed out after {:g} s", timeout_seconds));
+    if (std::none_of(queue_.begin(), queue_.end(),
+                     [&](const Request& r) { return r.ticket == ticket; })) {
+      throw std::invalid_argument(fmt::format("worker ticket {} is not outstanding", ticket));
     }
-
-    const auto wake = std::min(deadline, next_sample);
-    const auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
-    pollfd fds[2];
-    nfds_t count = 0;
-    const bool writing = written < frame.size();
-    if (writing) fds[count++] = {to_worker_, POLLOUT, 0};
-    const nfds_t read_index = count;
-    fds[count++] = {from_worker_, POLLIN, 0};
-    const int ready = poll(fds, count, static_cast<int>(std::max<int64_t>(wait_ms, 1)));
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      kill_and_reap();
-      return finish(CallOutcome::kProtocolError, fmt::format("poll: {}", strerror(error)));
-    }
-    if (ready == 0) continue;
-
-    if (writing && fds[0].revents != 0) {
-      const size_t n = std::min(kIoChunk, frame.size() - written);
-      const ssize_t wrote = ::write(to_worker_, frame.data() + written, n);
-      if (wrote > 0) {
-        written += static_cast<size_t>(wrote);
-      } else if (wrote < 0 && errno != EINTR && errno != EAGAIN) {
-        // EPIPE (or worse): the worker is gone or stopped reading; find out how it ended.
-        return finish(CallOutcome::kDied, reap_after_eof());
-      }
-    }
-
-    if (fds[read_index].revents != 0) {
-      const ssize_t got = ::read(from_worker_, chunk.data(), chunk.size());
-      if (got == 0) return finish(CallOutcome::kDied, reap_after_eof());
-      if (got < 0) {
-        if (errno == EINTR || errno == EAGAIN) continue;
-        const int error = errno;
-        kill_and_reap();
-        return finish(CallOutcome::kProtocolError, fmt::format("read: {}", strerror(error)));
-      }
-      response.append(chunk.data(), static_cast<size_t>(got));
-      if (!have_length && response.size() >= sizeof(uint32_t)) {
-        std::memcpy(&response_length, response.data(), sizeof(response_length));
-        have_length = true;
-        if (response_length > kMaxFrameBytes) {
-          kill_and_reap();
-          return finish(CallOutcome::kProtocolError,
-                        fmt::format("response frame length {} exceeds the limit", response_length));
-        }
-      }
-      if (have_length) {
-        const size_t total = sizeof(uint32_t) + response_length;
-        if (response.size() > total) {
-          kill_and_reap();
-          return finish(
-              CallOutcome::kProtocolError,
-              fmt::format("{} unexpected bytes after the response frame", response.size() - total));
-        }
-      }
-    }
-
-    if (have_length && response.size() == sizeof(uint32_t) + response_length &&
-        written == frame.size()) {
-      result.payload = response.substr(sizeof(uint32_t));
-      return finish(CallOutcome::kResponse, {});
-    }
+    ensure_worker();
+    if (answered_.count(ticket) == 0) wait_once();
   }
 }
 

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
+#include <stdexcept>
 #include <future>
 #include <memory>
 #include <string>
@@ -22,7 +24,8 @@
 namespace onnxfuzz {
 namespace {
 
-// Scripted results; `out_of_process` says whether evaluate_model may run it on another thread.
+// Scripted results. Out of process, it runs like a worker: submit() starts the run on a thread
+// of its own and returns; collect() waits for it.
 class Scripted final : public Execution {
  public:
   Scripted(std::string name, RunResult result, bool out_of_process,
@@ -45,18 +48,38 @@ class Scripted final : public Execution {
     }
     return report;
   }
-  RunResult run(const ModelUnderTest&, const TensorMap&) override {
+  RunResult run(const ModelUnderTest& model, const TensorMap&) override {
     thread = std::this_thread::get_id();
     ++runs;
     if (before_run) before_run();
-    return result_;
+    return by_model ? by_model(model) : result_;
   }
+  Ticket submit(const ModelUnderTest& model, const TensorMap& inputs) override {
+    if (!out_of_process_) return Execution::submit(model, inputs);
+    const Ticket ticket = next_++;
+    running_.emplace(ticket, std::async(std::launch::async, [this, &model, &inputs] {
+                       return run(model, inputs);
+                     }));
+    return ticket;
+  }
+  RunResult collect(Ticket ticket) override {
+    if (!out_of_process_) return Execution::collect(ticket);
+    auto it = running_.find(ticket);
+    if (it == running_.end()) throw std::invalid_argument("not outstanding");
+    RunResult result = it->second.get();
+    running_.erase(it);
+    return result;
+  }
+  size_t outstanding() const { return running_.size(); }
 
   std::thread::id thread;
   int runs = 0;
   std::function<void()> before_run;
+  std::function<RunResult(const ModelUnderTest&)> by_model;  // instead of the scripted result
 
  private:
+  std::map<Ticket, std::future<RunResult>> running_;
+  Ticket next_ = 1;
   std::string name_;
   RunResult result_;
   bool out_of_process_;
@@ -88,7 +111,7 @@ std::vector<std::string> summary_of(const Evaluation& eval) {
   return lines;
 }
 
-// evaluate_model: the worker's round trip on the calling thread, ref on another meanwhile.
+// evaluate_model: ref and validation on the calling thread while the worker runs.
 TEST(EvaluationOverlap, WorkerAndInProcessExecutionsRunSideBySide) {
   Scripted ref("ref", ok_with(1), false);
   Scripted worker("ort", ok_with(1), true);
@@ -104,8 +127,8 @@ TEST(EvaluationOverlap, WorkerAndInProcessExecutionsRunSideBySide) {
   Execution* executions[] = {&ref, &worker};
   const Evaluation eval = evaluate_model(abs_model("float"), {}, executions, OracleConfig{});
   EXPECT_TRUE(overlapped);
-  EXPECT_EQ(worker.thread, std::this_thread::get_id());
-  EXPECT_NE(ref.thread, std::this_thread::get_id());
+  EXPECT_NE(worker.thread, std::this_thread::get_id());
+  EXPECT_EQ(ref.thread, std::this_thread::get_id());
   EXPECT_EQ(ref.runs, 1);
   EXPECT_EQ(worker.runs, 1);
   ASSERT_EQ(eval.observations.size(), 2u);
@@ -190,8 +213,8 @@ TEST(EvaluationOverlap, StartReturnsWhileTheWorkerRuns) {
   EXPECT_TRUE(in_flight.finish().observations.empty());  // once
 }
 
-// An evaluation dropped without finish() still waits for its worker (whose task refers to it).
-TEST(EvaluationOverlap, DroppedEvaluationWaitsForItsWorker) {
+// An evaluation dropped without finish() collects its runs: nothing stays outstanding.
+TEST(EvaluationOverlap, DroppedEvaluationCollectsItsRuns) {
   Scripted worker("ort", ok_with(1), true);
   std::atomic<bool> ended{false};
   worker.before_run = [&] {
@@ -203,6 +226,42 @@ TEST(EvaluationOverlap, DroppedEvaluationWaitsForItsWorker) {
   { EvaluationInFlight dropped = start_evaluation(model, {}, executions, OracleConfig{}); }
   EXPECT_TRUE(ended);
   EXPECT_EQ(worker.runs, 1);
+  EXPECT_EQ(worker.outstanding(), 0u);
+}
+
+// Two evaluations in flight at once, finished in either order: each gets its own model's
+// results, as evaluate_model gives them.
+TEST(EvaluationOverlap, TwoEvaluationsInFlightKeepTheirOwnResults) {
+  Scripted ref("ref", ok_with(1), false);
+  Scripted worker("ort", ok_with(1), true);
+  // A rejection that names the model's input dtype: a result given to the other model shows.
+  worker.by_model = [](const ModelUnderTest& model) {
+    return error_with(
+        fmt::format("rejects {}", model.proto().graph().input(0).type().tensor_type().elem_type()));
+  };
+  Execution* executions[] = {&ref, &worker};
+  const onnx::ModelProto floats = abs_model("float");
+  const onnx::ModelProto doubles = abs_model("double");
+  const auto alone = summary_of(evaluate_model(floats, {}, executions, OracleConfig{}));
+  const auto alone_doubles = summary_of(evaluate_model(doubles, {}, executions, OracleConfig{}));
+  ASSERT_NE(std::ranges::find(alone, "obs ort error rejects 1"), alone.end());
+  ASSERT_NE(std::ranges::find(alone_doubles, "obs ort error rejects 11"), alone_doubles.end());
+  for (bool in_order : {true, false}) {
+    SCOPED_TRACE(in_order ? "finished in order" : "finished in reverse");
+    EvaluationInFlight first = start_evaluation(floats, {}, executions, OracleConfig{});
+    EvaluationInFlight second = start_evaluation(doubles, {}, executions, OracleConfig{});
+    std::vector<std::string> a, b;
+    if (in_order) {
+      a = summary_of(first.finish());
+      b = summary_of(second.finish());
+    } else {
+      b = summary_of(second.finish());
+      a = summary_of(first.finish());
+    }
+    EXPECT_EQ(a, alone);
+    EXPECT_EQ(b, alone_doubles);
+  }
+  EXPECT_EQ(worker.outstanding(), 0u);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -317,6 +318,40 @@ TEST(WorkerProcess, IsRecycledAfterItsCalls) {
   EXPECT_EQ(worker.restarts(), 2);
 }
 
+// Requests sent before any answer is asked for: each ticket gets its own answer, in whatever
+// order they are received, a large one included.
+TEST(WorkerProcess, PipelinedRequestsKeepTheirOwnAnswers) {
+  WorkerProcess worker(WorkerCommand{{"cat"}, {}}, 1024);
+  std::vector<std::string> payloads = {"first", std::string(8 << 20, 'L'), "third", "fourth"};
+  for (size_t i = 0; i < payloads[1].size(); ++i) payloads[1][i] = static_cast<char>(i * 7);
+  std::vector<WorkerProcess::Ticket> tickets;
+  for (const auto& payload : payloads) tickets.push_back(worker.send(payload, 30));
+  EXPECT_EQ(worker.outstanding(), 4u);
+  for (size_t i : {2, 0, 3, 1}) {
+    SCOPED_TRACE(i);
+    CallResult result = worker.receive(tickets[i]);
+    ASSERT_EQ(result.outcome, CallOutcome::kResponse) << result.message;
+    EXPECT_TRUE(result.payload == payloads[i]);
+  }
+  EXPECT_EQ(worker.outstanding(), 0u);
+  EXPECT_EQ(worker.restarts(), 0);
+  EXPECT_THROW(worker.receive(tickets[0]), std::invalid_argument);  // once per ticket
+}
+
+// A worker serves its calls and no more, even when more are waiting: the rest go to the next.
+TEST(WorkerProcess, PipelinedRequestsPastTheRecyclingLimitGoToTheNextWorker) {
+  WorkerProcess worker(WorkerCommand{{"cat"}, {}}, 1024, /*recycle_after_calls=*/3);
+  std::vector<WorkerProcess::Ticket> tickets;
+  for (int i = 0; i < 7; ++i) tickets.push_back(worker.send(fmt::format("request {}", i), 30));
+  for (int i = 0; i < 7; ++i) {
+    CallResult result = worker.receive(tickets[i]);
+    ASSERT_EQ(result.outcome, CallOutcome::kResponse) << result.message;
+    EXPECT_EQ(result.payload, fmt::format("request {}", i));
+  }
+  EXPECT_EQ(worker.recycles(), 2);
+  EXPECT_EQ(worker.restarts(), 2);
+}
+
 TEST(WorkerProcess, CrashIsReportedWithSignalNameAndStderrThenRestarted) {
   WorkerProcess worker(sh("echo 'boom from worker' >&2; kill -SEGV $$"), 1024);
   CallResult first = worker.call("x", 10);
@@ -530,6 +565,45 @@ TEST(PlantedExecution, HangTimesOutAndTheNextRunGetsAFreshWorker) {
   auto* worker = dynamic_cast<WorkerExecution*>(execution.get());
   ASSERT_NE(worker, nullptr);
   EXPECT_EQ(worker->process().restarts(), 1);
+}
+
+// Runs submitted before any result is collected: a crash and a hang are charged to their own
+// models, and the models behind them run on a fresh worker with their own results.
+TEST(PlantedExecution, PipelinedRunsChargeCrashesAndHangsToTheirOwnModels) {
+  auto execution = planted(1.0);
+  ASSERT_TRUE(execution);
+  auto unary = [](const char* op) {
+    return model_from_text(fmt::format(R"(
+      <ir_version: 8, opset_import: ["" : 17]>
+      g (float[2] x) => (float[2] y) {{
+        y = {}(x)
+      }}
+    )", op));
+  };
+  const ModelUnderTest add = model_from_text(kAddModel);
+  const ModelUnderTest crash = unary("Sigmoid");
+  const ModelUnderTest hang = unary("Tanh");
+  const TensorMap x = {{"x", Tensor::of_floats({2}, std::vector<float>{1, 2})}};
+  const TensorMap add_in = add_inputs();
+  std::vector<Execution::Ticket> tickets = {
+      execution->submit(add, add_in), execution->submit(crash, x),
+      execution->submit(add, add_in), execution->submit(hang, x),
+      execution->submit(add, add_in)};
+  // Collected out of order: the last first, so every answer before it is kept meanwhile.
+  expect_add_result(execution->collect(tickets[4]));
+  expect_add_result(execution->collect(tickets[0]));
+  const RunResult crashed = execution->collect(tickets[1]);
+  EXPECT_EQ(crashed.status, RunStatus::kCrash);
+  EXPECT_EQ(crashed.message.substr(0, crashed.message.find('\n')), "worker died: SIGSEGV");
+  const RunResult hung = execution->collect(tickets[3]);
+  EXPECT_EQ(hung.status, RunStatus::kTimeout);
+  EXPECT_GE(hung.seconds, 1.0);
+  EXPECT_LT(hung.seconds, 5.0);
+  expect_add_result(execution->collect(tickets[2]));
+  auto* worker = dynamic_cast<WorkerExecution*>(execution.get());
+  ASSERT_NE(worker, nullptr);
+  EXPECT_EQ(worker->process().restarts(), 2);
+  EXPECT_EQ(worker->process().outstanding(), 0u);
 }
 
 TEST(PlantedExecution, ValueAndShapeFaultsFollowDependencies) {
