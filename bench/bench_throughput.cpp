@@ -12,13 +12,15 @@
 //      `ort`, in order, and writes them to DIR/models.bin, which the bare loop reads into
 //      memory before its clock starts: the same models, whatever the campaign's generator does;
 //   3. each round runs the bare loop, the campaign with its executions one after the other
-//      (`serial`: the loop as it ran before evaluate_model overlapped worker round trips with
-//      in-process work) and the campaign as it runs, back to back, so that all three see about
-//      the same load on a shared machine (the bare loop first in odd rounds, last in even
-//      ones); the ratios of each round, their median, and those of the totals are printed;
-//   4. in each round too, a sketch of the loop's core (generate + evaluate, no bookkeeping)
-//      with and without generating the next model while a model is in flight: what the
-//      prefetch recommended for fuzzer/campaign.cpp would give.
+//      (`serial`: the loop without pipelining, each worker run waited for in turn, as it ran
+//      before the worker's requests were pipelined) and the campaign as it runs, back to back,
+//      so that all three see about the same load on a shared machine (the bare loop first in
+//      odd rounds, last in even ones); the ratios of each round, their median, and those of
+//      the totals are printed;
+//   4. in each round too, the worker alone: the recorded requests sent to a fresh `ort` worker
+//      through WorkerProcess, pipelined, with nothing else to do (`worker/s`): the ceiling of
+//      any fuzz loop with this worker; between it and the bare loop is the worker's protocol
+//      (decoding inputs, encoding outputs, the pipes), between it and the campaign the loop.
 // Passes 2 and 3 run on the directory of pass 1 with no minimization budget left: every
 // finding is known, so they time the loop of a long campaign's steady state (no case stored).
 #include <fmt/format.h>
@@ -30,6 +32,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -42,7 +45,10 @@
 #include "generators/generator.h"
 #include "generators/rng.h"
 #include "oracles/execution.h"
+#include "oracles/worker_execution.h"
 #include "oracles/worker_paths.h"
+#include "oracles/worker_process.h"
+#include "oracles/worker_protocol.h"
 
 using namespace onnxfuzz;
 namespace fs = std::filesystem;
@@ -57,8 +63,9 @@ void put(std::string& out, T value) {
 }
 
 // Forwards to `inner`. serial: never out of process, so that evaluate_model runs it in turn on
-// its own thread, as it ran every execution before. record: keeps every model run, with its
-// inputs and whether it crashed or hung the worker.
+// the calling thread and waits for it, as it ran every execution before pipelining. record:
+// keeps every model run, in the order sent, with its inputs and whether it crashed or hung the
+// worker.
 class Wrapped final : public Execution {
  public:
   struct Run {
@@ -166,37 +173,39 @@ std::expected<Rate, std::string> campaign(const CampaignOptions& options) {
   return Rate{summary->models, summary->seconds};
 }
 
-// The campaign's per-model core without its bookkeeping (coverage, guidance, journal, stats):
-// generate model i, evaluate it on the campaign's validation schedule. With `prefetch`, model
-// i+1 is generated while model i is in flight (start_evaluation ... finish): the change that
-// fuzzer/campaign.cpp's loop would make to hide generation behind the worker's round trip.
-Rate core_loop(const CampaignOptions& options, bool prefetch) {
-  auto generator = Generator::make(options.policy);
-  if (!generator) return {};
-  const int64_t count = *options.iterations;
-  Rng master(options.seed);
-  const auto start = std::chrono::steady_clock::now();
-  std::optional<GeneratedModel> next = generator->generate(master.next());
-  for (int64_t i = 1; i <= count; ++i) {
-    const GeneratedModel current = std::move(*next);
-    const Validation validation =
-        options.full_validation_every <= 1 || i % options.full_validation_every == 1
-            ? Validation::kFull
-            : Validation::kCheckerOnly;
-    if (prefetch) {
-      EvaluationInFlight in_flight =
-          start_evaluation(current.model, current.inputs, options.findings.executions,
-                           options.findings.oracle, validation);
-      if (i < count) next = generator->generate(master.next());
-      (void)in_flight.finish();
-    } else {
-      (void)evaluate_model(current.model, current.inputs, options.findings.executions,
-                           options.findings.oracle, validation);
-      if (i < count) next = generator->generate(master.next());
-    }
+// The worker alone (step 4): every recorded run's request through a WorkerProcess of `command`,
+// up to kWindow outstanding. Runs that crashed or hung the worker in the campaign are skipped
+// and, with the models not sent, count as processed at no cost, as in the bare loop.
+std::expected<Rate, std::string> worker_alone(const WorkerCommand& command, int64_t unsent,
+                                              const std::vector<Wrapped::Run>& runs) {
+  constexpr size_t kWindow = 8;
+  std::vector<std::string> requests;
+  for (const auto& run : runs) {
+    if (!run.fatal) requests.push_back(encode_run_request(run.model, run.inputs));
   }
-  return Rate{count,
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+  WorkerProcess worker(command, ExecutionOptions{}.memory_limit_mb);
+  WorkerRequest version;
+  version.kind = kRequestVersion;
+  if (auto ready = worker.call(encode_request(version), 60);
+      ready.outcome != CallOutcome::kResponse) {
+    return std::unexpected(fmt::format("worker: {}", ready.message));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::deque<WorkerProcess::Ticket> outstanding;
+  int64_t failed = 0;
+  auto receive_oldest = [&] {
+    failed += worker.receive(outstanding.front()).outcome != CallOutcome::kResponse;
+    outstanding.pop_front();
+  };
+  for (const std::string& request : requests) {
+    outstanding.push_back(worker.send(request, 60));
+    if (outstanding.size() >= kWindow) receive_oldest();
+  }
+  while (!outstanding.empty()) receive_oldest();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (failed > 0) return std::unexpected(fmt::format("worker: {} requests not answered", failed));
+  return Rate{unsent + static_cast<int64_t>(runs.size()), seconds};
 }
 
 int usage() {
@@ -241,6 +250,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<Wrapped>> wrapped;
   std::vector<Execution*> serial, recording;
   Wrapped* recorder = nullptr;
+  WorkerCommand ort_command;
   for (size_t start = 0; start <= executions_list.size();) {
     const size_t comma = executions_list.find(',', start);
     const std::string name = executions_list.substr(
@@ -259,7 +269,10 @@ int main(int argc, char** argv) {
     serial.push_back(wrapped.back().get());
     wrapped.push_back(std::make_unique<Wrapped>(**e, false, name == "ort"));
     recording.push_back(wrapped.back().get());
-    if (name == "ort") recorder = wrapped.back().get();
+    if (name == "ort") {
+      recorder = wrapped.back().get();
+      ort_command = dynamic_cast<WorkerExecution&>(**e).process().command();
+    }
     owned.push_back(std::move(*e));
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -304,6 +317,7 @@ int main(int argc, char** argv) {
     cleanup();
     return 1;
   }
+  const std::vector<Wrapped::Run> recorded_runs = std::move(recorder->runs);
   recorder->runs.clear();
   CampaignOptions serial_options = options;
   serial_options.findings.executions = serial;
@@ -313,67 +327,63 @@ int main(int argc, char** argv) {
       "minimization; {} of them not sent to ort (a dtype it cannot carry) and {} that crash "
       "or hang it count as processed at no cost in the bare loop; {} cores\n",
       count, seed, max_nodes, executions_list, unsent, *fatal, ::sysconf(_SC_NPROCESSORS_ONLN));
-  fmt::print("{:<6} {:>8} {:>8} {:>6} {:>10} {:>6} {:>8} {:>10} {:>6}\n", "round", "bare/s",
-             "serial/s", "ratio", "campaign/s", "ratio", "core/s", "prefetch/s", "gain");
+  fmt::print("{:<6} {:>8} {:>8} {:>6} {:>10} {:>6} {:>8} {:>6}\n", "round", "bare/s", "serial/s",
+             "ratio", "campaign/s", "ratio", "worker/s", "ratio");
   fmt::print("{:<6} {:>8} {:>8} {:>6} {:>10.1f}   (first pass: stores the findings)\n", "cold", "",
              "", "", cold->per_second());
-  Rate bare_total, serial_total, campaign_total, core_total, prefetch_total;
+  Rate bare_total, serial_total, campaign_total, worker_total;
   auto add = [](Rate& total, const Rate& r) {
     total.models += r.models;
     total.seconds += r.seconds;
   };
   auto line = [](const std::string& label, const Rate& bare, const Rate& before, const Rate& after,
-                 const Rate& core, const Rate& prefetch) {
+                 const Rate& worker) {
     auto pct = [&](const Rate& r) { return 100 * r.per_second() / bare.per_second(); };
-    fmt::print(
-        "{:<6} {:>8.1f} {:>8.1f} {:>5.1f}% {:>10.1f} {:>5.1f}% {:>8.1f} {:>10.1f} {:>5.1f}%\n",
-        label, bare.per_second(), before.per_second(), pct(before), after.per_second(), pct(after),
-        core.per_second(), prefetch.per_second(),
-        100 * (prefetch.per_second() / core.per_second() - 1));
+    fmt::print("{:<6} {:>8.1f} {:>8.1f} {:>5.1f}% {:>10.1f} {:>5.1f}% {:>8.1f} {:>5.1f}%\n", label,
+               bare.per_second(), before.per_second(), pct(before), after.per_second(), pct(after),
+               worker.per_second(), pct(worker));
     std::fflush(stdout);
   };
-  std::vector<double> serial_ratios, campaign_ratios, gains;
+  std::vector<double> serial_ratios, campaign_ratios, worker_ratios;
   for (int round = 1; round <= rounds; ++round) {
     // Odd rounds run the bare loop first, even rounds last: a trend in the machine's load
     // favours neither side.
-    std::expected<Rate, std::string> bare = Rate{}, before = Rate{}, after = Rate{};
+    std::expected<Rate, std::string> bare = Rate{}, before = Rate{}, after = Rate{},
+                                     worker = Rate{};
     if (round % 2 == 1) bare = bare_loop(models_file);
     if (bare) before = campaign(serial_options);
     if (bare && before) after = campaign(options);
-    const Rate core = core_loop(options, false);
-    const Rate prefetch = core_loop(options, true);
-    if (round % 2 == 0 && before && after) bare = bare_loop(models_file);
-    if (!bare || !before || !after) {
-      fmt::print(stderr, "{}\n", !bare ? bare.error() : !before ? before.error() : after.error());
+    if (bare && before && after) worker = worker_alone(ort_command, unsent, recorded_runs);
+    if (round % 2 == 0 && before && after && worker) bare = bare_loop(models_file);
+    if (!bare || !before || !after || !worker) {
+      fmt::print(stderr, "{}\n",
+                 !bare ? bare.error()
+                       : !before ? before.error() : !after ? after.error() : worker.error());
       cleanup();
       return 1;
     }
-    line(std::to_string(round), *bare, *before, *after, core, prefetch);
+    line(std::to_string(round), *bare, *before, *after, *worker);
     add(bare_total, *bare);
     add(serial_total, *before);
     add(campaign_total, *after);
-    add(core_total, core);
-    add(prefetch_total, prefetch);
+    add(worker_total, *worker);
     serial_ratios.push_back(before->per_second() / bare->per_second());
     campaign_ratios.push_back(after->per_second() / bare->per_second());
-    gains.push_back(prefetch.per_second() / core.per_second() - 1);
+    worker_ratios.push_back(worker->per_second() / bare->per_second());
   }
-  line("all", bare_total, serial_total, campaign_total, core_total, prefetch_total);
+  line("all", bare_total, serial_total, campaign_total, worker_total);
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
   };
-  fmt::print("{:<6} {:>8} {:>8} {:>5.1f}% {:>10} {:>5.1f}% {:>8} {:>10} {:>5.1f}%\n", "median", "",
-             "", 100 * median(serial_ratios), "", 100 * median(campaign_ratios), "", "",
-             100 * median(gains));
+  fmt::print("{:<6} {:>8} {:>8} {:>5.1f}% {:>10} {:>5.1f}% {:>8} {:>5.1f}%\n", "median", "", "",
+             100 * median(serial_ratios), "", 100 * median(campaign_ratios), "",
+             100 * median(worker_ratios));
   fmt::print(
       "\nbare/s: bench/bare_ort_loop.mjs on {}, session create + run + release per model and "
-      "nothing else; serial/s: the campaign with its executions one after the other, as before "
-      "evaluate_model overlapped worker round trips; campaign/s: the campaign as it runs; "
-      "ratio: models/s over the bare loop's; core/s: a sketch of the loop's core, generate + "
-      "evaluate and no bookkeeping, on generate(seed)'s models (not the campaign's, which "
-      "may be guided: no ratio to the bare loop); prefetch/s: the same, generating model i+1 "
-      "while model i is in flight; gain: prefetch/s over core/s.\n",
+      "nothing else; serial/s: the campaign without pipelining, each worker run waited for in "
+      "turn; campaign/s: the campaign as it runs; worker/s: the ort worker alone, fed the "
+      "recorded requests pipelined; ratio: models/s over the bare loop's.\n",
       models_file);
   cleanup();
   return 0;
