@@ -24,6 +24,7 @@
 // Passes 2 and 3 run on the directory of pass 1 with no minimization budget left: every
 // finding is known, so they time the loop of a long campaign's steady state (no case stored).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <ranges>
 #include <string>
 #include <vector>
 
@@ -250,7 +252,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<Wrapped>> wrapped;
   std::vector<Execution*> serial, recording;
   Wrapped* recorder = nullptr;
-  WorkerCommand ort_command;
+  const WorkerProcess* ort_worker = nullptr;
   for (size_t start = 0; start <= executions_list.size();) {
     const size_t comma = executions_list.find(',', start);
     const std::string name = executions_list.substr(
@@ -271,7 +273,7 @@ int main(int argc, char** argv) {
     recording.push_back(wrapped.back().get());
     if (name == "ort") {
       recorder = wrapped.back().get();
-      ort_command = dynamic_cast<WorkerExecution&>(**e).process().command();
+      ort_worker = &dynamic_cast<WorkerExecution&>(**e).process();
     }
     owned.push_back(std::move(*e));
     if (comma == std::string::npos) break;
@@ -345,6 +347,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   };
   std::vector<double> serial_ratios, campaign_ratios, worker_ratios;
+  std::vector<double> idle;  // per round: the share of the campaign's time its ort worker idled
   for (int round = 1; round <= rounds; ++round) {
     // Odd rounds run the bare loop first, even rounds last: a trend in the machine's load
     // favours neither side.
@@ -352,8 +355,10 @@ int main(int argc, char** argv) {
                                      worker = Rate{};
     if (round % 2 == 1) bare = bare_loop(models_file);
     if (bare) before = campaign(serial_options);
+    const double idle_before = ort_worker->idle_seconds();
     if (bare && before) after = campaign(options);
-    if (bare && before && after) worker = worker_alone(ort_command, unsent, recorded_runs);
+    if (after) idle.push_back((ort_worker->idle_seconds() - idle_before) / after->seconds);
+    if (bare && before && after) worker = worker_alone(ort_worker->command(), unsent, recorded_runs);
     if (round % 2 == 0 && before && after && worker) bare = bare_loop(models_file);
     if (!bare || !before || !after || !worker) {
       fmt::print(stderr, "{}\n",
@@ -379,6 +384,8 @@ int main(int argc, char** argv) {
   fmt::print("{:<6} {:>8} {:>8} {:>5.1f}% {:>10} {:>5.1f}% {:>8} {:>5.1f}%\n", "median", "", "",
              100 * median(serial_ratios), "", 100 * median(campaign_ratios), "",
              100 * median(worker_ratios));
+  fmt::print("the campaign's ort worker idle (no request handed to it), per round: {:.1f}%\n",
+             fmt::join(idle | std::views::transform([](double x) { return 100 * x; }), "%, "));
   fmt::print(
       "\nbare/s: bench/bare_ort_loop.mjs on {}, session create + run + release per model and "
       "nothing else; serial/s: the campaign without pipelining, each worker run waited for in "

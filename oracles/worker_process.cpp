@@ -166,6 +166,7 @@ void WorkerProcess::close_fds() {
   close_fd(from_worker_);
   // What was handed to this worker and not answered goes to the next one.
   handed_ = 0;
+  idle_since_ = {};
   outbox_.clear();
   outbox_written_ = 0;
   inbox_.clear();
@@ -386,20 +387,25 @@ void WorkerProcess::ensure_worker() {
       charge_oldest(CallOutcome::kSpawnFailed, std::move(error));
       continue;
     }
-    hand_over();
-    start_oldest(/*fresh_worker=*/true);
+    hand_over(/*fresh_worker=*/true);
     return;
   }
 }
 
-void WorkerProcess::hand_over() {
+void WorkerProcess::hand_over(bool fresh_worker) {
   const bool was_idle = handed_ == 0;
   while (handed_ < queue_.size() &&
          (recycle_after_calls_ == 0 || calls_since_start_ < recycle_after_calls_)) {
     outbox_ += queue_[handed_++].frame;
     ++calls_since_start_;
   }
-  if (was_idle && handed_ > 0) start_oldest(/*fresh_worker=*/false);
+  if (was_idle && handed_ > 0) {
+    if (idle_since_ != Clock::time_point{}) {
+      idle_seconds_ += std::chrono::duration<double>(Clock::now() - idle_since_).count();
+      idle_since_ = {};
+    }
+    start_oldest(fresh_worker);
+  }
 }
 
 void WorkerProcess::start_oldest(bool fresh_worker) {
@@ -448,7 +454,12 @@ void WorkerProcess::charge_oldest(CallOutcome outcome, std::string message, std:
   }
   answered_.emplace(queue_.front().ticket, std::move(result));
   queue_.pop_front();
-  if (answered && --handed_ > 0) start_oldest(/*fresh_worker=*/false);
+  if (!answered) return;
+  if (--handed_ > 0) {
+    start_oldest(/*fresh_worker=*/false);
+  } else {
+    idle_since_ = Clock::now();
+  }
 }
 
 bool WorkerProcess::take_answers() {

@@ -79,6 +79,9 @@ class WorkerProcess {
   int restarts() const { return restarts_; }
   // Times a healthy worker was retired after its calls and replaced by a fresh one.
   int recycles() const { return recycles_; }
+  // Time a live worker had no request to work on: from reading its last answer (or its start)
+  // to the next send. What a caller's own work between two requests costs in throughput.
+  double idle_seconds() const { return idle_seconds_; }
   // Process id of the live worker, or -1.
   pid_t pid() const { return pid_; }
   const WorkerCommand& command() const { return command_; }
@@ -111,7 +114,7 @@ class WorkerProcess {
   // calls), and hands it the waiting requests. A spawn failure is charged to the oldest.
   void ensure_worker();
   // Appends waiting requests to the outbox of the live worker, up to its recycling limit.
-  void hand_over();
+  void hand_over(bool fresh_worker = false);
   // The oldest request is now the worker's: its clock, memory sampling and stderr start.
   void start_oldest(bool fresh_worker);
   // Writes what the pipe takes of the outbox; false if the worker no longer reads (EPIPE).
@@ -148,6 +151,8 @@ class WorkerProcess {
   Ticket next_ticket_ = 1;
   Clock::time_point oldest_start_{};  // when the worker could start on queue_.front()
   Clock::time_point next_sample_{};
+  Clock::time_point idle_since_{};  // while a live worker has nothing handed to it
+  double idle_seconds_ = 0;
   int64_t stderr_mark_ = 0;      // stderr size when queue_.front() started
   std::vector<char> io_chunk_;   // read buffer, kept for the worker's life
 };
