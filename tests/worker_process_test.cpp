@@ -352,6 +352,17 @@ TEST(WorkerProcess, PipelinedRequestsPastTheRecyclingLimitGoToTheNextWorker) {
   EXPECT_EQ(worker.restarts(), 2);
 }
 
+// The worker idles between an answer and the next request: the caller's own work.
+TEST(WorkerProcess, CountsTheTimeItsWorkerHadNothingToDo) {
+  WorkerProcess worker(WorkerCommand{{"cat"}, {}}, 1024);
+  ASSERT_EQ(worker.call("warm up", 30).outcome, CallOutcome::kResponse);
+  EXPECT_EQ(worker.idle_seconds(), 0.0);  // nothing sent after an answer yet
+  usleep(100000);
+  ASSERT_EQ(worker.call("after a pause", 30).outcome, CallOutcome::kResponse);
+  EXPECT_GE(worker.idle_seconds(), 0.1);
+  EXPECT_LT(worker.idle_seconds(), 5.0);
+}
+
 TEST(WorkerProcess, CrashIsReportedWithSignalNameAndStderrThenRestarted) {
   WorkerProcess worker(sh("echo 'boom from worker' >&2; kill -SEGV $$"), 1024);
   CallResult first = worker.call("x", 10);
