@@ -20,6 +20,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "oracles/worker_paths.h"
 #include "oracles/worker_protocol.h"
@@ -159,6 +160,7 @@ WorkerProcess::WorkerProcess(WorkerCommand command, int64_t memory_limit_mb,
 WorkerProcess::~WorkerProcess() {
   kill_and_reap();
   close_fd(stderr_file_);
+  end_process(spare_);
 }
 
 void WorkerProcess::close_fds() {
@@ -173,33 +175,34 @@ void WorkerProcess::close_fds() {
   stdin_closed_ = false;
 }
 
-std::string WorkerProcess::spawn() {
+std::string WorkerProcess::launch(Process& out) const {
   if (command_.argv.empty()) return "empty worker command";
-  close_fd(stderr_file_);
 
   const char* tmpdir = std::getenv("TMPDIR");
   std::string stderr_path = fmt::format("{}/onnxfuzz-worker-stderr-XXXXXX",
                                         tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp");
   // O_APPEND: the worker's writes follow the file's end, so truncating it at the start of each
   // call leaves exactly that call's stderr as evidence (and keeps a long campaign's file small).
-  stderr_file_ = mkostemp(stderr_path.data(), O_CLOEXEC | O_APPEND);
-  if (stderr_file_ < 0) {
+  int stderr_file = mkostemp(stderr_path.data(), O_CLOEXEC | O_APPEND);
+  if (stderr_file < 0) {
     return fmt::format("cannot create a stderr file in {}: {}", stderr_path, strerror(errno));
   }
   ::unlink(stderr_path.c_str());  // only the descriptors keep it alive
-  stderr_mark_ = 0;
 
   int in_pipe[2], out_pipe[2], report_pipe[2];
-  if (pipe2(in_pipe, O_CLOEXEC) != 0) return fmt::format("pipe: {}", strerror(errno));
+  if (pipe2(in_pipe, O_CLOEXEC) != 0) {
+    const int error = errno;
+    ::close(stderr_file);
+    return fmt::format("pipe: {}", strerror(error));
+  }
   if (pipe2(out_pipe, O_CLOEXEC) != 0) {
     const int error = errno;
-    ::close(in_pipe[0]);
-    ::close(in_pipe[1]);
+    for (int fd : {in_pipe[0], in_pipe[1], stderr_file}) ::close(fd);
     return fmt::format("pipe: {}", strerror(error));
   }
   if (pipe2(report_pipe, O_CLOEXEC) != 0) {
     const int error = errno;
-    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1]}) ::close(fd);
+    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], stderr_file}) ::close(fd);
     return fmt::format("pipe: {}", strerror(error));
   }
 
@@ -212,7 +215,7 @@ std::string WorkerProcess::spawn() {
 
   const pid_t pid = fork();
   if (pid == 0) {
-    exec_child(path.c_str(), argv.data(), envp.data(), in_pipe[0], out_pipe[1], stderr_file_,
+    exec_child(path.c_str(), argv.data(), envp.data(), in_pipe[0], out_pipe[1], stderr_file,
                report_pipe[1]);
   }
   const int fork_error = errno;
@@ -220,16 +223,12 @@ std::string WorkerProcess::spawn() {
   ::close(out_pipe[1]);
   ::close(report_pipe[1]);
   if (pid < 0) {
-    ::close(in_pipe[1]);
-    ::close(out_pipe[0]);
-    ::close(report_pipe[0]);
+    for (int fd : {in_pipe[1], out_pipe[0], report_pipe[0], stderr_file}) ::close(fd);
     return fmt::format("fork: {}", strerror(fork_error));
   }
   // Also set the group from this side so a kill right after fork cannot miss the child.
   setpgid(pid, pid);
-  pid_ = pid;
-  to_worker_ = in_pipe[1];
-  from_worker_ = out_pipe[0];
+  out = Process{pid, in_pipe[1], out_pipe[0], stderr_file};
 
   // The report pipe closes at a successful exec (O_CLOEXEC) or carries execve's errno.
   int exec_error = 0;
@@ -239,15 +238,55 @@ std::string WorkerProcess::spawn() {
   } while (got < 0 && errno == EINTR);
   ::close(report_pipe[0]);
   if (got == static_cast<ssize_t>(sizeof(exec_error))) {
-    kill_and_reap();
+    end_process(out);
     return fmt::format("cannot execute {}: {}", path, strerror(exec_error));
   }
-  if (!set_nonblocking(to_worker_) || !set_nonblocking(from_worker_)) {
-    kill_and_reap();
-    return fmt::format("fcntl: {}", strerror(errno));
+  if (!set_nonblocking(out.to) || !set_nonblocking(out.from)) {
+    const int error = errno;
+    end_process(out);
+    return fmt::format("fcntl: {}", strerror(error));
   }
+  return {};
+}
+
+void WorkerProcess::end_process(Process& process) {
+  if (process.pid > 0) {
+    ::kill(-process.pid, SIGKILL);
+    ::kill(process.pid, SIGKILL);  // in case it never got its own group
+    int status = 0;
+    while (waitpid(process.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  for (int* fd : {&process.to, &process.from, &process.err}) close_fd(*fd);
+  process = Process{};
+}
+
+std::string WorkerProcess::spawn() {
+  Process next;
+  if (spare_.pid > 0) {
+    // A spare that ended while it waited (a worker that dies at start) is replaced by a fresh
+    // one, whose end is then this request's evidence.
+    int status = 0;
+    if (waitpid(spare_.pid, &status, WNOHANG) == 0) {
+      next = std::exchange(spare_, Process{});
+    } else {
+      spare_.pid = -1;  // reaped
+      end_process(spare_);
+    }
+  }
+  if (next.pid <= 0) {
+    if (std::string error = launch(next); !error.empty()) return error;
+  }
+  close_fd(stderr_file_);
+  pid_ = next.pid;
+  to_worker_ = next.to;
+  from_worker_ = next.from;
+  stderr_file_ = next.err;
+  stderr_mark_ = 0;
   if (starts_++ > 0) ++restarts_;
   calls_since_start_ = 0;
+  // A failed start shows at the take-over, as the fresh worker's would.
+  if (keep_spare_ && spare_.pid <= 0) (void)launch(spare_);
   return {};
 }
 
@@ -450,6 +489,10 @@ void WorkerProcess::charge_oldest(CallOutcome outcome, std::string message, std:
   if (!answered) {
     // Killed first: a hung or oversized worker's last words are evidence too.
     if (pid_ > 0) kill_and_reap();
+    // A model that ended one worker is seldom alone (a crash found is re-run to check and
+    // minimize it): from now on a spare is started ahead, so that taking over costs no start.
+    keep_spare_ = outcome != CallOutcome::kSpawnFailed;
+    if (keep_spare_ && spare_.pid <= 0) (void)launch(spare_);
     result.stderr_tail = stderr_tail();
   }
   answered_.emplace(queue_.front().ticket, std::move(result));

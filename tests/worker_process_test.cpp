@@ -376,6 +376,21 @@ TEST(WorkerProcess, CrashIsReportedWithSignalNameAndStderrThenRestarted) {
   EXPECT_EQ(worker.restarts(), 1);
 }
 
+// After a worker ended on a request, a spare is started at once: the next request is served by
+// a worker that has been starting meanwhile, not by one that starts only then.
+TEST(WorkerProcess, ASpareStartedAfterAKillTakesOver) {
+  // Half a second to start, then an echo.
+  WorkerProcess worker(sh("sleep 0.5; exec cat"), 1024);
+  CallResult first = worker.call("x", 0.1);
+  ASSERT_EQ(first.outcome, CallOutcome::kTimeout);
+  usleep(800000);
+  // A fresh worker would still sleep through this limit.
+  CallResult second = worker.call("ping", 0.3);
+  ASSERT_EQ(second.outcome, CallOutcome::kResponse) << second.message;
+  EXPECT_EQ(second.payload, "ping");
+  EXPECT_EQ(worker.restarts(), 1);
+}
+
 TEST(WorkerProcess, ExitCodeAndExtraEnvironment) {
   WorkerProcess worker(
       sh("echo \"flag=$ONNXFUZZ_TEST_FLAG\" >&2; exit 3", {"ONNXFUZZ_TEST_FLAG=on"}), 1024);
