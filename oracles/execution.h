@@ -69,6 +69,8 @@ struct ModelUnderTest {
 struct ExecutionOptions {
   double timeout_seconds = 10;     // per model, for worker executions
   int64_t memory_limit_mb = 4096;  // resident memory cap of a worker process
+  // Once a worker has died on a model, keep another started and ready (WorkerProcess).
+  bool spare_worker = true;
   // The execution a converter's output model runs on (`--after`): convert:onnx-version@N
   // without an explicit "+NAME" runs its converted model here.
   std::string after = "ref";

@@ -55,7 +55,9 @@ RunResult from_call(const CallResult& call, double timeout_seconds) {
 WorkerExecution::WorkerExecution(std::string name, WorkerCommand command, ExecutionOptions options)
     : name_(std::move(name)),
       options_(options),
-      process_(std::move(command), options.memory_limit_mb) {}
+      process_(std::move(command), options.memory_limit_mb) {
+  process_.allow_spare(options.spare_worker);
+}
 
 std::expected<std::string, std::string> WorkerExecution::query_text(uint32_t kind) {
   WorkerRequest request;

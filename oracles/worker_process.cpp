@@ -491,7 +491,7 @@ void WorkerProcess::charge_oldest(CallOutcome outcome, std::string message, std:
     if (pid_ > 0) kill_and_reap();
     // A model that ended one worker is seldom alone (a crash found is re-run to check and
     // minimize it): from now on a spare is started ahead, so that taking over costs no start.
-    keep_spare_ = outcome != CallOutcome::kSpawnFailed;
+    keep_spare_ = spare_allowed_ && outcome != CallOutcome::kSpawnFailed;
     if (keep_spare_ && spare_.pid <= 0) (void)launch(spare_);
     result.stderr_tail = stderr_tail();
   }

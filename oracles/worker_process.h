@@ -73,6 +73,10 @@ class WorkerProcess {
   CallResult call(std::string request_payload, double timeout_seconds) {
     return receive(send(std::move(request_payload), timeout_seconds));
   }
+  // Whether to keep a spare worker started ahead once a worker has died on a request (default:
+  // yes). Taking over then costs no start; starting it costs a core meanwhile, which a machine
+  // whose cores are all busy fuzzing does not have.
+  void allow_spare(bool allowed) { spare_allowed_ = allowed; }
   // Tickets sent and not received yet.
   size_t outstanding() const { return queue_.size() + answered_.size(); }
 
@@ -158,6 +162,7 @@ class WorkerProcess {
   // After a worker ended on a request (crash, hang, memory): a started worker held ready, which
   // takes over at once instead of paying the start (for ORT: Node and the library, ~0.2 s).
   bool keep_spare_ = false;
+  bool spare_allowed_ = true;
   Process spare_;
 
   std::deque<Request> queue_;  // sent and unanswered, oldest first

@@ -168,6 +168,7 @@ TEST(Jobs, BadArgumentsGetClearErrors) {
       {"fuzz --shard 2/2 --iterations 1 --out " + dir.str("o"), 2, "--shard"},
       {"fuzz --shard 1 --iterations 1 --out " + dir.str("o"), 2, "--shard"},
       {"fuzz --stats-interval 0 --iterations 1 --out " + dir.str("o"), 2, "--stats-interval"},
+      {"fuzz --spare-worker maybe --iterations 1 --out " + dir.str("o"), 2, "--spare-worker"},
       {"fuzz --resume --out " + dir.str("not-a-campaign"), 3, "not a campaign"},
       {"fuzz --resume --out " + dir.str("missing"), 3, "not a campaign"},
       {"fuzz --jobs 2 --iterations 1 --executions ref --out /proc/onnxfuzz-out", 4, "output directory"},

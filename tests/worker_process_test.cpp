@@ -389,6 +389,13 @@ TEST(WorkerProcess, ASpareStartedAfterAKillTakesOver) {
   ASSERT_EQ(second.outcome, CallOutcome::kResponse) << second.message;
   EXPECT_EQ(second.payload, "ping");
   EXPECT_EQ(worker.restarts(), 1);
+
+  // Without spares the next worker starts only when a request needs it.
+  WorkerProcess without(sh("sleep 0.5; exec cat"), 1024);
+  without.allow_spare(false);
+  ASSERT_EQ(without.call("x", 0.1).outcome, CallOutcome::kTimeout);
+  usleep(800000);
+  EXPECT_EQ(without.call("ping", 0.3).outcome, CallOutcome::kTimeout);
 }
 
 TEST(WorkerProcess, ExitCodeAndExtraEnvironment) {
