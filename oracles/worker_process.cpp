@@ -493,7 +493,9 @@ void WorkerProcess::charge_oldest(CallOutcome outcome, std::string message, std:
     // minimize it): from now on a spare is started ahead, so that taking over costs no start.
     keep_spare_ = spare_allowed_ && outcome != CallOutcome::kSpawnFailed;
     if (keep_spare_ && spare_.pid <= 0) (void)launch(spare_);
-    result.stderr_tail = stderr_tail();
+    // A worker that never started has written nothing (the error says why); the file is the
+    // one of the worker before it.
+    if (outcome != CallOutcome::kSpawnFailed) result.stderr_tail = stderr_tail();
   }
   answered_.emplace(queue_.front().ticket, std::move(result));
   queue_.pop_front();
@@ -509,15 +511,15 @@ bool WorkerProcess::take_answers() {
   while (inbox_.size() >= sizeof(uint32_t)) {
     uint32_t length = 0;
     std::memcpy(&length, inbox_.data(), sizeof(length));
-    if (length > kMaxFrameBytes) {
-      charge_oldest(CallOutcome::kProtocolError,
-                    fmt::format("response frame length {} exceeds the limit", length));
-      return false;
-    }
     if (handed_ == 0) {
       // An answer to no request: this worker is broken, though no request of the queue is
       // to blame (each had its one answer). The next request gets a fresh worker.
       kill_and_reap();
+      return false;
+    }
+    if (length > kMaxFrameBytes) {
+      charge_oldest(CallOutcome::kProtocolError,
+                    fmt::format("response frame length {} exceeds the limit", length));
       return false;
     }
     if (inbox_.size() < sizeof(uint32_t) + length) return true;
