@@ -546,8 +546,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     for (const auto& verdict : eval.verdicts) {
       ++summary.findings_by_kind[std::string(verdict_kind_name(verdict.kind))];
       JournalEntry entry{model_seed, verdict, FindingOutcome::kDuplicate, "",
-                         op_sequence(model.graph())};
-      entry.chain = chain_json;
+                         op_sequence(model.graph()), "", chain_json};
       // Every verdict leaves one journal line, whichever way this iteration ends.
       struct JournalLine {
         Journal& journal;
