@@ -284,7 +284,7 @@ std::expected<ExecutionSet, std::pair<int, std::string>> make_executions(
   ExecutionOptions options = *limits;
   if (flags.has("spare-worker")) {
     // auto: a spare worker unless the campaign's jobs keep every core busy. Measured on 2
-    // cores with ref,ort: +8..14% models for one job, -3..6% for --jobs 2 (its start takes a
+    // cores with ref,ort: +8..16% models for one job, -3..6% for --jobs 2 (its start takes a
     // core from the other job).
     const std::string spare = flags.get("spare-worker");
     auto jobs = parse_jobs(flags.has("jobs") ? flags.get("jobs") : "1");
