@@ -143,6 +143,14 @@ TEST(SeedsCampaign, RuleBreakingMutantsThatABackendRunsAreAcceptedInvalid) {
   // Invalid mutants never join the pool.
   EXPECT_FALSE(fs::exists(fs::path(out) / "pool") &&
                !fs::is_empty(fs::path(out) / "pool"));
+  // Replayed, each case is judged against its rule again: still failing, not fixed.
+  auto replayed = run_onnxfuzz(fmt::format("replay {} --executions ref,planted", out),
+                               "ONNXFUZZ_PLANTED=");
+  EXPECT_EQ(replayed.exit_code, 0) << replayed.output;
+  EXPECT_NE(replayed.output.find(fmt::format("replay: {} still failing, 0 fixed, 0 changed",
+                                             records.size())),
+            std::string::npos)
+      << replayed.output;
 }
 
 TEST(SeedsCampaign, BadSeedsAreClearErrors) {
