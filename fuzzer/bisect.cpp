@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "fuzzer/evaluation.h"
+#include "fuzzer/finding.h"
 #include "fuzzer/exit_codes.h"
 
 namespace onnxfuzz {
@@ -98,8 +99,8 @@ class ReleaseRunner {
     } else {
       std::vector<Execution*> pointers;
       for (auto& e : *executions) pointers.push_back(e.get());
-      const Evaluation eval =
-          evaluate_model(case_.model, case_.inputs.front(), pointers, oracle_);
+      const Evaluation eval = evaluate_case(case_.model, case_.inputs.front(), pointers, oracle_,
+                                            &*case_.record);
       Verdict wanted{case_.record->kind, case_.record->execution, "", case_.record->message, ""};
       if (wanted.execution == execution_) wanted.execution = result.execution;
       const Verdict* primary = primary_verdict(eval.verdicts);

@@ -943,22 +943,6 @@ int command_minimize(const ParsedFlags& flags) {
 
 enum class ReplayOutcome { kStillFailing, kFixed, kChanged };
 
-// The rule an accepted-invalid case's model breaks: the last rule-breaking step of its
-// provenance chain ("" for any other case).
-std::string broken_rule(const CaseRecord& record) {
-  if (record.kind != VerdictKind::kAcceptedInvalid || !record.chain.is_object() ||
-      !record.chain.contains("steps")) {
-    return {};
-  }
-  std::string rule;
-  for (const auto& step : record.chain["steps"]) {
-    if (step.is_object() && step.contains("rule") && step["rule"].is_string()) {
-      rule = step["rule"].get<std::string>();
-    }
-  }
-  return rule;
-}
-
 int command_replay(const ParsedFlags& flags) {
   if (flags.positional.empty()) return fail(exit_code::kUsage, "replay needs at least one DIR");
   auto config = oracle_config(flags);
@@ -982,12 +966,8 @@ int command_replay(const ParsedFlags& flags) {
     }
     const auto& executions = execution_cache.at(key);
     if (tc->inputs.empty()) return fail(exit_code::kBadInput, fmt::format("{}: no test data", dir));
-    // A rule-breaking mutant's case is judged as the campaign judged it: every execution but
-    // ref must reject it (evaluate_invalid), the rule being its chain's last rule breaker's.
-    const std::string rule = tc->record ? broken_rule(*tc->record) : std::string();
-    Evaluation eval =
-        rule.empty() ? evaluate_model(tc->model, tc->inputs[0], executions.pointers, *config)
-                     : evaluate_invalid(tc->model, tc->inputs[0], executions.pointers, rule);
+    Evaluation eval = evaluate_case(tc->model, tc->inputs[0], executions.pointers, *config,
+                                    tc->record ? &*tc->record : nullptr);
     // The stored outputs are ref's: if ref now disagrees with them, the case changed.
     std::vector<Verdict> ref_drift;
     for (const auto& obs : eval.observations) {

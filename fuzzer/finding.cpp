@@ -12,6 +12,28 @@
 
 namespace onnxfuzz {
 
+std::string broken_rule(const CaseRecord& record) {
+  if (record.kind != VerdictKind::kAcceptedInvalid || !record.chain.is_object() ||
+      !record.chain.contains("steps")) {
+    return {};
+  }
+  std::string rule;
+  for (const auto& step : record.chain["steps"]) {
+    if (step.is_object() && step.contains("rule") && step["rule"].is_string()) {
+      rule = step["rule"].get<std::string>();
+    }
+  }
+  return rule;
+}
+
+Evaluation evaluate_case(const onnx::ModelProto& model, const TensorMap& inputs,
+                         std::span<Execution* const> executions, const OracleConfig& config,
+                         const CaseRecord* record) {
+  const std::string rule = record ? broken_rule(*record) : std::string();
+  return rule.empty() ? evaluate_model(model, inputs, executions, config)
+                      : evaluate_invalid(model, inputs, executions, rule);
+}
+
 Execution* find_execution(std::span<Execution* const> executions, std::string_view name) {
   for (Execution* e : executions) {
     if (e->name() == name) return e;

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "corpus/case_store.h"
+#include "fuzzer/evaluation.h"
 #include "fuzzer/minimizer.h"
 #include "oracles/execution.h"
 #include "oracles/oracle.h"
@@ -52,6 +53,16 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
 
 // The execution called `name`, or null.
 Execution* find_execution(std::span<Execution* const> executions, std::string_view name);
+
+// The rule an accepted-invalid case's model breaks: the last rule-breaking step of its
+// provenance chain ("" for any other case).
+std::string broken_rule(const CaseRecord& record);
+// A stored case evaluated as the campaign evaluated it: a rule-breaking mutant's case
+// (broken_rule) with evaluate_invalid, every execution but ref having to reject it; any other
+// with evaluate_model. `record` may be null (a case without case.json).
+Evaluation evaluate_case(const onnx::ModelProto& model, const TensorMap& inputs,
+                         std::span<Execution* const> executions, const OracleConfig& config,
+                         const CaseRecord* record);
 
 // Every execution's version, by name (asked once per execution).
 std::map<std::string, std::string> execution_versions(std::span<Execution* const> executions);
