@@ -163,9 +163,6 @@ function parseArgs(argv) {
 
 // The session options of a level and a list of disabled optimizers, made once (ORT reads them
 // and keeps nothing of the object).
-// One thread and sequential execution: results must not depend on scheduling, and the
-// fuzzer runs several workers side by side. The web build takes its thread count from
-// ort.env.wasm.numThreads (set in main) and runs on its 'wasm' CPU provider only.
 const sessionOptionsCache = new Map();
 function sessionOptions(opt, alsoDisabled = '') {
   const key = `${opt}|${alsoDisabled}`;
@@ -176,6 +173,9 @@ function sessionOptions(opt, alsoDisabled = '') {
   }
   return options;
 }
+// One thread and sequential execution: results must not depend on scheduling, and the
+// fuzzer runs several workers side by side. The web build takes its thread count from
+// ort.env.wasm.numThreads (set in main) and runs on its 'wasm' CPU provider only.
 function makeSessionOptions(opt, alsoDisabled) {
   const options = {
     intraOpNumThreads: 1,

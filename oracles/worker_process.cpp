@@ -66,6 +66,16 @@ bool set_nonblocking(int fd) {
   return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
 }
 
+// Kills a worker's process group (and the worker, in case it never got its own group) and
+// reaps the worker.
+void kill_and_wait(pid_t pid) {
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
 // PATH lookup happens in the parent: execvp may allocate, which is not safe between fork
 // and exec. An unresolved name is passed through so execve's ENOENT names it.
 std::string resolve_program(const std::string& program) {
@@ -250,13 +260,7 @@ std::string WorkerProcess::launch(Process& out) const {
 }
 
 void WorkerProcess::end_process(Process& process) {
-  if (process.pid > 0) {
-    ::kill(-process.pid, SIGKILL);
-    ::kill(process.pid, SIGKILL);  // in case it never got its own group
-    int status = 0;
-    while (waitpid(process.pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
+  if (process.pid > 0) kill_and_wait(process.pid);
   for (int* fd : {&process.to, &process.from, &process.err}) close_fd(*fd);
   process = Process{};
 }
@@ -292,11 +296,7 @@ std::string WorkerProcess::spawn() {
 
 void WorkerProcess::kill_and_reap() {
   if (pid_ > 0) {
-    ::kill(-pid_, SIGKILL);
-    ::kill(pid_, SIGKILL);  // in case it never got its own group
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
+    kill_and_wait(pid_);
     pid_ = -1;
   }
   close_fds();
