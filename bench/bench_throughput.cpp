@@ -122,18 +122,8 @@ std::expected<int, std::string> write_models(const std::string& path, int64_t un
   for (const auto& run : runs) {
     fatal += run.fatal;
     put<uint32_t>(out, run.fatal ? 1 : 0);
-    put<uint32_t>(out, static_cast<uint32_t>(run.model.size()));
-    out += run.model;
-    put<uint32_t>(out, static_cast<uint32_t>(run.inputs.size()));
-    for (const auto& [name, tensor] : run.inputs) {
-      put<uint32_t>(out, static_cast<uint32_t>(name.size()));
-      out += name;
-      put<int32_t>(out, static_cast<int32_t>(tensor.dtype));
-      put<uint32_t>(out, static_cast<uint32_t>(tensor.shape.size()));
-      for (int64_t d : tensor.shape) put<int64_t>(out, d);
-      put<uint64_t>(out, tensor.bytes.size());
-      out.append(reinterpret_cast<const char*>(tensor.bytes.data()), tensor.bytes.size());
-    }
+    // The worker's run request after its kind: the model and the input tensor records.
+    out.append(encode_run_request(run.model, run.inputs), sizeof(uint32_t), std::string::npos);
   }
   std::ofstream file(path, std::ios::binary);
   file.write(out.data(), static_cast<std::streamsize>(out.size()));
