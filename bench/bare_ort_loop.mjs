@@ -44,6 +44,10 @@ if (file === null) {
   process.exit(2);
 }
 
+// As oracles/ort_worker.js: no ORT telemetry (1.29.0 and later write every session creation
+// to an SQLite file), unless the caller set ORT_DISABLE_TELEMETRY itself. The variable is read
+// when the library initializes, so it is set before the module loads.
+if (process.env.ORT_DISABLE_TELEMETRY === undefined) process.env.ORT_DISABLE_TELEMETRY = '1';
 const ort = require(module);
 ort.env.logLevel = 'error';  // as oracles/ort_worker.js
 

@@ -20,17 +20,22 @@ std::expected<WorkerCommand, std::string> ort_worker_command(std::string_view ex
         "execution '{}': `node` is not on PATH; run scripts/setup.sh to install Node and {}",
         execution, spec.package));
   }
-  const fs::path module = fs::path(*root) / "node_modules" / spec.package;
-  std::error_code ignored;
-  if (!fs::is_regular_file(module / "package.json", ignored)) {
-    return std::unexpected(
-        fmt::format("execution '{}': {} is missing; run scripts/setup.sh (it runs "
-                    "`ONNXRUNTIME_NODE_INSTALL=skip npm ci` in {})",
-                    execution, module.string(), *root));
+  fs::path module = spec.module_dir;
+  if (module.empty()) {
+    module = fs::path(*root) / "node_modules" / spec.package;
+    std::error_code ignored;
+    if (!fs::is_regular_file(module / "package.json", ignored)) {
+      return std::unexpected(
+          fmt::format("execution '{}': {} is missing; run scripts/setup.sh (it runs "
+                      "`ONNXRUNTIME_NODE_INSTALL=skip npm ci` in {})",
+                      execution, module.string(), *root));
+    }
   }
   WorkerCommand command;
   command.argv = {*node, (fs::path(*root) / "oracles" / "ort_worker.js").string(),
                   "--backend", spec.backend, "--opt", spec.opt_level, "--module", module.string()};
+  // An empty value: Node loads no extra certificates (as if unset).
+  command.extra_env = {"NODE_EXTRA_CA_CERTS="};
   return command;
 }
 

@@ -49,5 +49,34 @@ TEST(OrtSmoke, RunShowsOrtOutputs) {
   EXPECT_NE(result.output.find("verdict:"), std::string::npos) << result.output;
 }
 
+// onnxruntime-node 1.29.0 and later write telemetry for every session to an SQLite file in the
+// user's home; the worker turns it off unless the user set ORT_DISABLE_TELEMETRY. The second
+// run, with the user's ORT_DISABLE_TELEMETRY=0, shows that the pinned release does write the
+// file, so the first run's check is not vacuous.
+TEST(OrtSmoke, WorkerRecordsNoTelemetryUnlessAskedTo) {
+  TempDir dir;
+  ASSERT_EQ(run_onnxfuzz("gen --count 1 --seed 3 --out " + dir.str("models")).exit_code, 0);
+  std::string model;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "models")) {
+    model = entry.path();
+  }
+  const auto database = [&](const std::string& home) {
+    return std::filesystem::path(home) / ".cache/Microsoft/DeveloperTools/.onnxruntime" /
+           "onnxruntime.db";
+  };
+  std::filesystem::create_directories(dir.path() / "home-default");
+  auto result = run_onnxfuzz("run " + model + " --executions ref,ort",
+                             "env -u ORT_DISABLE_TELEMETRY HOME=" + dir.str("home-default"));
+  ASSERT_TRUE(result.exit_code == 0 || result.exit_code == 1) << result.output;
+  EXPECT_NE(result.output.find("\n  ort        "), std::string::npos) << result.output;
+  EXPECT_FALSE(std::filesystem::exists(database(dir.str("home-default"))));
+
+  std::filesystem::create_directories(dir.path() / "home-opted-in");
+  result = run_onnxfuzz("run " + model + " --executions ref,ort",
+                        "ORT_DISABLE_TELEMETRY=0 HOME=" + dir.str("home-opted-in"));
+  ASSERT_TRUE(result.exit_code == 0 || result.exit_code == 1) << result.output;
+  EXPECT_TRUE(std::filesystem::exists(database(dir.str("home-opted-in"))));
+}
+
 }  // namespace
 }  // namespace onnxfuzz

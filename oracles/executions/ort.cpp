@@ -3,12 +3,10 @@
 // release from the cache (oracles/ort_release.h, installed on first use).
 #include <fmt/format.h>
 
-#include <filesystem>
-
 #include "oracles/execution.h"
 #include "oracles/ort_release.h"
+#include "oracles/ort_worker_command.h"
 #include "oracles/worker_execution.h"
-#include "oracles/worker_paths.h"
 
 namespace onnxfuzz {
 namespace {
@@ -16,34 +14,16 @@ namespace {
 std::expected<std::unique_ptr<Execution>, std::string> make_ort(std::string name,
                                                                 const OrtRelease& release,
                                                                 const ExecutionOptions& options) {
-  namespace fs = std::filesystem;
-  auto root = find_project_root();
-  if (!root) return std::unexpected(fmt::format("execution '{}': {}", name, root.error()));
-  auto node = find_in_path("node");
-  if (!node) {
-    return std::unexpected(fmt::format(
-        "execution '{}': `node` is not on PATH; run scripts/setup.sh to install Node and "
-        "onnxruntime-node",
-        name));
-  }
-  fs::path module = fs::path(*root) / "node_modules" / "onnxruntime-node";
-  if (release.version.empty()) {
-    std::error_code ignored;
-    if (!fs::is_regular_file(module / "package.json", ignored)) {
-      return std::unexpected(
-          fmt::format("execution '{}': {} is missing; run scripts/setup.sh (it runs "
-                      "`ONNXRUNTIME_NODE_INSTALL=skip npm install` in {})",
-                      name, module.string(), *root));
-    }
-  } else {
+  OrtWorkerSpec spec;
+  spec.opt_level = release.opt_level;
+  if (!release.version.empty()) {
     auto installed = ensure_ort_release(release.version);
     if (!installed) return std::unexpected(fmt::format("execution '{}': {}", name, installed.error()));
-    module = *installed;
+    spec.module_dir = *installed;
   }
-  WorkerCommand command;
-  command.argv = {*node, (fs::path(*root) / "oracles" / "ort_worker.js").string(), "--opt",
-                  release.opt_level, "--module", module.string()};
-  return std::make_unique<WorkerExecution>(std::move(name), std::move(command), options);
+  auto command = ort_worker_command(name, spec);
+  if (!command) return std::unexpected(command.error());
+  return std::make_unique<WorkerExecution>(std::move(name), std::move(*command), options);
 }
 
 std::optional<std::expected<void, std::string>> parse(std::string_view name) {
