@@ -168,7 +168,8 @@ struct EvaluationInFlight::State {
     }
     if (executions.empty()) return eval;
     eval.observations = finish(eval.unsupported);
-    for (auto& name : exempt_backend_gaps(eval.observations, *model)) {
+    // The inferred model types every intermediate value, so the gap lookup infers nothing again.
+    for (auto& name : exempt_backend_gaps(eval.observations, typed != nullptr ? *typed : *model)) {
       eval.unsupported.push_back({std::move(name), UnsupportedKind::kBackendGap});
     }
     Judgement judgement = judge_all(eval.observations, typed, config);
