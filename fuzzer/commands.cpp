@@ -135,9 +135,10 @@ const FlagSpec kFuzzFlags[] = {
     {"input-shape", "SHAPES", "",
      "with --seeds: concrete shapes for inputs with symbolic dims, NAME=D0xD1x...,... (e.g. x=1x3x48x320); "
      "other symbolic dims are 1"},
-    {"jobs", "N", "1",
-     "parallel fuzzing processes sharing OUT (N or all): each keeps its state in OUT/job-<i>/, "
-     "cases are shared and deduplicated; --iterations is split among them"},
+    {"jobs", "N", "all",
+     "parallel fuzzing processes sharing OUT (N, or all: one per core): each keeps its state in "
+     "OUT/job-<i>/, cases are shared and deduplicated; --iterations is split among them. Job i "
+     "draws its own seed stream from --seed; --jobs 1 runs the --seed stream itself"},
     {"spare-worker", "auto|on|off", "auto",
      "once a worker has died on a model, keep another started and ready to take over (auto: "
      "unless --jobs fills every core)"},

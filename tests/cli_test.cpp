@@ -116,14 +116,14 @@ TEST(Cli, BadInputTable) {
       {"frobnicate", 2, "unknown command 'frobnicate'"},
       {"gen --count 2", 2, "--out"},
       {"gen --count 2 --out " + dir.str("g") + " --ops Relu,NoSuchOp", 2, "NoSuchOp"},
-      {"fuzz --time forever --out " + dir.str("f"), 2, "--time"},
-      {"fuzz --iterations 1 --ops Relu --exclude-ops Relu --out " + dir.str("f"), 2, "Relu"},
+      {"fuzz --jobs 1 --time forever --out " + dir.str("f"), 2, "--time"},
+      {"fuzz --jobs 1 --iterations 1 --ops Relu --exclude-ops Relu --out " + dir.str("f"), 2, "Relu"},
       {"gen --count 1 --seed -3 --out " + dir.str("g"), 2, "--seed"},
       {"gen --count 1 --dtypes float32,float17 --out " + dir.str("g"), 2,
        "unknown dtype 'float17'; known dtypes: float32"},
-      {"fuzz --iterations 1 --dtypes int33 --out " + dir.str("f"), 2, "unknown dtype 'int33'"},
+      {"fuzz --jobs 1 --iterations 1 --dtypes int33 --out " + dir.str("f"), 2, "unknown dtype 'int33'"},
       {"gen --count 1 --edge-rate 1.5 --out " + dir.str("g"), 2, "--edge-rate"},
-      {"fuzz --iterations 1 --pattern-rate -0.1 --out " + dir.str("f"), 2, "--pattern-rate"},
+      {"fuzz --jobs 1 --iterations 1 --pattern-rate -0.1 --out " + dir.str("f"), 2, "--pattern-rate"},
       {"gen --count 1 --patterns --no-patterns --out " + dir.str("g"), 2, "--no-patterns"},
       {"run " + good + " --executions ref --tolerance float16=1", 2, "--tolerance"},
       {"run " + good + " --executions ref --tolerance half=1:1", 2, "unknown dtype 'half'"},
@@ -139,7 +139,7 @@ TEST(Cli, BadInputTable) {
     EXPECT_NE(result.output.find("onnxfuzz: error:"), std::string::npos) << result.output;
   }
   if (::geteuid() != 0) {  // root ignores directory permissions
-    auto result = run_onnxfuzz("fuzz --iterations 1 --executions ref --out " + readonly + "/sub");
+    auto result = run_onnxfuzz("fuzz --jobs 1 --iterations 1 --executions ref --out " + readonly + "/sub");
     EXPECT_EQ(result.exit_code, 4) << result.output;
     EXPECT_FALSE(std::filesystem::exists(readonly + "/sub"));
   }
@@ -152,7 +152,7 @@ TEST(Cli, UnwritableOutputIsAnEnvironmentError) {
   // A regular file where the output directory should be: unwritable even for root.
   testing::write_file(dir.str("file"), "x");
   auto result =
-      run_onnxfuzz("fuzz --iterations 1 --executions ref --out " + dir.str("file") + "/out");
+      run_onnxfuzz("fuzz --jobs 1 --iterations 1 --executions ref --out " + dir.str("file") + "/out");
   EXPECT_EQ(result.exit_code, 4) << result.output;
   EXPECT_NE(result.output.find("cannot create output directory"), std::string::npos)
       << result.output;
@@ -162,7 +162,7 @@ TEST(Cli, UnwritableOutputIsAnEnvironmentError) {
 
 TEST(Cli, MissingNodeIsAnEnvironmentErrorBeforeAnyModelRuns) {
   TempDir dir;
-  auto result = run_onnxfuzz("fuzz --iterations 3 --executions ref,ort --out " + dir.str("out"),
+  auto result = run_onnxfuzz("fuzz --jobs 1 --iterations 3 --executions ref,ort --out " + dir.str("out"),
                              "PATH=/nonexistent");
   EXPECT_EQ(result.exit_code, 4) << result.output;
   EXPECT_NE(result.output.find("`node` is not on PATH"), std::string::npos) << result.output;

@@ -87,7 +87,7 @@ void expect_well_formed_csv(const fs::path& csv, int64_t final_models) {
 }
 
 constexpr const char* kCrashCampaign =
-    "fuzz --max-nodes 6 --executions ref,planted --ops Sigmoid,Relu,Add,Neg --no-status";
+    "fuzz --jobs 1 --max-nodes 6 --executions ref,planted --ops Sigmoid,Relu,Add,Neg --no-status";
 
 TEST(Jobs, SameFaultFoundByBothJobsIsOneCase) {
   TempDir out;
@@ -154,6 +154,26 @@ TEST(Jobs, SameFaultFoundByBothJobsIsOneCase) {
   }
 }
 
+// Without --jobs a campaign runs one job per core (a lone instance on a one-core machine).
+TEST(Jobs, DefaultIsOneJobPerCore) {
+  TempDir out;
+  auto result = run_onnxfuzz("fuzz --iterations 8 --seed 4 --max-nodes 3 --executions ref "
+                             "--ops Relu,Neg --no-status --out " + out.str());
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const auto stats = nlohmann::json::parse(testing::read_file(out.path() / "stats.json"));
+  EXPECT_EQ(stats["models"], 8);
+  if (cores == 1) {
+    EXPECT_FALSE(std::filesystem::exists(out.path() / "job-0"));
+    return;
+  }
+  for (unsigned job = 0; job < cores; ++job) {
+    EXPECT_TRUE(std::filesystem::exists(out.path() / fmt::format("job-{}", job) / "stats.json"))
+        << job;
+  }
+  EXPECT_FALSE(std::filesystem::exists(out.path() / fmt::format("job-{}", cores)));
+}
+
 TEST(Jobs, BadArgumentsGetClearErrors) {
   TempDir dir;
   fs::create_directories(dir.path() / "not-a-campaign");
@@ -165,10 +185,10 @@ TEST(Jobs, BadArgumentsGetClearErrors) {
   const std::vector<Row> rows = {
       {"fuzz --jobs 0 --iterations 1 --out " + dir.str("o"), 2, "--jobs"},
       {"fuzz --jobs two --iterations 1 --out " + dir.str("o"), 2, "--jobs"},
-      {"fuzz --shard 2/2 --iterations 1 --out " + dir.str("o"), 2, "--shard"},
-      {"fuzz --shard 1 --iterations 1 --out " + dir.str("o"), 2, "--shard"},
-      {"fuzz --stats-interval 0 --iterations 1 --out " + dir.str("o"), 2, "--stats-interval"},
-      {"fuzz --spare-worker maybe --iterations 1 --out " + dir.str("o"), 2, "--spare-worker"},
+      {"fuzz --jobs 1 --shard 2/2 --iterations 1 --out " + dir.str("o"), 2, "--shard"},
+      {"fuzz --jobs 1 --shard 1 --iterations 1 --out " + dir.str("o"), 2, "--shard"},
+      {"fuzz --jobs 1 --stats-interval 0 --iterations 1 --out " + dir.str("o"), 2, "--stats-interval"},
+      {"fuzz --jobs 1 --spare-worker maybe --iterations 1 --out " + dir.str("o"), 2, "--spare-worker"},
       {"fuzz --resume --out " + dir.str("not-a-campaign"), 3, "not a campaign"},
       {"fuzz --resume --out " + dir.str("missing"), 3, "not a campaign"},
       {"fuzz --jobs 2 --iterations 1 --executions ref --out /proc/onnxfuzz-out", 4, "output directory"},
@@ -204,7 +224,7 @@ pid_t spawn_onnxfuzz(const std::string& args, const fs::path& log) {
 // an uninterrupted run) and no signature is stored twice.
 TEST(Resume, KillNineAtRandomMomentsThenResume) {
   const std::string campaign =
-      "fuzz --iterations 30 --seed 7 --max-nodes 6 --executions ref,planted "
+      "fuzz --jobs 1 --iterations 30 --seed 7 --max-nodes 6 --executions ref,planted "
       "--ops Sigmoid,Sqrt,Transpose,Relu,Add,Neg --no-status --stats-interval 0.1";
   TempDir reference;
   const auto full = run_onnxfuzz(campaign + " --out " + reference.str());
@@ -272,7 +292,7 @@ std::set<uint64_t> journal_seeds(const fs::path& out) {
 
 TEST(Shard, ShardsDrawDisjointSeedStreams) {
   const std::string campaign =
-      "fuzz --iterations 12 --seed 5 --max-nodes 3 --executions ref,planted --ops Sigmoid "
+      "fuzz --jobs 1 --iterations 12 --seed 5 --max-nodes 3 --executions ref,planted --ops Sigmoid "
       "--no-minimize --no-status";
   TempDir a, b, a_again, whole;
   for (const auto& [shard, dir] : {std::pair{"0/2", &a}, {"1/2", &b}, {"0/2", &a_again}}) {

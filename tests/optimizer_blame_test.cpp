@@ -104,7 +104,7 @@ TEST(OptimizerBlame, AFaultThatStaysWithOptimizationsOffIsNoOptimizers) {
 TEST(OptimizerBlame, CampaignKeysOptimizerFindingsByTheOptimizer) {
   TempDir out;
   auto result = run_onnxfuzz(
-      "fuzz --iterations 30 --seed 3 --max-nodes 5 --executions ref,planted "
+      "fuzz --jobs 1 --iterations 30 --seed 3 --max-nodes 5 --executions ref,planted "
       "--ops Sqrt,Pow,Relu,Add,Mul --dtypes float32 --no-status --out " + out.str(),
       "ONNXFUZZ_PLANTED=value=Sqrt,reject=Pow ONNXFUZZ_PLANTED_OPTIMIZER=ConvBNFusion");
   ASSERT_EQ(result.exit_code, 1) << result.output;

@@ -16,7 +16,7 @@ using testing::TempDir;
 TEST(OrtSmoke, ShortCampaignAgainstOrtWithAndWithoutOptimizations) {
   TempDir out;
   auto result = run_onnxfuzz(
-      "fuzz --iterations 30 --seed 1 --executions ref,ort,ort-noopt "
+      "fuzz --jobs 1 --iterations 30 --seed 1 --executions ref,ort,ort-noopt "
       "--minimize-budget 20 --no-status --out " +
       out.str());
   ASSERT_TRUE(result.exit_code == 0 || result.exit_code == 1) << result.output;

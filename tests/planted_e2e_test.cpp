@@ -53,7 +53,7 @@ TEST(PlantedFaults, EachKindIsFoundAndMinimizedToTheFaultyOp) {
     SCOPED_TRACE(row.kind);
     TempDir out;
     auto result = run_onnxfuzz(fmt::format(
-        "fuzz --iterations 6 --seed 11 --max-nodes 8 --executions ref,planted --ops {} {} "
+        "fuzz --jobs 1 --iterations 6 --seed 11 --max-nodes 8 --executions ref,planted --ops {} {} "
         "--no-status --out {}",
         row.ops, row.extra, out.str()));
     // Exit 1 = findings stored.
@@ -89,7 +89,7 @@ TEST(PlantedFaults, EachKindIsFoundAndMinimizedToTheFaultyOp) {
 TEST(PlantedFaults, CampaignIsReproducibleFromItsSeed) {
   TempDir a, b;
   const std::string args =
-      "fuzz --iterations 5 --seed 5 --max-nodes 6 --executions ref,planted "
+      "fuzz --jobs 1 --iterations 5 --seed 5 --max-nodes 6 --executions ref,planted "
       "--ops Sigmoid,Sqrt,Relu,Add --no-status --out ";
   ASSERT_EQ(run_onnxfuzz(args + a.str()).exit_code, 1);
   ASSERT_EQ(run_onnxfuzz(args + b.str()).exit_code, 1);
@@ -122,7 +122,7 @@ TEST(PlantedFaults, CampaignIsReproducibleFromItsSeed) {
 
 TEST(PlantedFaults, CaseSeedRegeneratesTheOriginalModel) {
   TempDir out, regenerated;
-  ASSERT_EQ(run_onnxfuzz("fuzz --iterations 3 --seed 2 --max-nodes 6 --executions ref,planted "
+  ASSERT_EQ(run_onnxfuzz("fuzz --jobs 1 --iterations 3 --seed 2 --max-nodes 6 --executions ref,planted "
                          "--ops Sigmoid,Relu,Add --no-status --out " +
                          out.str())
                 .exit_code,
@@ -145,7 +145,7 @@ TEST(PlantedFaults, CaseSeedRegeneratesTheOriginalModel) {
 TEST(PlantedFaults, KnownCorpusSuppressesTriagedFindings) {
   TempDir triaged, fresh;
   const std::string args =
-      "fuzz --iterations 6 --seed 3 --max-nodes 6 --executions ref,planted "
+      "fuzz --jobs 1 --iterations 6 --seed 3 --max-nodes 6 --executions ref,planted "
       "--ops Sigmoid,Sqrt,Relu,Add --no-status --out ";
   ASSERT_EQ(run_onnxfuzz(args + triaged.str()).exit_code, 1);
   ASSERT_FALSE(read_cases(triaged.path()).empty());
@@ -163,7 +163,7 @@ TEST(PlantedFaults, KnownCorpusSuppressesTriagedFindings) {
 TEST(PlantedFaults, FailureThatDoesNotReproduceIsNotStored) {
   TempDir out;
   auto result = run_onnxfuzz(
-      "fuzz --iterations 4 --seed 2 --max-nodes 6 --executions ref,planted "
+      "fuzz --jobs 1 --iterations 4 --seed 2 --max-nodes 6 --executions ref,planted "
       "--ops Sigmoid,Relu,Add --no-status --out " +
           out.str(),
       "ONNXFUZZ_PLANTED=flaky=Sigmoid ONNXFUZZ_PLANTED_STATE=" + out.str("crashed-once"));
@@ -177,7 +177,7 @@ TEST(PlantedFaults, FailureThatDoesNotReproduceIsNotStored) {
 
 TEST(PlantedFaults, ReplayTellsStillFailingFixedAndChanged) {
   TempDir out;
-  ASSERT_EQ(run_onnxfuzz("fuzz --iterations 4 --seed 2 --max-nodes 6 --executions ref,planted "
+  ASSERT_EQ(run_onnxfuzz("fuzz --jobs 1 --iterations 4 --seed 2 --max-nodes 6 --executions ref,planted "
                          "--ops Sigmoid,Relu,Add --no-status --out " +
                          out.str())
                 .exit_code,
@@ -230,7 +230,7 @@ TEST(PlantedFaults, CampaignKilledAtAnyMomentLeavesACompleteCorpus) {
   // OUT is reused, as a user restarting a campaign would.
   for (int round = 0; round < 6; ++round) {
     const std::string command = fmt::format(
-        "timeout -s KILL {:.2f} {} fuzz --iterations 400 --seed {} --max-nodes 8 "
+        "timeout -s KILL {:.2f} {} fuzz --jobs 1 --iterations 400 --seed {} --max-nodes 8 "
         "--executions ref,planted --ops Sigmoid,Sqrt,Transpose,Relu,Add --no-status --out {} "
         ">/dev/null 2>&1",
         0.15 + 0.1 * round, ONNXFUZZ_BINARY, round, out.str());

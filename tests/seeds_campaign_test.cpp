@@ -57,7 +57,7 @@ TEST(SeedsCampaign, MutationReachesADtypeOnlyFaultAndTheCaseRederivesFromItsChai
 
   const std::string out = dir.str("out");
   auto result = run_onnxfuzz(
-      fmt::format("fuzz --seeds {} --mutate-ratio 1 --iterations 120 --seed 5 "
+      fmt::format("fuzz --jobs 1 --seeds {} --mutate-ratio 1 --iterations 120 --seed 5 "
                   "--executions ref,planted --no-status --out {}",
                   dir.str("seeds"), out),
       env);
@@ -106,7 +106,7 @@ TEST(SeedsCampaign, MutationReachesADtypeOnlyFaultAndTheCaseRederivesFromItsChai
 
   // A second run on the same OUT starts from the kept pool.
   auto resumed = run_onnxfuzz(
-      fmt::format("fuzz --seeds {} --mutate-ratio 1 --iterations 2 --seed 6 "
+      fmt::format("fuzz --jobs 1 --seeds {} --mutate-ratio 1 --iterations 2 --seed 6 "
                   "--executions ref,planted --no-status --out {}",
                   dir.str("seeds"), out),
       env);
@@ -122,7 +122,7 @@ TEST(SeedsCampaign, RuleBreakingMutantsThatABackendRunsAreAcceptedInvalid) {
   // The planted worker is the reference behind the protocol: it validates nothing, so it runs
   // the rule-breaking mutants it can compute.
   auto result = run_onnxfuzz(
-      fmt::format("fuzz --seeds {} --mutate invalid --mutate-ratio 1 --iterations 40 --seed 3 "
+      fmt::format("fuzz --jobs 1 --seeds {} --mutate invalid --mutate-ratio 1 --iterations 40 --seed 3 "
                   "--executions ref,planted --no-status --out {}",
                   dir.str("seeds"), out),
       "ONNXFUZZ_PLANTED=");
@@ -155,14 +155,14 @@ TEST(SeedsCampaign, RuleBreakingMutantsThatABackendRunsAreAcceptedInvalid) {
 
 TEST(SeedsCampaign, BadSeedsAreClearErrors) {
   TempDir dir;
-  auto missing = run_onnxfuzz(fmt::format("fuzz --seeds {} --iterations 1 --executions ref --out {}",
+  auto missing = run_onnxfuzz(fmt::format("fuzz --jobs 1 --seeds {} --iterations 1 --executions ref --out {}",
                                           dir.str("nope"), dir.str("out")));
   EXPECT_EQ(missing.exit_code, 3) << missing.output;
   EXPECT_NE(missing.output.find("no such file or directory"), std::string::npos) << missing.output;
 
   testing::write_file(dir.str("corrupt.onnx"), "not a model");
   auto corrupt = run_onnxfuzz(fmt::format(
-      "fuzz --seeds {} --iterations 1 --executions ref --out {}", dir.str("corrupt.onnx"),
+      "fuzz --jobs 1 --seeds {} --iterations 1 --executions ref --out {}", dir.str("corrupt.onnx"),
       dir.str("out")));
   EXPECT_EQ(corrupt.exit_code, 3) << corrupt.output;
   EXPECT_NE(corrupt.output.find("corrupt.onnx"), std::string::npos) << corrupt.output;
@@ -170,16 +170,16 @@ TEST(SeedsCampaign, BadSeedsAreClearErrors) {
   // A directory with nothing loadable.
   fs::create_directories(dir.str("empty"));
   testing::write_file(dir.str("empty/junk.onnx"), "junk");
-  auto empty = run_onnxfuzz(fmt::format("fuzz --seeds {} --iterations 1 --executions ref --out {}",
+  auto empty = run_onnxfuzz(fmt::format("fuzz --jobs 1 --seeds {} --iterations 1 --executions ref --out {}",
                                         dir.str("empty"), dir.str("out")));
   EXPECT_NE(empty.exit_code, 0) << empty.output;
   EXPECT_NE(empty.output.find("no loadable"), std::string::npos) << empty.output;
 
   auto ratio = run_onnxfuzz(fmt::format(
-      "fuzz --seeds {} --mutate-ratio 2 --iterations 1 --executions ref --out {}",
+      "fuzz --jobs 1 --seeds {} --mutate-ratio 2 --iterations 1 --executions ref --out {}",
       dir.str("empty"), dir.str("out")));
   EXPECT_EQ(ratio.exit_code, 2) << ratio.output;
-  auto without = run_onnxfuzz(fmt::format("fuzz --mutators shape-unit --iterations 1 --executions ref --out {}",
+  auto without = run_onnxfuzz(fmt::format("fuzz --jobs 1 --mutators shape-unit --iterations 1 --executions ref --out {}",
                                           dir.str("out")));
   EXPECT_EQ(without.exit_code, 2) << without.output;
 }

@@ -186,7 +186,7 @@ g (float[60000,1] a, float[1,60000] b) => (float[60000,60000] z) { z = MatMul(a,
 TEST(SymmetricJudging, CampaignCountsResourceLimitedRuns) {
   TempDir dir;
   auto result = run_onnxfuzz(
-      fmt::format("fuzz --iterations 4 --seed 3 --max-nodes 3 --ops Relu,Add --dtypes float32 "
+      fmt::format("fuzz --jobs 1 --iterations 4 --seed 3 --max-nodes 3 --ops Relu,Add --dtypes float32 "
                   "--executions ref,planted --memory-limit-mb 512 --no-status --out {}",
                   dir.str("out")),
       "ONNXFUZZ_PLANTED=hog=Relu");

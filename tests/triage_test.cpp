@@ -230,7 +230,7 @@ TEST(Triage, PlantedFaultsWithDifferentNeighboursAreOneRootCauseEachAndHitsCount
     const std::string out = tmp.str(fmt::format("out-{}", c.seed));
     outs.push_back(out);
     auto result = run_onnxfuzz(fmt::format(
-        "fuzz --iterations 25 --seed {} --max-nodes 5 --ngram-sample 1 --executions ref,planted --ops {} "
+        "fuzz --jobs 1 --iterations 25 --seed {} --max-nodes 5 --ngram-sample 1 --executions ref,planted --ops {} "
         "--dtypes float32 --no-minimize --no-status --out {}",
         c.seed, c.ops, out));
     ASSERT_EQ(result.exit_code, 1) << result.output;
