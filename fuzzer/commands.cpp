@@ -291,7 +291,7 @@ std::expected<ExecutionSet, std::pair<int, std::string>> make_executions(
     auto jobs = parse_jobs(flags.has("jobs") ? flags.get("jobs") : "1");
     if (spare == "auto") {
       options.spare_worker =
-          !jobs || *jobs < static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+          !jobs || *jobs < usable_cores();
     } else if (spare == "on" || spare == "off") {
       options.spare_worker = spare == "on";
     } else {

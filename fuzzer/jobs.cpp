@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -128,8 +129,28 @@ std::expected<Shard, std::string> parse_shard(std::string_view text) {
   return Shard{*index, *count};
 }
 
+int usable_cores() {
+  // The CPUs this process may run on: Slurm and Kubernetes' static CPU manager bind a task to
+  // its allocation with a cpuset, which hardware_concurrency() does not see.
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof(set), &set) == 0) cores = std::max(1, CPU_COUNT(&set));
+  // A CPU quota (cgroup v2 cpu.max "QUOTA PERIOD", e.g. a Kubernetes CPU limit): its whole
+  // cores, at least one.
+  std::ifstream in("/sys/fs/cgroup/cpu.max");
+  std::string quota;
+  int64_t period = 0;
+  if (in >> quota >> period && quota != "max" && period > 0) {
+    if (auto q = parse_int(quota); q && *q > 0) {
+      cores = std::min<int>(cores, std::max<int64_t>(1, *q / period));
+    }
+  }
+  return cores;
+}
+
 std::expected<int, std::string> parse_jobs(std::string_view text) {
-  if (text == "all") return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  if (text == "all") return usable_cores();
   auto jobs = parse_int(text);
   if (!jobs || *jobs < 1 || *jobs > 1024)
     return std::unexpected(fmt::format("expected N in 1..1024 or all, got '{}'", text));

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "fuzzer/jobs.h"
 #include "generators/model_io.h"
 #include "tests/test_support.h"
 
@@ -154,13 +155,15 @@ TEST(Jobs, SameFaultFoundByBothJobsIsOneCase) {
   }
 }
 
-// Without --jobs a campaign runs one job per core (a lone instance on a one-core machine).
+// Without --jobs a campaign runs one job per usable core (a lone instance on a one-core machine).
 TEST(Jobs, DefaultIsOneJobPerCore) {
   TempDir out;
   auto result = run_onnxfuzz("fuzz --iterations 8 --seed 4 --max-nodes 3 --executions ref "
                              "--ops Relu,Neg --no-status --out " + out.str());
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned cores = static_cast<unsigned>(usable_cores());
+  ASSERT_GE(cores, 1u);
+  ASSERT_LE(cores, std::max(1u, std::thread::hardware_concurrency()));
   const auto stats = nlohmann::json::parse(testing::read_file(out.path() / "stats.json"));
   EXPECT_EQ(stats["models"], 8);
   if (cores == 1) {
