@@ -169,13 +169,13 @@ WorkerProcess::WorkerProcess(WorkerCommand command, int64_t memory_limit_mb,
 
 WorkerProcess::~WorkerProcess() {
   kill_and_reap();
-  close_fd(stderr_file_);
+  close_fd(live_.err);
   end_process(spare_);
 }
 
 void WorkerProcess::close_fds() {
-  close_fd(to_worker_);
-  close_fd(from_worker_);
+  close_fd(live_.to);
+  close_fd(live_.from);
   // What was handed to this worker and not answered goes to the next one.
   handed_ = 0;
   idle_since_ = {};
@@ -281,11 +281,8 @@ std::string WorkerProcess::spawn() {
   if (next.pid <= 0) {
     if (std::string error = launch(next); !error.empty()) return error;
   }
-  close_fd(stderr_file_);
-  pid_ = next.pid;
-  to_worker_ = next.to;
-  from_worker_ = next.from;
-  stderr_file_ = next.err;
+  close_fd(live_.err);  // the ended worker's evidence
+  live_ = next;
   stderr_mark_ = 0;
   if (starts_++ > 0) ++restarts_;
   calls_since_start_ = 0;
@@ -295,9 +292,9 @@ std::string WorkerProcess::spawn() {
 }
 
 void WorkerProcess::kill_and_reap() {
-  if (pid_ > 0) {
-    kill_and_wait(pid_);
-    pid_ = -1;
+  if (live_.pid > 0) {
+    kill_and_wait(live_.pid);
+    live_.pid = -1;
   }
   close_fds();
 }
@@ -308,19 +305,19 @@ std::string WorkerProcess::reap_after_eof() {
   bool exited = false;
   while (Clock::now() < give_up) {
     siginfo_t info{};
-    if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        info.si_pid == pid_) {
+    if (waitid(P_PID, static_cast<id_t>(live_.pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == live_.pid) {
       exited = true;
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   // Take down anything it left behind in its group (and itself, if it lingers).
-  ::kill(-pid_, SIGKILL);
+  ::kill(-live_.pid, SIGKILL);
   int status = 0;
-  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(live_.pid, &status, 0) < 0 && errno == EINTR) {
   }
-  pid_ = -1;
+  live_.pid = -1;
   close_fds();
   if (!exited) return "closed its output without exiting (killed)";
   if (WIFSIGNALED(status)) return signal_name(WTERMSIG(status));
@@ -329,9 +326,9 @@ std::string WorkerProcess::reap_after_eof() {
 }
 
 std::string WorkerProcess::stderr_tail() const {
-  if (stderr_file_ < 0) return {};
+  if (live_.err < 0) return {};
   struct stat info {};
-  if (fstat(stderr_file_, &info) != 0 || info.st_size <= 0) return {};
+  if (fstat(live_.err, &info) != 0 || info.st_size <= 0) return {};
   const off_t size = info.st_size;
   const off_t start = std::max(static_cast<off_t>(std::min<int64_t>(stderr_mark_, size)),
                                size > static_cast<off_t>(kStderrTailBytes)
@@ -340,7 +337,7 @@ std::string WorkerProcess::stderr_tail() const {
   std::string tail(static_cast<size_t>(size - start), '\0');
   size_t done = 0;
   while (done < tail.size()) {
-    const ssize_t got = pread(stderr_file_, tail.data() + done, tail.size() - done,
+    const ssize_t got = pread(live_.err, tail.data() + done, tail.size() - done,
                               start + static_cast<off_t>(done));
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) break;
@@ -362,8 +359,8 @@ std::string WorkerProcess::stderr_tail() const {
 }
 
 int64_t WorkerProcess::resident_bytes() const {
-  if (pid_ <= 0) return 0;
-  const std::string path = fmt::format("/proc/{}/statm", pid_);
+  if (live_.pid <= 0) return 0;
+  const std::string path = fmt::format("/proc/{}/statm", live_.pid);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   char buffer[128];
@@ -381,7 +378,7 @@ int64_t WorkerProcess::resident_bytes() const {
 
 int64_t WorkerProcess::stderr_size() const {
   struct stat info {};
-  if (stderr_file_ < 0 || fstat(stderr_file_, &info) != 0) return 0;
+  if (live_.err < 0 || fstat(live_.err, &info) != 0) return 0;
   return info.st_size;
 }
 
@@ -404,21 +401,21 @@ WorkerProcess::Ticket WorkerProcess::send(std::string request_payload, double ti
   request.frame.append(request_payload);
   // An idle worker's stderr so far belongs to no request: dropped, so that the file stays
   // small over a long campaign (a worker never idle is recycled, with a fresh file).
-  if (queue_.empty() && pid_ > 0) (void)!::ftruncate(stderr_file_, 0);
+  if (queue_.empty() && live_.pid > 0) (void)!::ftruncate(live_.err, 0);
   queue_.push_back(std::move(request));
   ensure_worker();
-  if (pid_ > 0 && !stdin_closed_ && !flush_outbox()) stdin_closed_ = true;
+  if (live_.pid > 0 && !stdin_closed_ && !flush_outbox()) stdin_closed_ = true;
   return ticket;
 }
 
 void WorkerProcess::ensure_worker() {
   while (!queue_.empty()) {
-    if (pid_ > 0 && handed_ == 0 && recycle_after_calls_ > 0 &&
+    if (live_.pid > 0 && handed_ == 0 && recycle_after_calls_ > 0 &&
         calls_since_start_ >= recycle_after_calls_) {
       kill_and_reap();
       ++recycles_;
     }
-    if (pid_ > 0) {
+    if (live_.pid > 0) {
       hand_over();
       return;
     }
@@ -460,7 +457,7 @@ void WorkerProcess::start_oldest(bool fresh_worker) {
 bool WorkerProcess::flush_outbox() {
   while (outbox_written_ < outbox_.size()) {
     const size_t n = std::min(kIoChunk, outbox_.size() - outbox_written_);
-    const ssize_t wrote = ::write(to_worker_, outbox_.data() + outbox_written_, n);
+    const ssize_t wrote = ::write(live_.to, outbox_.data() + outbox_written_, n);
     if (wrote > 0) {
       outbox_written_ += static_cast<size_t>(wrote);
     } else if (wrote < 0 && errno == EINTR) {
@@ -488,7 +485,7 @@ void WorkerProcess::charge_oldest(CallOutcome outcome, std::string message, std:
   const bool answered = outcome == CallOutcome::kResponse;
   if (!answered) {
     // Killed first: a hung or oversized worker's last words are evidence too.
-    if (pid_ > 0) kill_and_reap();
+    if (live_.pid > 0) kill_and_reap();
     // A model that ended one worker is seldom alone (a crash found is re-run to check and
     // minimize it): from now on a spare is started ahead, so that taking over costs no start.
     keep_spare_ = spare_allowed_ && outcome != CallOutcome::kSpawnFailed;
@@ -553,9 +550,9 @@ void WorkerProcess::wait_once() {
   pollfd fds[2];
   nfds_t count = 0;
   const bool writing = !stdin_closed_ && outbox_written_ < outbox_.size();
-  if (writing) fds[count++] = {to_worker_, POLLOUT, 0};
+  if (writing) fds[count++] = {live_.to, POLLOUT, 0};
   const nfds_t read_index = count;
-  fds[count++] = {from_worker_, POLLIN, 0};
+  fds[count++] = {live_.from, POLLIN, 0};
   const int ready = poll(fds, count, static_cast<int>(wait_ms));
   if (ready < 0) {
     const int error = errno;
@@ -578,7 +575,7 @@ void WorkerProcess::wait_once() {
 
   std::vector<char>& chunk = io_chunk_;
   if (chunk.size() != kIoChunk) chunk.resize(kIoChunk);
-  const ssize_t got = ::read(from_worker_, chunk.data(), chunk.size());
+  const ssize_t got = ::read(live_.from, chunk.data(), chunk.size());
   if (got == 0) {
     // Every answer it wrote before it ended has been read: the oldest request ended it.
     charge_oldest(CallOutcome::kDied, reap_after_eof());

@@ -88,7 +88,7 @@ class WorkerProcess {
   // to the next send. What a caller's own work between two requests costs in throughput.
   double idle_seconds() const { return idle_seconds_; }
   // Process id of the live worker, or -1.
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return live_.pid; }
   const WorkerCommand& command() const { return command_; }
 
   // How much of stderr is kept as evidence.
@@ -149,10 +149,8 @@ class WorkerProcess {
   WorkerCommand command_;
   int64_t memory_limit_mb_;
   uint64_t recycle_after_calls_;
-  pid_t pid_ = -1;
-  int to_worker_ = -1;    // write end of the worker's stdin
-  int from_worker_ = -1;  // read end of the worker's stdout
-  int stderr_file_ = -1;  // unlinked temp file the worker's stderr goes to
+  // The live worker. Its stderr file stays open after it ended: the evidence of its end.
+  Process live_;
   int starts_ = 0;
   int restarts_ = 0;
   int recycles_ = 0;
