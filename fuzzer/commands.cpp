@@ -13,7 +13,6 @@
 #include <memory>
 #include <random>
 #include <sstream>
-#include <thread>
 
 #include "corpus/case_store.h"
 #include "fuzzer/bisect.h"
@@ -290,8 +289,7 @@ std::expected<ExecutionSet, std::pair<int, std::string>> make_executions(
     const std::string spare = flags.get("spare-worker");
     auto jobs = parse_jobs(flags.has("jobs") ? flags.get("jobs") : "1");
     if (spare == "auto") {
-      options.spare_worker =
-          !jobs || *jobs < usable_cores();
+      options.spare_worker = !jobs || *jobs < usable_cores();
     } else if (spare == "on" || spare == "off") {
       options.spare_worker = spare == "on";
     } else {

@@ -17,11 +17,10 @@ struct Shard {
   int count = 1;
 };
 std::expected<Shard, std::string> parse_shard(std::string_view text);  // "i/n", 0 <= i < n
-// --jobs: N >= 1, or "all" (every core).
 // The cores this process may use: online CPUs, narrowed by its CPU affinity (a cpuset) and by
 // a cgroup v2 CPU quota; at least 1. What `--jobs all` starts.
 int usable_cores();
-
+// --jobs: N >= 1, or "all" (usable_cores()).
 std::expected<int, std::string> parse_jobs(std::string_view text);
 
 // The seed stream of one instance: the master seed itself for a lone process (so that earlier
