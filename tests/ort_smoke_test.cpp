@@ -50,9 +50,10 @@ TEST(OrtSmoke, RunShowsOrtOutputs) {
 }
 
 // onnxruntime-node 1.29.0 and later write telemetry for every session to an SQLite file in the
-// user's home; the worker turns it off unless the user set ORT_DISABLE_TELEMETRY. The second
-// run, with the user's ORT_DISABLE_TELEMETRY=0, shows that the pinned release does write the
-// file, so the first run's check is not vacuous.
+// user's cache directory ($XDG_CACHE_HOME when set, else ~/.cache); the worker turns it off unless
+// the user set ORT_DISABLE_TELEMETRY. The second run, with the user's ORT_DISABLE_TELEMETRY=0,
+// shows that the pinned release does write the file, so the first run's check is not vacuous.
+// Both runs pin HOME and XDG_CACHE_HOME, so the machine's own settings cannot move the file.
 TEST(OrtSmoke, WorkerRecordsNoTelemetryUnlessAskedTo) {
   TempDir dir;
   ASSERT_EQ(run_onnxfuzz("gen --count 1 --seed 3 --out " + dir.str("models")).exit_code, 0);
@@ -60,22 +61,21 @@ TEST(OrtSmoke, WorkerRecordsNoTelemetryUnlessAskedTo) {
   for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "models")) {
     model = entry.path();
   }
-  const auto database = [&](const std::string& home) {
-    return std::filesystem::path(home) / ".cache/Microsoft/DeveloperTools/.onnxruntime" /
-           "onnxruntime.db";
+  const auto run_in = [&](const std::string& name, const std::string& telemetry_env) {
+    const auto home = dir.path() / name;
+    std::filesystem::create_directories(home / "cache");
+    auto result = run_onnxfuzz("run " + model + " --executions ref,ort",
+                               telemetry_env + " HOME=" + home.string() +
+                                   " XDG_CACHE_HOME=" + (home / "cache").string());
+    EXPECT_TRUE(result.exit_code == 0 || result.exit_code == 1) << result.output;
+    EXPECT_NE(result.output.find("\n  ort        "), std::string::npos) << result.output;
+    // Nothing may land in ~/.cache either, whichever directory ORT picks.
+    EXPECT_FALSE(std::filesystem::exists(home / ".cache/Microsoft"));
+    return std::filesystem::exists(home / "cache/Microsoft/DeveloperTools/.onnxruntime" /
+                                   "onnxruntime.db");
   };
-  std::filesystem::create_directories(dir.path() / "home-default");
-  auto result = run_onnxfuzz("run " + model + " --executions ref,ort",
-                             "env -u ORT_DISABLE_TELEMETRY HOME=" + dir.str("home-default"));
-  ASSERT_TRUE(result.exit_code == 0 || result.exit_code == 1) << result.output;
-  EXPECT_NE(result.output.find("\n  ort        "), std::string::npos) << result.output;
-  EXPECT_FALSE(std::filesystem::exists(database(dir.str("home-default"))));
-
-  std::filesystem::create_directories(dir.path() / "home-opted-in");
-  result = run_onnxfuzz("run " + model + " --executions ref,ort",
-                        "ORT_DISABLE_TELEMETRY=0 HOME=" + dir.str("home-opted-in"));
-  ASSERT_TRUE(result.exit_code == 0 || result.exit_code == 1) << result.output;
-  EXPECT_TRUE(std::filesystem::exists(database(dir.str("home-opted-in"))));
+  EXPECT_FALSE(run_in("default", "env -u ORT_DISABLE_TELEMETRY"));
+  EXPECT_TRUE(run_in("opted-in", "ORT_DISABLE_TELEMETRY=0"));
 }
 
 }  // namespace
