@@ -606,19 +606,48 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
           entry.root_cause = cause->key;
           const std::string owner = root_causes.claim(cause->key, stored->record.id);
           if (owner != stored->record.id) {
+            // One case per root cause, and the smallest reproducer of it: a new case with
+            // fewer nodes (a consumer's error traced upstream, then the upstream node's own
+            // finding) takes the stored one's place.
+            const auto cases_dir = std::filesystem::path(stored->case_dir).parent_path();
+            const auto owner_record = read_case_record((cases_dir / owner).string());
+            const bool replaces =
+                owner_record && stored->record.nodes_after < owner_record->nodes_after;
+            const std::string dropped = replaces ? owner : stored->record.id;
             // Renamed out of cases/ first: a campaign killed meanwhile leaves a stale
             // temporary (removed on the next start), never a half-deleted case.
             std::error_code ec;
-            const auto doomed = std::filesystem::path(stored->case_dir).parent_path() /
-                                fmt::format(".tmp-{}-{}-drop", stored->record.id, ::getpid());
-            std::filesystem::rename(stored->case_dir, doomed, ec);
-            std::filesystem::remove_all(ec ? std::filesystem::path(stored->case_dir) : doomed, ec);
-            state.accounted_cases.erase(stored->record.id);
-            entry.case_id = owner;
-            case_of_key[key] = owner;
-            spdlog::info("[finding] {} on {} ({}): root cause of {}, not stored",
-                         verdict_kind_name(stored->record.kind), stored->record.execution,
-                         fmt::join(stored->record.ops, ">"), owner);
+            const auto doomed = cases_dir / fmt::format(".tmp-{}-{}-drop", dropped, ::getpid());
+            std::filesystem::rename(cases_dir / dropped, doomed, ec);
+            std::filesystem::remove_all(ec ? cases_dir / dropped : doomed, ec);
+            state.accounted_cases.erase(dropped);
+            if (!replaces) {
+              entry.case_id = owner;
+              case_of_key[key] = owner;
+              spdlog::info("[finding] {} on {} ({}): root cause of {}, not stored",
+                           verdict_kind_name(stored->record.kind), stored->record.execution,
+                           fmt::join(stored->record.ops, ">"), owner);
+              continue;
+            }
+            root_causes.replace(cause->key, stored->record.id);
+            for (auto& [verdict_key, id] : case_of_key) {
+              if (id == owner) id = stored->record.id;
+            }
+            entry.outcome = FindingOutcome::kNew;
+            found_new = true;
+            const std::string line = fmt::format(
+                "{} on {}: {} ({} -> {} nodes), replacing {}", verdict_kind_name(stored->record.kind),
+                stored->record.execution, fmt::join(stored->record.ops, ">"),
+                stored->record.nodes_before, stored->record.nodes_after, owner);
+            const auto listed = std::ranges::find(summary.new_cases, (cases_dir / owner).string());
+            if (listed != summary.new_cases.end()) {
+              const auto at = listed - summary.new_cases.begin();
+              summary.new_cases.erase(listed);
+              summary.new_case_lines.erase(summary.new_case_lines.begin() + at);
+            }
+            summary.new_cases.push_back(stored->case_dir);
+            summary.new_case_lines.push_back(line);
+            spdlog::info("[finding] {}: a smaller reproducer of the same root cause", line);
             continue;
           }
         }

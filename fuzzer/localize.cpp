@@ -289,6 +289,72 @@ Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Ex
   return loc;
 }
 
+Localization localize_upstream(const onnx::ModelProto& model, const TensorMap& inputs,
+                               int failing, Execution& baseline, Execution& target,
+                               const LocalizeOptions& options) {
+  Localization none;
+  none.baseline = baseline.name();
+  none.target = target.name();
+  none.failing_node = failing;
+  const onnx::GraphProto& graph = model.graph();
+  if (failing < 0 || failing >= graph.node_size()) {
+    none.detail = fmt::format("no node {} in the model", failing);
+    return none;
+  }
+  // The cut model: the nodes `failing` depends on, in graph order (topological, so they all
+  // come before it). Nodes beside it are left out: a sibling that reads the same bad value
+  // would fail the cut model the same way.
+  std::set<std::string> needed(graph.node(failing).input().begin(),
+                               graph.node(failing).input().end());
+  std::set<std::string> produced;
+  std::vector<int> kept;  // cut model node index -> model node index, reversed at first
+  for (int index = failing - 1; index >= 0; --index) {
+    const onnx::NodeProto& node = graph.node(index);
+    if (std::ranges::none_of(node.output(), [&](const auto& out) { return needed.contains(out); }))
+      continue;
+    kept.push_back(index);
+    produced.insert(node.output().begin(), node.output().end());
+    needed.insert(node.input().begin(), node.input().end());
+  }
+  std::ranges::reverse(kept);
+  onnx::ModelProto prefix = model;
+  onnx::GraphProto* cut = prefix.mutable_graph();
+  cut->clear_node();
+  for (int index : kept) *cut->add_node() = graph.node(index);
+  // Its outputs are the values `failing` reads, nothing else: a divergence that does not reach
+  // it explains nothing.
+  cut->clear_output();
+  cut->clear_value_info();
+  const auto types = inferred_elem_types(model);
+  std::set<std::string> outputs;
+  int read = 0;  // values `failing` reads from the remaining nodes
+  for (const auto& in : graph.node(failing).input()) {
+    if (in.empty() || !produced.contains(in)) continue;
+    ++read;
+    if (!outputs.insert(in).second) continue;
+    auto type = types.find(in);
+    if (type == types.end() || type->second == 0) {
+      none.status = LocalizationStatus::kNotRun;
+      none.detail = fmt::format("the type of '{}', an input of node {}, is not known", in, failing);
+      return none;
+    }
+    auto* output = cut->add_output();
+    output->set_name(in);
+    output->mutable_type()->mutable_tensor_type()->set_elem_type(type->second);
+  }
+  if (read == 0) {
+    none.status = LocalizationStatus::kNoDivergence;
+    none.detail = fmt::format("node {} ({}) reads no value another node computes", failing,
+                              node_op(graph.node(failing)));
+    return none;
+  }
+  Localization loc = localize(prefix, inputs, baseline, target, options);
+  loc.failing_node = failing;
+  if (loc.node_index >= 0) loc.node_index = kept[static_cast<size_t>(loc.node_index)];
+  if (loc.status == LocalizationStatus::kLocalized) loc.detail = localization_summary(loc);
+  return loc;
+}
+
 std::string localization_summary(const Localization& loc) {
   if (loc.status != LocalizationStatus::kLocalized) {
     return fmt::format("{}: {}", localization_status_name(loc.status), loc.detail);
@@ -302,8 +368,12 @@ std::string localization_summary(const Localization& loc) {
                         "tolerance",
                         c.max_abs_error, c.max_rel_error, c.mismatches);
   return fmt::format("node {} '{}' ({}) is the first whose output '{}' diverges while its "
-                     "inputs agree: {}{}",
+                     "inputs agree: {}{}{}",
                      loc.node_index, loc.node_name, loc.op_type, c.name, error,
+                     loc.failing_node >= 0
+                         ? fmt::format(", upstream of node {}, whose error follows from it",
+                                       loc.failing_node)
+                         : std::string(),
                      loc.vanished ? " (but the graph outputs agree once intermediates are "
                                     "exposed)"
                                   : "");

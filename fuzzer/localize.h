@@ -69,6 +69,9 @@ struct Localization {
   // executions whose worker runs variants (ONNX Runtime): the optimizers whose disabling alone
   // makes the finding vanish.
   std::vector<std::string> optimizer_culprits;
+  // Set by localize_upstream: the node whose error (a rejection) the divergence upstream of it
+  // explains, in the model's indexing; node_index is then a node before it. -1 otherwise.
+  int failing_node = -1;
 };
 
 struct LocalizeOptions {
@@ -84,6 +87,16 @@ struct LocalizeOptions {
 // Never throws; every failure is a status with a detail line.
 Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Execution& baseline,
                       Execution& target, const LocalizeOptions& options = {});
+
+// Whether the error an execution raised in node `failing` (a kernel's check on its inputs, say)
+// follows from a value that already diverges upstream of it: localize() on the model cut down
+// to the nodes `failing` depends on, whose graph outputs are the values `failing` reads.
+// kLocalized names the first divergent node there, by its index in `model`, with failing_node
+// set; kNoDivergence means the inputs of `failing` agree (or are the model's own inputs), so
+// the error is its own. Never throws.
+Localization localize_upstream(const onnx::ModelProto& model, const TensorMap& inputs,
+                               int failing, Execution& baseline, Execution& target,
+                               const LocalizeOptions& options = {});
 
 // `model` with every node output that is not yet a graph output added as one, typed (element
 // type only) from shape inference, else from the reference's values; `added` counts them.

@@ -15,6 +15,7 @@
 #include "fuzzer/exit_codes.h"
 #include "fuzzer/localize.h"
 #include "fuzzer/optimizer_blame.h"
+#include "fuzzer/triage.h"
 
 namespace onnxfuzz {
 namespace {
@@ -109,11 +110,20 @@ std::string comparison_section(const std::vector<ExecutionRun>& runs, const Tens
 
 std::string localization_section(const Localization& loc) {
   std::string out = fmt::format("#### Fault localization ({} vs {})\n\n", loc.baseline, loc.target);
-  out += fmt::format(
-      "Both executions ran the model with every intermediate value exposed as a graph output "
-      "({} values added); values compared with the oracle's tolerance, node by node in "
-      "topological order.\n\n",
-      loc.exposed_values);
+  if (loc.failing_node >= 0) {
+    out += fmt::format(
+        "The error is raised in node #{}. Both executions ran the model cut down to the nodes "
+        "it depends on, with the values it reads as graph outputs and every other intermediate "
+        "value exposed too ({} values added); values compared with the oracle's tolerance, node "
+        "by node in topological order.\n\n",
+        loc.failing_node, loc.exposed_values);
+  } else {
+    out += fmt::format(
+        "Both executions ran the model with every intermediate value exposed as a graph output "
+        "({} values added); values compared with the oracle's tolerance, node by node in "
+        "topological order.\n\n",
+        loc.exposed_values);
+  }
   switch (loc.status) {
     case LocalizationStatus::kLocalized: {
       out += fmt::format("- first divergent node: #{} `{}` (`{}`), whose inputs all agree\n",
@@ -137,6 +147,11 @@ std::string localization_section(const Localization& loc) {
       if (loc.vanished) {
         out += "- note: with the intermediates exposed, the graph outputs agree: exposing "
                "them changed what the optimizer does\n";
+      }
+      if (loc.failing_node >= 0) {
+        out += fmt::format("- so the error in node #{} follows from this divergence: report "
+                           "node #{}, not the node that raised the error\n",
+                           loc.failing_node, loc.node_index);
       }
       break;
     }
@@ -296,8 +311,11 @@ int command_report(const ParsedFlags& flags) {
     extras.bisect = bisect_section(case_json["bisect"]);
   }
 
-  std::string summary = "not localized (not a numeric or shape finding)";
+  std::string summary = "not localized (not a numeric or shape finding, nor a rejection of "
+                        "several nodes)";
   const bool numeric = record.kind == VerdictKind::kNumeric || record.kind == VerdictKind::kShape;
+  const bool upstream =
+      record.kind == VerdictKind::kRejection && test_case->model.graph().node_size() > 1;
   // The baseline: ref when the case has it, else the first execution that is not the target.
   std::string baseline;
   for (const auto& name : names) {
@@ -307,7 +325,7 @@ int command_report(const ParsedFlags& flags) {
   if (baseline.empty()) baseline = "ref";
   const bool localizing = !flags.has("no-localize");
   const bool attribute = localizing && attributable(record.kind);
-  if ((numeric || attribute) && localizing && !executions.count(baseline)) {
+  if ((numeric || upstream || attribute) && localizing && !executions.count(baseline)) {
     auto made = make_execution(baseline, execution_options);
     if (!made) return fail(exit_code::kEnvironment, made.error());
     executions[baseline] = std::move(*made);
@@ -331,6 +349,13 @@ int command_report(const ParsedFlags& flags) {
           loc.rewrites.empty() ? std::string("none recorded") : fmt::format("{}", fmt::join(loc.rewrites, "; ")));
     }
     extras.localization = localization_section(loc);
+    summary = localization_summary(loc);
+  } else if (upstream && localizing) {
+    const Localization loc =
+        localize_error_upstream(test_case->model, inputs, record.message, *executions[baseline],
+                                *executions[record.execution], options);
+    // Only a traced error gets the section: an error of its own needs no more than the message.
+    if (loc.status == LocalizationStatus::kLocalized) extras.localization = localization_section(loc);
     summary = localization_summary(loc);
   }
   if (attribute) {

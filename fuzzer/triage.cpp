@@ -199,13 +199,43 @@ std::vector<fs::path> campaign_files(const std::string& path, const std::string&
 
 }  // namespace
 
+Localization localize_error_upstream(const onnx::ModelProto& model, const TensorMap& inputs,
+                                     const std::string& message, Execution& baseline,
+                                     Execution& target, const LocalizeOptions& options) {
+  Localization first;
+  first.baseline = baseline.name();
+  first.target = target.name();
+  const MessageCore core = message_core(message);
+  constexpr int kMaxAttempts = 3;
+  int attempts = 0;
+  for (int index = 0; index < model.graph().node_size() && attempts < kMaxAttempts; ++index) {
+    if (core.op.empty() || canonical_op(model.graph().node(index).op_type()) != core.op) continue;
+    Localization loc = localize_upstream(model, inputs, index, baseline, target, options);
+    if (loc.status == LocalizationStatus::kLocalized) return loc;
+    if (attempts++ == 0) first = std::move(loc);
+  }
+  if (attempts == 0) {
+    first.detail = core.op.empty() ? "the error names no op"
+                                   : fmt::format("the error names {}, which the model does not have",
+                                                 core.named);
+  }
+  return first;
+}
+
 RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
                      const Localization* localization) {
   RootCause cause;
   cause.kind = record.kind;
   cause.execution = record.execution;
+  // A rejection traced upstream is the divergent node's finding (shape or numeric).
+  const bool upstream = record.kind == VerdictKind::kRejection && localization &&
+                        localization->failing_node >= 0 &&
+                        localization->status == LocalizationStatus::kLocalized;
+  if (upstream) {
+    cause.kind = localization->output.shape_differs ? VerdictKind::kShape : VerdictKind::kNumeric;
+  }
   std::string key_core;
-  switch (record.kind) {
+  switch (cause.kind) {
     case VerdictKind::kCrash:
     case VerdictKind::kHang:
     case VerdictKind::kRejection:
@@ -238,7 +268,7 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
       if (localization && localization->status == LocalizationStatus::kLocalized &&
           localization->node_index >= 0 && localization->node_index < graph.node_size()) {
         node = localization->node_index;
-        cause.basis = "localized";
+        cause.basis = upstream ? "upstream" : "localized";
       } else if (graph.node_size() == 1) {
         node = 0;
         cause.basis = "single-op";
@@ -272,7 +302,7 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
         "{} ({}{})", culprits,
         several ? "needs each: vanishes when any one is disabled" : "vanishes when it is disabled",
         has_message ? "; " + message_core(record.message).core.substr(0, 60) : std::string());
-    cause.key = fmt::format("{}|{}|optimizer:{}", verdict_kind_name(record.kind), record.execution,
+    cause.key = fmt::format("{}|{}|optimizer:{}", verdict_kind_name(cause.kind), record.execution,
                             culprits);
     return cause;
   }
@@ -283,7 +313,7 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
     }
   }
   if (localization) rewrites.insert(localization->rewrites.begin(), localization->rewrites.end());
-  cause.key = fmt::format("{}|{}|{}", verdict_kind_name(record.kind), record.execution, key_core);
+  cause.key = fmt::format("{}|{}|{}", verdict_kind_name(cause.kind), record.execution, key_core);
   if (!rewrites.empty()) {
     cause.key += fmt::format("|rewrites:{}", fmt::join(rewrites, ","));
     cause.core += fmt::format(" after {}", fmt::join(rewrites, ", "));
@@ -296,6 +326,11 @@ namespace {
 bool numeric_or_shape_of_several_nodes(const TestCase& tc) {
   return tc.record && tc.model.graph().node_size() > 1 &&
          (tc.record->kind == VerdictKind::kNumeric || tc.record->kind == VerdictKind::kShape);
+}
+
+bool rejection_of_several_nodes(const TestCase& tc) {
+  return tc.record && tc.model.graph().node_size() > 1 &&
+         tc.record->kind == VerdictKind::kRejection;
 }
 
 }  // namespace
@@ -330,8 +365,13 @@ Localization localize_case(const TestCase& tc, std::span<Execution* const> execu
     }
   }
   Localization loc;
-  if (numeric_or_shape_of_several_nodes(tc))
+  if (numeric_or_shape_of_several_nodes(tc)) {
     loc = localize(tc.model, tc.inputs.front(), *baseline, *target, options);
+  } else if (rejection_of_several_nodes(tc)) {
+    loc = localize_error_upstream(tc.model, tc.inputs.front(), tc.record->message, *baseline,
+                                  *target, options);
+    spdlog::debug("[triage] {}: upstream of the error: {}", tc.record->id, loc.detail);
+  }
   if (tc.record && attributable(tc.record->kind)) {
     const Verdict wanted{tc.record->kind, tc.record->execution, "", tc.record->message, ""};
     const OptimizerBlame blame =
@@ -345,7 +385,8 @@ Localization localize_case(const TestCase& tc, std::span<Execution* const> execu
 namespace {
 
 // Every attributable finding (numeric and shape ones included) is localized: by optimizer
-// attribution, and numeric and shape findings of several nodes also by exposing intermediates.
+// attribution, numeric and shape findings of several nodes also by exposing intermediates, and
+// rejections of several nodes by tracing the error upstream.
 bool wants_localization(const TestCase& tc) {
   return tc.record && attributable(tc.record->kind);
 }
@@ -370,7 +411,8 @@ void RootCauseIndex::refresh() {
     if (!seen_.insert(id).second) continue;
     auto cause = case_root_cause(dir, localize_);
     if (!cause) continue;
-    case_of_key_.emplace(cause->key, id);
+    auto [owner, added] = case_of_key_.emplace(cause->key, id);
+    if (!added && !fs::exists(fs::path(out_dir_) / "cases" / owner->second)) owner->second = id;
     key_of_case_[id] = cause->key;
   }
 }
@@ -379,7 +421,14 @@ std::string RootCauseIndex::claim(const std::string& key, const std::string& cas
   seen_.insert(case_id);  // not read back from disk: `key` is its cause
   refresh();
   key_of_case_[case_id] = key;
-  return case_of_key_.emplace(key, case_id).first->second;
+  auto [owner, added] = case_of_key_.emplace(key, case_id);
+  if (!added && !fs::exists(fs::path(out_dir_) / "cases" / owner->second)) owner->second = case_id;
+  return owner->second;
+}
+
+void RootCauseIndex::replace(const std::string& key, const std::string& case_id) {
+  case_of_key_[key] = case_id;
+  key_of_case_[case_id] = key;
 }
 
 std::string RootCauseIndex::key_of(const std::string& case_id) const {

@@ -42,11 +42,23 @@ struct RootCause {
 //    its op, scalar attribute values and input dtypes (not the ranks, nor list attributes such
 //    as perm, pads, axes, which grow with the rank: one bug shows at several ranks); else the
 //    op sequence;
+//  - a rejection that localize_error_upstream traced to a divergent node upstream of the
+//    failing one: that node, as for a shape (its output's shape or dtype differs) or numeric
+//    finding, so that every consumer's error is one cause with the node's own finding;
 //  - the set of graph rewrites the case's executions recorded (case.json artifacts notes
 //    "rewrites", from ort-optimized, and the localization's), when there are any: an
 //    optimizer bug is its rewrites.
 RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
                      const Localization* localization = nullptr);
+
+// For a rejection whose message names an op (fuzzer/localize.h, localize_upstream): whether
+// the error follows from a value that diverges upstream of the failing node. The failing node
+// is a node of the named op, tried in graph order (at most three); the first localized result
+// is returned, else the first attempt's. Not run (kNotRun) when the message names no op of the
+// model.
+Localization localize_error_upstream(const onnx::ModelProto& model, const TensorMap& inputs,
+                                     const std::string& message, Execution& baseline,
+                                     Execution& target, const LocalizeOptions& options = {});
 
 // Localizes a numeric or shape case of several nodes (fuzzer/localize.h).
 using Localizer = std::function<Localization(const TestCase&)>;
@@ -69,8 +81,11 @@ class RootCauseIndex {
   RootCauseIndex(std::string out_dir, Localizer localize)
       : out_dir_(std::move(out_dir)), localize_(std::move(localize)) {}
   // The case stored for `key` (after reading cases not seen yet); records `case_id` for it
-  // when there is none.
+  // when there is none, or when the one recorded is gone (another instance replaced it with a
+  // smaller reproducer).
   std::string claim(const std::string& key, const std::string& case_id);
+  // `case_id` is now the case stored for `key` (a smaller reproducer replaced the one before).
+  void replace(const std::string& key, const std::string& case_id);
   // The root cause key of a case this index has seen, or empty.
   std::string key_of(const std::string& case_id) const;
 

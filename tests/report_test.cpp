@@ -9,6 +9,7 @@
 #include "corpus/case_store.h"
 #include "corpus/report.h"
 #include "fuzzer/localize.h"
+#include "fuzzer/triage.h"
 #include "generators/model_io.h"
 #include "oracles/reference.h"
 #include "test_support.h"
@@ -56,7 +57,8 @@ onnx::ModelProto parse(const char* text) {
 
 // Stores `model` as a case of a `kind` finding against `execution`, judged with ref.
 std::string store_case(const TempDir& dir, const onnx::ModelProto& model, const TensorMap& inputs,
-                       const std::string& execution, VerdictKind kind) {
+                       const std::string& execution, VerdictKind kind,
+                       const std::string& message = "planted for the report test") {
   const RunResult expected = run_reference(model, inputs);
   EXPECT_EQ(expected.status, RunStatus::kOk) << expected.message;
   CaseRecord record;
@@ -64,7 +66,7 @@ std::string store_case(const TempDir& dir, const onnx::ModelProto& model, const 
   record.execution = execution;
   record.executions = {"ref", execution};
   record.ops = op_sequence(model.graph());
-  record.message = "planted for the report test";
+  record.message = message;
   record.nodes_before = record.nodes_after = model.graph().node_size();
   record.tolerances = {{DType::kFloat, {1e-3, 1e-2}}, {DType::kInt64, {}}};
   record.versions = {{execution, execution == "ort" ? "onnxruntime-node 1.30.0" : execution}};
@@ -160,6 +162,49 @@ class FusingExecution final : public Execution {
   std::string name_ = "fusing";
 };
 
+// A consumer's error traced to the node upstream that computes a misshapen value: Add fails on
+// the planted worker because Relu's output has an extra dim. Abs is no ancestor of Add, so the
+// cut model leaves it out and the node index maps back past it.
+TEST(Localize, TracesAConsumersErrorToTheMisshapenNodeUpstream) {
+  ::setenv("ONNXFUZZ_PLANTED", "misshape=Relu", 1);
+  auto ref = make_execution("ref", {});
+  auto planted = make_execution("planted", {});
+  ASSERT_TRUE(ref && planted);
+  const onnx::ModelProto model = parse(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3] x, float[2,3] y) => (float[2,3] z) {
+  b = Abs(y)
+  r = Relu(x)
+  s = Add(r, y)
+  z = Mul(s, b)
+}
+)");
+  const RunResult failed = (*planted)->run(ModelUnderTest::view(model), chain_inputs());
+  ASSERT_EQ(failed.status, RunStatus::kError) << failed.message;
+  const Localization loc = localize_error_upstream(model, chain_inputs(), failed.message, **ref,
+                                                   **planted);
+  ASSERT_EQ(loc.status, LocalizationStatus::kLocalized) << loc.detail;
+  EXPECT_EQ(loc.failing_node, 2);
+  EXPECT_EQ(loc.node_index, 1);
+  EXPECT_EQ(loc.op_type, "Relu");
+  EXPECT_TRUE(loc.output.shape_differs);
+  EXPECT_EQ(loc.output.target_type, "float32[2,3,1]");
+  EXPECT_NE(loc.detail.find("upstream of node 2"), std::string::npos) << loc.detail;
+
+  // Without the fault the same message names a node whose inputs agree: the error is its own.
+  ::setenv("ONNXFUZZ_PLANTED", "", 1);
+  auto clean = make_execution("planted", {});
+  ASSERT_TRUE(clean);
+  const Localization own =
+      localize_error_upstream(model, chain_inputs(), failed.message, **ref, **clean);
+  EXPECT_EQ(own.status, LocalizationStatus::kNoDivergence) << own.detail;
+  // A message that names no op of the model is not traced.
+  const Localization unnamed = localize_error_upstream(
+      model, chain_inputs(), "Gemm: Invalid bias shape for broadcast", **ref, **planted);
+  EXPECT_EQ(unnamed.status, LocalizationStatus::kNotRun);
+  EXPECT_NE(unnamed.detail.find("does not have"), std::string::npos) << unnamed.detail;
+}
+
 TEST(Localize, SaysWhenExposingIntermediatesMakesTheDivergenceVanish) {
   auto ref = make_execution("ref", {});
   ASSERT_TRUE(ref);
@@ -222,6 +267,37 @@ TEST(ReportCommand, NamesTheFirstDivergentNodeAndFillsOrtsTemplate) {
   }
   EXPECT_TRUE(fs::exists(fs::path(case_dir) / "repro.mjs"));
   EXPECT_NE(testing::read_file(fs::path(case_dir) / "repro.py").find("NOT RUN HERE"),
+            std::string::npos);
+}
+
+// A consumer's rejection whose cause is a misshapen value upstream: the report names the
+// upstream node and says the error follows from it.
+TEST(ReportCommand, TracesARejectionToTheNodeUpstream) {
+  TempDir dir;
+  const std::string case_dir =
+      store_case(dir, parse(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3] x, float[2,3] y) => (float[2,3] z) {
+  r = Relu(x)
+  z = Add(r, y)
+}
+)"),
+                 chain_inputs(), "planted", VerdictKind::kRejection,
+                 "Add: planted input check: shapes do not match");
+  auto result = run_onnxfuzz("report " + case_dir, "ONNXFUZZ_PLANTED=misshape=Relu");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("upstream of node 1"), std::string::npos) << result.output;
+  const std::string report = testing::read_file(fs::path(case_dir) / "report.md");
+  EXPECT_NE(report.find("The error is raised in node #1"), std::string::npos) << report;
+  EXPECT_NE(report.find("first divergent node: #0 `"), std::string::npos) << report;
+  EXPECT_NE(report.find("(`Relu`)"), std::string::npos) << report;
+  EXPECT_NE(report.find("report node #0, not the node that raised the error"), std::string::npos)
+      << report;
+
+  // Without the fault upstream the error is the consumer's own: no localization section.
+  result = run_onnxfuzz("report " + case_dir, "ONNXFUZZ_PLANTED=reject=Add");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(testing::read_file(fs::path(case_dir) / "report.md").find("Fault localization"),
             std::string::npos);
 }
 

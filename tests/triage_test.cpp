@@ -151,6 +151,58 @@ g (float[2,3,4] a) => (float[4,3,2] y) {
             "numeric|ort|Gemm(float32,float32)|rewrites:GemmTransposeFusion");
 }
 
+// A rejection traced to a misshapen value upstream is that node's shape finding, whatever the
+// consumer whose check then failed; untraced, each consumer's message is its own cause.
+TEST(RootCause, RejectionTracedUpstreamIsTheDivergentNodesFinding) {
+  const auto single = root_cause(record_of(VerdictKind::kShape, "shapes differ from ref"),
+                                 model_of(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3] a) => (float[2,3] y) {
+  y = Relu(a)
+}
+)"));
+  EXPECT_EQ(single.key, "shape|ort|Relu(float32)");
+  Localization traced;
+  traced.status = LocalizationStatus::kLocalized;
+  traced.node_index = 0;
+  traced.failing_node = 1;
+  traced.output.agrees = false;
+  traced.output.shape_differs = true;
+  for (const auto& [op, message] : {std::pair{"Add", "Add: planted input check: shapes do not match"},
+                                    std::pair{"Mul", "Mul: Broadcaster: incompatible dims"}}) {
+    SCOPED_TRACE(op);
+    const auto model = model_of(fmt::format(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3] a) => (float[2,3] y) {{
+  r = Relu(a)
+  y = {}(r, a)
+}}
+)", op));
+    const auto rejection = record_of(VerdictKind::kRejection, message);
+    const auto cause = root_cause(rejection, model, &traced);
+    EXPECT_EQ(cause.key, single.key);
+    EXPECT_EQ(cause.kind, VerdictKind::kShape);
+    EXPECT_EQ(cause.basis, "upstream");
+    // Not traced (the consumer's inputs agree): the message is the cause.
+    Localization own;
+    own.status = LocalizationStatus::kNoDivergence;
+    own.failing_node = 1;
+    EXPECT_EQ(root_cause(rejection, model, &own).basis, "message");
+    EXPECT_EQ(root_cause(rejection, model, &own).kind, VerdictKind::kRejection);
+  }
+  // A numeric divergence upstream makes it a numeric cause.
+  traced.output.shape_differs = false;
+  EXPECT_EQ(root_cause(record_of(VerdictKind::kRejection, "Add: index out of range"),
+                       model_of(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3] a) => (float[2,3] y) {
+  r = Relu(a)
+  y = Add(r, a)
+}
+)"), &traced).key,
+            "numeric|ort|Relu(float32)");
+}
+
 TEST(RootCause, NgramsAreDistinctPerModel) {
   EXPECT_EQ(op_ngrams({"A", "B", "A", "B"}),
             (std::set<std::string>{"A", "B", "A>B", "B>A", "A>B>A", "B>A>B"}));
@@ -306,6 +358,49 @@ TEST(Triage, PlantedFaultsWithDifferentNeighboursAreOneRootCauseEachAndHitsCount
   auto unlocalized = run_onnxfuzz(fmt::format("triage {} --json", fmt::join(outs, " ")));
   ASSERT_EQ(unlocalized.exit_code, 0) << unlocalized.output;
   EXPECT_EQ(nlohmann::json::parse(unlocalized.output)["root_causes"], 3);
+}
+
+// One planted bug upstream (Relu's output misshapen), an error in whichever op consumes it: the
+// campaign stores one case, the smallest (Relu's shape finding), and counts every consumer's
+// rejection toward it.
+TEST(Triage, ConsumersErrorsFromOneMisshapenOpAreOneRootCause) {
+  TempDir tmp;
+  const std::string out = tmp.str("out");
+  auto result = run_onnxfuzz(
+      "fuzz --jobs 1 --iterations 40 --seed 7 --max-nodes 4 --executions ref,planted "
+      "--ops Relu,Add,Mul,Sub --dtypes float32 --no-status --out " + out,
+      "ONNXFUZZ_PLANTED=misshape=Relu");
+  ASSERT_EQ(result.exit_code, 1) << result.output;
+  std::set<std::string> causes, rejecting_ops;
+  for (const auto& line : journal_lines(out)) {
+    ASSERT_TRUE(line.contains("root_cause")) << line.dump();
+    causes.insert(line["root_cause"].get<std::string>());
+    const std::string message = line.value("message", "");
+    if (line["kind"] == "rejection") rejecting_ops.insert(message.substr(0, message.find(':')));
+  }
+  // Several consumers failed, each with its own message...
+  EXPECT_GE(rejecting_ops.size(), 2u) << fmt::format("{}", fmt::join(rejecting_ops, ", "));
+  // ... and all of it is Relu's shape bug, stored once.
+  EXPECT_EQ(causes, std::set<std::string>{"shape|planted|Relu(float32)"})
+      << fmt::format("{}", fmt::join(causes, "\n"));
+  ASSERT_EQ(case_count(out), 1) << result.output;
+  // The case kept is the smallest reproducer, Relu's own shape finding, though a consumer's
+  // rejection was stored first (this seed's first finding) and then replaced.
+  EXPECT_NE(result.output.find("a smaller reproducer of the same root cause"), std::string::npos)
+      << result.output;
+  for (const auto& entry : fs::directory_iterator(fs::path(out) / "cases")) {
+    if (entry.path().filename().string()[0] == '.') continue;
+    auto record = read_case_record(entry.path().string());
+    ASSERT_TRUE(record) << record.error();
+    EXPECT_EQ(record->kind, VerdictKind::kShape);
+    EXPECT_EQ(record->ops, std::vector<std::string>{"Relu"});
+  }
+
+  auto triage = run_onnxfuzz("triage " + out + " --localize --json", "ONNXFUZZ_PLANTED=misshape=Relu");
+  ASSERT_EQ(triage.exit_code, 0) << triage.output;
+  const auto report = nlohmann::json::parse(triage.output.substr(triage.output.find('{')));
+  ASSERT_EQ(report["root_causes"], 1) << report.dump(2);
+  EXPECT_EQ(report["groups"][0]["key"], "shape|planted|Relu(float32)");
 }
 
 TEST(Triage, BadInputExitCodes) {

@@ -17,6 +17,10 @@
 //          exist; the crash creates it, so a re-run of the same model passes
 //   reject the model has a node of this op: a clean error, "planted rejection: <op> is not
 //          implemented" (not planted by default)
+//   misshape  like shape, and a node that reads a value computed from a node of this op (and is
+//          not one itself) fails the run as a kernel's input check would: "<its op>: planted
+//          input check: shapes do not match" (the first such node in graph order; not planted by
+//          default). One upstream bug, a different error for every consumer.
 //   hog    the model has a node of this op: touch memory until the parent's memory limit kills
 //          the worker (a model too big for the limit; not planted by default)
 // An op may be narrowed to one dtype of its first input, OP:DTYPE (e.g. value=Relu:float64): a
@@ -63,6 +67,7 @@ struct PlantedFaults {
   std::string flaky;
   std::string reject;
   std::string hog;
+  std::string misshape;
 };
 
 std::optional<PlantedFaults> parse_faults(const char* spec) {
@@ -92,6 +97,8 @@ std::optional<PlantedFaults> parse_faults(const char* spec) {
       faults.reject = op;
     } else if (key == "hog") {
       faults.hog = op;
+    } else if (key == "misshape") {
+      faults.misshape = op;
     } else {
       return std::nullopt;
     }
@@ -222,7 +229,17 @@ WorkerResponse run(const WorkerRequest& request, const PlantedFaults& faults) {
   if (result.status != RunStatus::kOk) return error_response(result.message);
 
   const std::set<std::string> wrong_values = tainted_by(graph, faults.value);
-  const std::set<std::string> wrong_shapes = tainted_by(graph, faults.shape);
+  std::set<std::string> wrong_shapes = tainted_by(graph, faults.shape);
+  const std::set<std::string> misshapen = tainted_by(graph, faults.misshape);
+  for (const onnx::NodeProto& node : graph.node()) {
+    if (matches(node, faults.misshape)) continue;
+    for (const std::string& input : node.input()) {
+      if (misshapen.contains(input)) {
+        return error_response(node.op_type() + ": planted input check: shapes do not match");
+      }
+    }
+  }
+  wrong_shapes.insert(misshapen.begin(), misshapen.end());
   WorkerResponse response;
   for (const onnx::ValueInfoProto& output : graph.output()) {
     auto found = result.outputs.find(output.name());
