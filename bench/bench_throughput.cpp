@@ -3,7 +3,7 @@
 // process), and their ratio: how close the fuzz loop comes to the backend's own limit.
 //
 // Usage: bench_throughput [--count N=2000] [--seed S=1] [--rounds R=5] [--max-nodes K=10]
-//                         [--executions ref,ort] [--keep DIR]
+//                         [--executions ref,ort] [--lookahead D=4] [--keep DIR]
 //
 // The campaign is run_campaign itself (the loop of `onnxfuzz fuzz`, without minimization, as
 // bench_jobs) for N iterations of seed S under the default policy (10 nodes at most):
@@ -203,7 +203,7 @@ std::expected<Rate, std::string> worker_alone(const WorkerCommand& command, int6
 int usage() {
   fmt::print(stderr,
              "usage: bench_throughput [--count N] [--seed S] [--rounds R] [--max-nodes K] "
-             "[--executions LIST] [--keep DIR]\n");
+             "[--executions LIST] [--lookahead D] [--keep DIR]\n");
   return 2;
 }
 
@@ -215,6 +215,7 @@ int main(int argc, char** argv) {
   int rounds = 5;
   int max_nodes = GenPolicy{}.max_nodes;
   std::string executions_list = "ref,ort";
+  int lookahead = CampaignOptions{}.lookahead;
   std::string keep;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -230,6 +231,8 @@ int main(int argc, char** argv) {
       max_nodes = std::stoi(value);
     else if (arg == "--executions")
       executions_list = value;
+    else if (arg == "--lookahead")
+      lookahead = std::stoi(value);
     else if (arg == "--keep")
       keep = value;
     else
@@ -285,6 +288,7 @@ int main(int argc, char** argv) {
   options.policy.max_nodes = max_nodes;
   options.seed = seed;
   options.iterations = count;
+  options.lookahead = lookahead;
   options.findings.out_dir = (dir / "out").string();
   options.findings.executions = executions;
   options.findings.minimize_enabled = false;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -187,6 +188,9 @@ struct CampaignState {
   std::map<std::string, int> minimized_per_key;
   std::set<std::string> accounted_cases;
   std::map<std::string, int> guide_misses;  // CoverageGuide::misses() at the checkpoint
+  // The focus of each model prepared ahead and not judged yet at the checkpoint, in order: a
+  // resumed instance prepares them again with the same seeds and these focus draws.
+  std::vector<std::string> pending_focus;
 };
 
 // One model of the loop, from its preparation to its judgement (run_campaign).
@@ -220,6 +224,7 @@ nlohmann::json state_to_json(const CampaignState& state, uint64_t seed) {
   j["minimized_per_key"] = state.minimized_per_key;
   j["accounted_cases"] = state.accounted_cases;
   j["guide_misses"] = state.guide_misses;
+  j["pending_focus"] = state.pending_focus;
   return j;
 }
 
@@ -255,6 +260,8 @@ std::expected<CampaignState, std::string> read_state(const std::string& path) {
     state.accounted_cases = j.at("accounted_cases").get<std::set<std::string>>();
     if (j.contains("guide_misses"))
       state.guide_misses = j.at("guide_misses").get<std::map<std::string, int>>();
+    if (j.contains("pending_focus"))  // absent in the state of an older onnxfuzz
+      state.pending_focus = j.at("pending_focus").get<std::vector<std::string>>();
     return state;
   } catch (const nlohmann::json::exception& e) {
     return std::unexpected(fmt::format("{}: {}", path, e.what()));
@@ -364,8 +371,12 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   csv->start_from(summary);
   // The guide, when on (set up below, before the first model).
   std::optional<CoverageGuide> guide;
+  // Models prepared ahead of the one being judged, in order (see the loop below).
+  std::deque<std::unique_ptr<Candidate>> ahead;
   auto checkpoint = [&] {
     if (guide) state.guide_misses = guide->misses();
+    state.pending_focus.clear();
+    for (const auto& c : ahead) state.pending_focus.push_back(focus_string(c->focus));
     if (auto written = write_file_atomic(state_path, state_to_json(state, options.seed).dump() + "\n",
                                          Durability::kAtomicOnly);
         !written) {
@@ -422,19 +433,23 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
                    ","),
                options.findings.out_dir);
 
-  // The loop's models are prepared one ahead: model i+1 is generated and handed to the workers
-  // before model i's results are collected and judged, so that a worker finds its next model
-  // waiting when it answers, and the fuzzer's own work (generation, validation, ref, judging)
-  // overlaps the worker's run. What model i+1 is does not depend on model i's results: its
-  // seed is the next draw, and its focus sees the coverage of models 0..i, which is counted as
-  // each model is prepared (account, below), as in a loop without lookahead; and every model
-  // prepared is judged, whatever stops the loop. A checkpoint taken while judging model i
-  // counts models 0..i only, so a resumed instance prepares model i+1 as this one did. With a
-  // seed pool, a mutant's parent may be the model just judged: no lookahead.
-  const bool lookahead = !pool;
+  // The loop's models are prepared ahead: models i+1..i+D (D = options.lookahead) are generated
+  // and handed to the workers before model i's results are collected and judged, so that a
+  // worker finds its next models waiting when it answers, and the fuzzer's own work
+  // (generation, validation, ref, judging) overlaps the worker's runs. What model i+D is does
+  // not depend on the results of the models before it: its seed is the next draw, and its focus
+  // sees the coverage of models 0..i, counted as each model comes up for judging (account,
+  // below). Every model prepared is judged, whatever stops the loop. A checkpoint taken while
+  // judging model i counts models 0..i and keeps the focus of models i+1..i+D, so a resumed
+  // instance prepares them as this one did. With a seed pool, a mutant's parent may be the
+  // model just judged: no lookahead.
+  const size_t depth = pool ? 0 : static_cast<size_t>(std::max(options.lookahead, 0));
+  // Focus draws of the models a checkpoint left prepared ahead (a resumed instance).
+  std::deque<std::string> resumed_focus(state.pending_focus.begin(), state.pending_focus.end());
   auto stopping = [&] {
     summary.seconds = base_seconds + std::chrono::duration<double>(Clock::now() - start).count();
-    return g_stop || (options.iterations ? summary.models >= *options.iterations
+    return g_stop || (options.iterations ? summary.models + static_cast<int64_t>(ahead.size()) >=
+                                               *options.iterations
                                          : summary.seconds >= options.time_seconds);
   };
   // This iteration's model: generated from its seed, or (with --seeds) a mutant of a pool
@@ -443,6 +458,8 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   auto prepare = [&]() -> std::unique_ptr<Candidate> {
     auto c = std::make_unique<Candidate>();
     c->model_seed = master.next();
+    // Its number in the campaign: the models before it are counted or prepared ahead.
+    const int64_t number = summary.models + static_cast<int64_t>(ahead.size()) + 1;
     if (pool && next_seed < pool->seeds()) {
       const PoolEntry& entry = pool->entry(next_seed++);
       c->mutant = entry.mutant;
@@ -466,13 +483,15 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     }
     Validation validation = Validation::kFull;
     if (!c->mutant) {
-      if (guide) {
+      if (!resumed_focus.empty()) {
+        auto focus = parse_focus(*generator, resumed_focus.front());
+        if (focus) c->focus = std::move(*focus);
+        resumed_focus.pop_front();
+      } else if (guide) {
         Rng guide_rng(c->model_seed ^ kGuideSalt);
         c->focus = guide->draw(summary.coverage, guide_rng);
       }
       c->generated = generator->generate(c->model_seed, c->focus);
-      // Its number in the campaign is summary.models + 1: the models before it are counted.
-      const int64_t number = summary.models + 1;
       if (options.full_validation_every > 1 && number % options.full_validation_every != 1) {
         validation = Validation::kCheckerOnly;
       }
@@ -708,12 +727,14 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     return {};
   };
 
-  std::unique_ptr<Candidate> current = stopping() ? nullptr : prepare();
-  while (current) {
+  while (ahead.size() < std::max<size_t>(depth, 1) && !stopping()) ahead.push_back(prepare());
+  while (!ahead.empty()) {
+    std::unique_ptr<Candidate> current = std::move(ahead.front());
+    ahead.pop_front();
     account(*current);
-    std::unique_ptr<Candidate> next = lookahead && !stopping() ? prepare() : nullptr;
+    if (depth > 0 && !stopping()) ahead.push_back(prepare());
     if (auto judged = judge(*current); !judged) return std::unexpected(judged.error());
-    current = lookahead ? std::move(next) : (stopping() ? nullptr : prepare());
+    if (depth == 0 && !stopping()) ahead.push_back(prepare());
   }
   summary.seconds = base_seconds + std::chrono::duration<double>(Clock::now() - start).count();
   absorb_cases(true);

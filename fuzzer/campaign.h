@@ -56,6 +56,11 @@ struct CampaignOptions {
   // Cases (OUT/cases/) and the seed pool (OUT/pool/) are shared by all instances.
   std::string instance_dir;
   double stats_interval = 10;  // seconds between rows of stats.csv
+  // Models prepared (generated, run on the in-process executions and sent to the workers) ahead
+  // of the one being judged, so that a worker finds requests waiting and the fuzzer's own work
+  // overlaps its runs. 0: one model at a time. A seed pool runs without lookahead (a mutant's
+  // parent may be the model just judged).
+  int lookahead = 4;
   // Continue from instance_dir/state.json: skip the models already consumed from the seed
   // stream and carry the counters, coverage and minimization budget over.
   bool resume = false;

@@ -144,6 +144,9 @@ const FlagSpec kFuzzFlags[] = {
     {"shard", "I/N", "", "this machine's shard of N: a seed stream disjoint from the others'"},
     {"resume", "", "", "continue the killed or stopped campaign in --out with its own arguments"},
     {"stats-interval", "SECONDS", "10", "seconds between rows of stats.csv"},
+    {"lookahead", "D", "4",
+     "models generated and sent to the workers ahead of the one being judged (0: one at a time; "
+     "none with --seeds)"},
     {"instance", "I", "", "internal: run as job I of --jobs"},
 };
 
@@ -762,6 +765,10 @@ int fuzz_campaign(const ParsedFlags& flags, bool resume) {
   if (!interval || *interval <= 0)
     return fail(exit_code::kUsage, "--stats-interval: expected seconds > 0");
   options.stats_interval = *interval;
+  auto lookahead = flags.get_int("lookahead");
+  if (!lookahead || *lookahead < 0 || *lookahead > 64)
+    return fail(exit_code::kUsage, "--lookahead: expected 0 <= D <= 64");
+  options.lookahead = static_cast<int>(*lookahead);
   options.resume = resume;
   const std::string out = options.findings.out_dir;
   if (flags.has("instance")) {
