@@ -273,6 +273,13 @@ int GraphBuilder::add_value(Value v) {
   return static_cast<int>(values_.size()) - 1;
 }
 
+int GraphBuilder::exact_operand(int value, DType dtype, const ValueDomain& domain) {
+  const Value& v = this->value(value);
+  if (!v.from_node || !is_float(v.dtype)) return value;
+  const Shape shape = v.shape;
+  return fresh(dtype, shape, domain, Origin::kGraphInput);
+}
+
 int GraphBuilder::fresh(DType dtype, const Shape& shape, const ValueDomain& domain, Origin origin) {
   ONNXFUZZ_CHECK(shape_numel(shape) <= policy_.max_elements &&
                      static_cast<int>(shape.size()) <= policy_.max_rank,

@@ -2,10 +2,12 @@
 // text-format models, and what the generator draws for them.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <onnx/defs/printer.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -486,7 +488,7 @@ TEST(CompareOps, GeneratorDrawsEveryCastPairAndCastChains) {
   for (const auto& row : all_dtypes()) policy.dtype_weights[row.dtype] = 1;
   std::set<std::pair<DType, DType>> pairs;
   int chains = 0;
-  for (uint64_t seed = 0; seed < 600; ++seed) {
+  for (uint64_t seed = 0; seed < 900; ++seed) {
     SCOPED_TRACE(::testing::Message() << "seed " << seed);
     auto g = generate_model(policy, seed);
     ASSERT_TRUE(g.has_value()) << g.error();
@@ -516,6 +518,50 @@ TEST(CompareOps, GeneratorDrawsEveryCastPairAndCastChains) {
   }
   EXPECT_TRUE(missing.empty()) << missing.size() << " pairs never cast, e.g. " << missing.front();
   EXPECT_GT(chains, 20);
+}
+
+// A float -> integer cast steps on a last-bit difference of its source, so its source is exact
+// data: a graph input or initializer, possibly through the Clip guard a repair adds or the first
+// cast of a chain (both exact on exact data), or an integer computation. Casts that do not
+// truncate keep computed float sources.
+TEST(CompareOps, TruncatingCastsReadExactData) {
+  GenPolicy policy;
+  policy.only_ops = {"Cast", "CastLike", "Add", "Sigmoid", "Mul"};
+  policy.max_nodes = 10;
+  for (const auto& row : all_dtypes()) policy.dtype_weights[row.dtype] = 1;
+  int truncating = 0, computed_sources = 0;
+  for (uint64_t seed = 0; seed < 400; ++seed) {
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
+    auto g = generate_model(policy, seed);
+    ASSERT_TRUE(g.has_value()) << g.error();
+    const auto& graph = g->model.graph();
+    const auto types = value_types(g->model);
+    std::map<std::string, const onnx::NodeProto*> producer;
+    for (const auto& node : graph.node()) {
+      for (const auto& out : node.output()) producer[out] = &node;
+    }
+    // Exact: integers and bools (every backend computes them alike), graph inputs and
+    // initializers, and what a Clip or cast makes of exact data.
+    std::function<bool(const std::string&)> exact = [&](const std::string& name) {
+      auto it = producer.find(name);
+      if (it == producer.end() || !is_float(types.at(name))) return true;
+      const std::string& op = it->second->op_type();
+      return (op == "Clip" || op == "Cast" || op == "CastLike") && exact(it->second->input(0));
+    };
+    for (const auto& node : graph.node()) {
+      if (node.op_type() != "Cast" && node.op_type() != "CastLike") continue;
+      const DType from = types.at(node.input(0)), to = types.at(node.output(0));
+      if (is_float(from) && is_integer(to)) {
+        ++truncating;
+        EXPECT_TRUE(exact(node.input(0)))
+            << node.input(0) << " -> " << dtype_name(to) << "\n" << graph;
+      } else if (!exact(node.input(0))) {
+        ++computed_sources;
+      }
+    }
+  }
+  EXPECT_GT(truncating, 50);
+  EXPECT_GT(computed_sources, 50);
 }
 
 // Generated BitShift amounts stay below the operand's bit width; Mod divisors are never 0.

@@ -86,13 +86,10 @@ void set_float(Plan& plan, const char* name, float v) {
 // Step functions (Floor, Ceil, Round, Sign, ThresholdedRelu, Shrink) turn a last-bit difference
 // in their argument into a whole step, and upstream ops legitimately differ in the last bits
 // between backends (a float16 Erf near -1 is -1 in one and -0.9995 in another, so Ceil gives -1
-// and -0). A float argument computed by an earlier node is therefore replaced by fresh data,
-// which every backend reads bit for bit; integer arguments are exact and stay.
+// and -0). A float argument computed by an earlier node is therefore replaced by fresh data
+// (GraphBuilder::exact_operand); integer arguments are exact and stay.
 int exact_argument(GraphBuilder& g, const Plan& plan, int primary) {
-  const Value& v = g.value(primary);
-  if (!is_float(v.dtype) || !v.from_node) return primary;
-  const Shape shape = v.shape;
-  return g.fresh(plan.dtype, shape, plan.spec->input_domain(0), Origin::kGraphInput);
+  return g.exact_operand(primary, plan.dtype, plan.spec->input_domain(0));
 }
 
 void plan_step(GraphBuilder& g, Plan& plan, int primary, int) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "generators/graph_builder.h"
@@ -145,12 +146,27 @@ ValueDomain cast_source_domain(const GraphBuilder& g, DType source, DType target
 
 // Cast: draws the target, repairs the source into its domain. With the policy's pattern rate a
 // Cast -> Cast chain is built (runtimes fold such chains, and must not fold a lossy one).
+//
+// A float -> integer cast truncates, which turns a last-bit difference in its source into a
+// whole step: a float16 Softmax gives 0.99951 on one backend and 1 on the other, both within
+// tolerance, and the cast makes them 0 and 1. Its float source is exact data then
+// (GraphBuilder::exact_operand), as for the step functions; in a chain, the first cast's source;
+// for CastLike too.
+bool truncates(DType source, DType target) { return is_float(source) && is_integer(target); }
+
 void plan_cast(GraphBuilder& g, Plan& plan, int primary, int) {
   const GenPolicy& policy = g.policy();
   Rng& rng = g.rng();
   int source = primary;
+  std::optional<DType> chained_to;  // the second cast's target, when a chain is built
   if (policy.patterns && g.budget() >= 2 && rng.chance(policy.prob_pattern)) {
     const DType mid = draw_cast_target(g, plan.dtype);
+    const DType to = draw_cast_target(g, mid);
+    // Exact when the chain truncates at either step (rounding a float to a narrower float is
+    // deterministic, so exact data stays exact through the first cast).
+    if (truncates(plan.dtype, mid) || truncates(mid, to)) {
+      source = g.exact_operand(source, plan.dtype, plan.spec->input_domain(0));
+    }
     Plan inner;
     inner.spec = plan.spec;
     inner.dtype = plan.dtype;
@@ -160,9 +176,13 @@ void plan_cast(GraphBuilder& g, Plan& plan, int primary, int) {
     if (g.budget() >= 2) {
       source = g.emit(inner).front();
       plan.dtype = mid;
+      chained_to = to;
     }
   }
-  const DType to = draw_cast_target(g, plan.dtype);
+  const DType to = chained_to ? *chained_to : draw_cast_target(g, plan.dtype);
+  if (!chained_to && truncates(plan.dtype, to)) {
+    source = g.exact_operand(source, plan.dtype, plan.spec->input_domain(0));
+  }
   plan.operands = {g.data(source)};
   repair_operand(g, plan, 0, cast_source_domain(g, plan.dtype, to));
   plan.attrs.push_back(Attr::of_int("to", static_cast<int64_t>(to)));
@@ -181,7 +201,10 @@ void plan_cast_like(GraphBuilder& g, Plan& plan, int primary, int) {
     const Shape shape = g.edge() ? Shape{0} : rng.pick(std::vector<Shape>{{}, {1}});
     like = g.fresh(to, shape, {}, Origin::kInitializer);
   }
-  plan.operands = {g.data(primary), g.data(like)};
+  const int source = truncates(plan.dtype, to)
+                         ? g.exact_operand(primary, plan.dtype, plan.spec->input_domain(0))
+                         : primary;
+  plan.operands = {g.data(source), g.data(like)};
   repair_operand(g, plan, 0, cast_source_domain(g, plan.dtype, to));
 }
 
@@ -254,15 +277,20 @@ Interval bitshift_range(const OpSpec& spec, const NodeSig& sig) {
   const Interval full{0, info.highest};
   if (!x.finite() || !s.finite() || s.lo < 0 || s.hi > max_shift(sig.inputs[0].dtype))
     return full;
+  // Beyond 2^53 a range bound is the value rounded to a double, possibly up (uint64's 2^64 - 1
+  // reads as 2^64, and 2^64 >> 62 is 4 where the value gives 3): the lower bound then takes
+  // one unit off, or all of it for a left shift.
+  const bool inexact_lo = x.lo > 0x1p53;
   if (spec.attr_string(sig, "direction") == "LEFT") {
     // 2^bits, not info.highest: uint64's highest reads as 2^64 in double, and x * 2^s == 2^64
     // already wraps to 0.
     const double hi = std::ldexp(x.hi, static_cast<int>(s.hi));
     if (hi >= std::ldexp(1.0, static_cast<int>(dtype_size(sig.inputs[0].dtype) * 8)))
       return full;  // some value wraps
-    return {std::ldexp(x.lo, static_cast<int>(s.lo)), hi};
+    return {inexact_lo ? 0.0 : std::ldexp(x.lo, static_cast<int>(s.lo)), hi};
   }
-  return {std::floor(std::ldexp(x.lo, -static_cast<int>(s.hi))),
+  const double lo = std::floor(std::ldexp(x.lo, -static_cast<int>(s.hi)));
+  return {inexact_lo ? std::max(0.0, lo - 1) : lo,
           std::floor(std::ldexp(x.hi, -static_cast<int>(s.lo)))};
 }
 

@@ -411,9 +411,7 @@ void plan_pool(GraphBuilder& g, Plan& plan, int primary, int) {
   if (spec.attr_domain("storage_order") && g.edge() && rng.uniform_int(0, 1) == 0) {
     plan.attrs.push_back(Attr::of_int(
         "storage_order", static_cast<int64_t>(g.pick_choice(spec, "storage_order"))));
-    const Value& v = g.value(primary);
-    if (v.from_node && is_float(v.dtype))
-      input = g.fresh(plan.dtype, v.shape, spec.input_domain(0), Origin::kGraphInput);
+    input = g.exact_operand(primary, plan.dtype, spec.input_domain(0));
   }
   plan.operands = {g.data(input)};
 }

@@ -413,9 +413,7 @@ void plan_axis_op(GraphBuilder& g, Plan& plan, int primary, int);
 // values computed upstream in floating point (which backends round apart, e.g. a fused
 // InstanceNormalization) are swapped for fresh data, whose exact ties both sides break alike.
 int selection_input(GraphBuilder& g, const Plan& plan, int primary) {
-  const Value& v = g.value(primary);
-  if (!v.from_node || !is_float(v.dtype)) return primary;
-  return g.fresh(plan.dtype, v.shape, plan.spec->input_domain(0), Origin::kGraphInput);
+  return g.exact_operand(primary, plan.dtype, plan.spec->input_domain(0));
 }
 
 void plan_hardmax(GraphBuilder& g, Plan& plan, int primary, int slot) {

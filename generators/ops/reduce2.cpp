@@ -197,9 +197,7 @@ SpecBuilder attr_reduction(const char* op, OperandPlan plan, RangeRule range,
 // apart, or saturate differently, and tie in one but not the other) are swapped for fresh data.
 // Integer values are exact on every backend; their ties are broken by index as the spec says.
 int selection_input(GraphBuilder& g, Plan& plan, int primary) {
-  const Value& v = g.value(primary);
-  if (!v.from_node || !is_float(v.dtype)) return primary;
-  return g.fresh(plan.dtype, v.shape, plan.spec->input_domain(0), Origin::kGraphInput);
+  return g.exact_operand(primary, plan.dtype, plan.spec->input_domain(0));
 }
 
 // An axis of `x` with a non-zero dim, or -1 when every dim is zero.
