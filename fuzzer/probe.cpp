@@ -87,7 +87,10 @@ std::vector<ProbeRow> probe_execution(Execution& execution, int models_per_pair)
   const CarriedDtypes carried = execution.carried_dtypes();
   for (const OpSpec& spec : all_op_specs()) {
     for (DType dtype : spec.dtypes) {
-      ProbeRow row{spec.op_type, spec.since_version, dtype};
+      ProbeRow row;
+      row.op = spec.op_type;
+      row.since_version = spec.since_version;
+      row.dtype = dtype;
       GenPolicy policy;
       policy.only_ops = {spec.op_type};
       policy.dtype_weights = {{dtype, 1.0}};

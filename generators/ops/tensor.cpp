@@ -909,13 +909,6 @@ ShapeResult resize_shape(const OpSpec&, const NodeSig& sig) {
   return out;
 }
 
-double cubic_weight(double s, double a) {
-  s = std::abs(s);
-  if (s <= 1) return ((a + 2) * s - (a + 3)) * s * s + 1;
-  if (s < 2) return ((a * s - 5 * a) * s + 8 * a) * s - 4 * a;
-  return 0;
-}
-
 Interval resize_range(const OpSpec& spec, const NodeSig& sig) {
   const Interval& x = sig.inputs[0].range;
   const std::string mode = spec.attr_string(sig, "mode");
