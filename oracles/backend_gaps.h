@@ -40,7 +40,10 @@ std::string_view not_implemented_op(std::string_view message);
 // a not-implemented message naming the row's `reported_op`, and a node of the row's `op` has
 // its first input or an output of the row's dtype. For an execution with a committed support
 // matrix (oracles/support_matrix.h), a node of the named op whose (op, input dtype) the matrix
-// says does not run, or runs only with other attribute values, is a gap too. Never throws.
+// says does not run, or runs only with other attribute values, is a gap too. So is ONNX
+// Runtime's own statement that a kernel of a default-domain op of the model is implemented only
+// for other types ("Failed to find kernel for Pow(15) ... However the types are incompatible.
+// This op has been implemented only for the following types (...)"). Never throws.
 const BackendGap* find_backend_gap(std::string_view execution, const onnx::ModelProto& model,
                                    std::string_view message);
 

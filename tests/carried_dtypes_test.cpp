@@ -184,6 +184,50 @@ TEST(CarriedDtypes, GapFoundThroughAnIntermediateValueAndAnExpandedFunction) {
             nullptr);
 }
 
+// ORT's own statement of a kernel's types (onnxruntime-node 1.30.0 on Pow with a uint16
+// exponent) is a gap for a default-domain op the model has; a contrib op an optimizer inserted,
+// or a version mismatch alone, is not.
+TEST(CarriedDtypes, BackendsOwnStatementOfAKernelsTypesIsAGap) {
+  auto model = parse_model_text(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float16[2] x, uint16[2] e) => (float16[2] y) {
+      y = Pow(x, e)
+    }
+  )");
+  ASSERT_TRUE(model) << model.error();
+  const std::string declared =
+      "Failed to find kernel for Pow(15) (node:'n1_Pow' ep:'CPUExecutionProvider'). Op with name "
+      "(n1_Pow) domain () and type (Pow) kernel is not supported in CPUExecutionProvider. "
+      "Encountered following errors: ( Version mismatch. node_version: 15 kernel start version: "
+      "7 kernel_end_version: 11\nKernel found kernel in the supported version range "
+      "(node_version: 15). However the types are incompatible. This op has been implemented "
+      "only for the following types (tensor(int32),tensor(int64),tensor(float),tensor(double),), "
+      "but the node in the model has the following type (tensor(uint16))\n)";
+  const BackendGap* gap = find_backend_gap("ort", *model, declared);
+  ASSERT_NE(gap, nullptr);
+  EXPECT_EQ(gap->op, "Pow");
+  EXPECT_EQ(gap->dtype, DType::kUint16);
+  EXPECT_NE(gap->reason.find("implemented only for the types (tensor(int32)"), std::string::npos)
+      << gap->reason;
+  // The model has no such op: not its gap.
+  std::string other = declared;
+  for (size_t at; (at = other.find("Pow")) != std::string::npos;) other.replace(at, 3, "Div");
+  EXPECT_EQ(find_backend_gap("ort", *model, other), nullptr);
+  // A contrib op an optimizer inserted is a finding.
+  EXPECT_EQ(find_backend_gap("ort", *model,
+                             "Failed to find kernel for com.microsoft.QuickGelu(1) (node:'n' "
+                             "ep:'CPUExecutionProvider'). However the types are incompatible. This "
+                             "op has been implemented only for the following types "
+                             "(tensor(float)), but the node in the model has the following type "
+                             "(tensor(float16))"),
+            nullptr);
+  // Without ORT's statement of the types (a version mismatch only), no gap either.
+  EXPECT_EQ(find_backend_gap("ort", *model,
+                             "Failed to find kernel for Pow(15) (node:'n1_Pow' ep:'CPU'). Version "
+                             "mismatch. node_version: 15 kernel start version: 7"),
+            nullptr);
+}
+
 TEST(CarriedDtypes, BackendGapRowsAreWellFormed) {
   const auto executions = known_execution_names();
   for (const BackendGap& row : backend_gaps()) {
