@@ -339,12 +339,16 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   // Each counts as one minimization spent on its key, as if this instance had stored it;
   // except when resuming: a case stored after the last checkpoint is stored again by the models
   // run again, which spends its minimization then.
+  // A case another instance replaced with a smaller reproducer of its root cause is gone: it is
+  // no longer counted.
   auto absorb_cases = [&](bool spend_budget) -> int64_t {
     std::error_code ec;
     const auto cases = std::filesystem::path(options.findings.out_dir) / "cases";
     int64_t absorbed = 0;
+    std::set<std::string> present;
     for (const auto& entry : std::filesystem::directory_iterator(cases, ec)) {
       const std::string id = entry.path().filename().string();
+      present.insert(id);
       if (id.empty() || id[0] == '.' || state.accounted_cases.count(id)) continue;
       auto record = read_case_record(entry.path().string());
       if (!record) continue;
@@ -355,6 +359,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       state.accounted_cases.insert(id);
       ++absorbed;
     }
+    if (!ec) std::erase_if(state.accounted_cases, [&](const auto& id) { return !present.contains(id); });
     return absorbed;
   };
   // Keys of cases already accounted for (a resumed instance) still dedupe by message.

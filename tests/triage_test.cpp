@@ -403,6 +403,49 @@ TEST(Triage, ConsumersErrorsFromOneMisshapenOpAreOneRootCause) {
   EXPECT_EQ(report["groups"][0]["key"], "shape|planted|Relu(float32)");
 }
 
+// A case another instance replaced with a smaller reproducer no longer counts in this
+// instance's statistics: the first campaign stores a consumer's rejection, a second instance on
+// the same output replaces it with Relu's own shape finding, and the first, resumed, counts one
+// case (the shape finding it absorbs), not two.
+TEST(Triage, CaseReplacedByAnotherInstanceIsNoLongerCounted) {
+  TempDir tmp;
+  const std::string out = tmp.str("out");
+  const std::string env = "ONNXFUZZ_PLANTED=misshape=Relu";
+  const std::string common =
+      " --seed 7 --max-nodes 4 --executions ref,planted --ops Relu,Add,Mul,Sub --dtypes float32 "
+      "--no-status --out " + out;
+  auto first = run_onnxfuzz("fuzz --jobs 1 --iterations 6" + common, env);
+  ASSERT_EQ(first.exit_code, 1) << first.output;
+  std::vector<std::string> ids;
+  for (const auto& entry : fs::directory_iterator(fs::path(out) / "cases")) {
+    ids.push_back(entry.path().filename().string());
+  }
+  ASSERT_EQ(ids.size(), 1u);
+  ASSERT_TRUE(ids[0].starts_with("rejection-planted-")) << ids[0];
+
+  // No new root cause (exit 0): a better reproducer of a known one.
+  auto second = run_onnxfuzz("fuzz --jobs 2 --instance 1 --iterations 40" + common, env);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  ASSERT_NE(second.output.find("replacing " + ids[0]), std::string::npos) << second.output;
+  ASSERT_EQ(case_count(out), 1);
+
+  auto resumed = run_onnxfuzz("fuzz --resume --out " + out, env);
+  ASSERT_TRUE(resumed.exit_code == 0 || resumed.exit_code == 1) << resumed.output;
+  std::istringstream csv(testing::read_file(fs::path(out) / "stats.csv"));
+  std::string header, line, last;
+  std::getline(csv, header);
+  while (std::getline(csv, line)) last = line;
+  const auto column = [](const std::string& text, const std::string& name, const std::string& row) {
+    std::vector<std::string> names, values;
+    std::istringstream a(text), b(row);
+    for (std::string f; std::getline(a, f, ',');) names.push_back(f);
+    for (std::string f; std::getline(b, f, ',');) values.push_back(f);
+    const size_t at = std::ranges::find(names, name) - names.begin();
+    return at < values.size() ? values[at] : std::string();
+  };
+  EXPECT_EQ(column(header, "cases", last), "1") << last;
+}
+
 TEST(Triage, BadInputExitCodes) {
   TempDir tmp;
   fs::create_directories(tmp.path() / "empty" / "cases");
