@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <tuple>
 
 #include "fuzzer/optimizer_blame.h"
 #include "generators/model_io.h"
@@ -148,8 +149,13 @@ std::string node_core(const onnx::NodeProto& node, const std::map<std::string, V
   std::ranges::sort(attrs);
   std::ranges::sort(lists);
   if (detail) {
-    *detail = fmt::format("ranks [{}]{}{}", fmt::join(rank_list, ","), lists.empty() ? "" : " ",
-                          fmt::join(lists, ","));
+    // An input with a zero-size dim is what many kernels get wrong: said, not keyed.
+    const bool empty_input = std::ranges::any_of(node.input(), [&](const std::string& input) {
+      auto it = types.find(input);
+      return it != types.end() && std::ranges::find(it->second.shape, 0) != it->second.shape.end();
+    });
+    *detail = fmt::format("ranks [{}]{}{}{}", fmt::join(rank_list, ","), lists.empty() ? "" : " ",
+                          fmt::join(lists, ","), empty_input ? ", empty input" : "");
   }
   const std::string op =
       node.domain().empty() || node.domain() == "ai.onnx" ? node.op_type()
@@ -279,6 +285,7 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
         std::string detail;
         key_core = node_core(graph.node(node), types, &detail);
         cause.core = key_core + " " + detail;
+        cause.op = graph.node(node).op_type();
       } else {
         key_core = fmt::format("{}", fmt::join(op_sequence(graph), ">"));
         cause.core = key_core;
@@ -296,6 +303,7 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
     // and however each model's ops then fail (every op's broadcast check, say).
     const std::string culprits = fmt::format("{}", fmt::join(localization->optimizer_culprits, "+"));
     cause.basis = "optimizer";
+    cause.op.clear();  // the optimizers are the cause, not a node
     const bool several = localization->optimizer_culprits.size() > 1;
     const bool has_message = record.kind != VerdictKind::kNumeric && record.kind != VerdictKind::kShape;
     cause.core = fmt::format(
@@ -606,6 +614,24 @@ std::expected<TriageReport, std::string> triage(const std::vector<std::string>& 
     return a.hits > b.hits;
   });
 
+  // Ops with several root causes of one kind and execution.
+  std::map<std::tuple<int, std::string, std::string>, size_t> family_of;
+  for (size_t i = 0; i < report.groups.size(); ++i) {
+    const RootCause& cause = report.groups[i].cause;
+    if (cause.op.empty()) continue;
+    const auto key = std::tuple{static_cast<int>(cause.kind), cause.execution, cause.op};
+    auto [it, added] = family_of.emplace(key, report.op_families.size());
+    if (added) report.op_families.push_back(OpFamily{cause.kind, cause.execution, cause.op, {}, 0, 0});
+    OpFamily& family = report.op_families[it->second];
+    family.groups.push_back(i);
+    family.cases += static_cast<int>(report.groups[i].cases.size());
+    family.hits += report.groups[i].hits;
+  }
+  std::erase_if(report.op_families, [](const OpFamily& f) { return f.groups.size() < 2; });
+  std::ranges::stable_sort(report.op_families, [](const OpFamily& a, const OpFamily& b) {
+    return a.groups.size() > b.groups.size();
+  });
+
   // Op n-grams over-represented in failing models.
   report.failing_models = static_cast<int64_t>(failing_models.size());
   report.passing_models = passing.models();
@@ -655,6 +681,18 @@ std::string triage_table(const TriageReport& report) {
                        fmt::join(sequences, " | "));
   }
   out += "\n";
+  if (!report.op_families.empty()) {
+    out += "ops with several root causes (one kernel's bug often shows in several dtypes or "
+           "attribute values)\n";
+    for (const auto& family : report.op_families) {
+      std::vector<std::string> ranks;
+      for (size_t i : family.groups) ranks.push_back(fmt::format("#{}", i + 1));
+      out += fmt::format("  {:<10} {:<14} {:<20} {} root causes ({}), {} cases, {} hits\n",
+                         verdict_kind_name(family.kind), family.execution, family.op,
+                         family.groups.size(), fmt::join(ranks, " "), family.cases, family.hits);
+    }
+    out += "\n";
+  }
   if (report.ngrams.empty()) {
     out += fmt::format(
         "op n-grams: no passing sample (ngrams.json) next to the {} failing models; a campaign "
@@ -695,6 +733,17 @@ nlohmann::json triage_json(const TriageReport& report) {
     g["cases"] = group.cases;
     g["case_ops"] = group.case_ops;
     j["groups"].push_back(std::move(g));
+  }
+  j["op_families"] = nlohmann::json::array();
+  for (const auto& family : report.op_families) {
+    nlohmann::json keys = nlohmann::json::array();
+    for (size_t i : family.groups) keys.push_back(report.groups[i].cause.key);
+    j["op_families"].push_back({{"kind", std::string(verdict_kind_name(family.kind))},
+                                {"execution", family.execution},
+                                {"op", family.op},
+                                {"root_causes", keys},
+                                {"cases", family.cases},
+                                {"hits", family.hits}});
   }
   j["ngrams"] = nlohmann::json::array();
   for (const auto& gram : report.ngrams) {

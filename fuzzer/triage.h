@@ -29,6 +29,8 @@ struct RootCause {
   std::string execution;
   std::string core;   // "Gemm: Invalid bias shape for broadcast", "Sqrt(float32)", ...
   std::string basis;  // how core was found: message, localized, single-op, op-set, op-sequence
+  // The faulty node's op when the core is a node (localized, single-op, upstream), else empty.
+  std::string op;
 };
 
 // The faulty core of a stored case (model.onnx and case.json), without running anything:
@@ -161,8 +163,21 @@ struct NgramScore {
   double score = 0;
 };
 
+// Root causes at one op of one execution and kind, in different dtypes or attribute values
+// (ReduceL1 on empty inputs as int64 with keepdims=0, as float32, ...): often one bug of a
+// kernel the op shares across its types. Only ops with at least two causes are listed.
+struct OpFamily {
+  VerdictKind kind = VerdictKind::kNumeric;
+  std::string execution;
+  std::string op;
+  std::vector<size_t> groups;  // indices into TriageReport::groups, in rank order
+  int cases = 0;
+  int64_t hits = 0;
+};
+
 struct TriageReport {
   std::vector<CauseGroup> groups;  // ranked: crash > hang > rejection > shape > numeric, hits
+  std::vector<OpFamily> op_families;  // most root causes first
   int cases = 0;
   int64_t hits = 0;             // findings.jsonl lines read
   int64_t failing_models = 0;   // distinct failing models (findings.jsonl, else the cases)

@@ -446,6 +446,54 @@ TEST(Triage, CaseReplacedByAnotherInstanceIsNoLongerCounted) {
   EXPECT_EQ(column(header, "cases", last), "1") << last;
 }
 
+// Root causes at one op in different dtypes are listed together as that op's family; an op
+// with one cause is not. A node's empty input is said in its core, not keyed.
+TEST(Triage, OpsWithSeveralRootCausesAreListedTogether) {
+  TempDir tmp;
+  // One campaign per dtype: within one, the float64 case's signature (its op sequence) is the
+  // float32 one's, so only one would be stored.
+  const std::string env = "ONNXFUZZ_PLANTED=shape=Relu,value=Neg:float32";
+  std::string outs;
+  for (const char* dtype : {"float32", "float64"}) {
+    const std::string out = tmp.str(dtype);
+    auto result = run_onnxfuzz(
+        fmt::format("fuzz --jobs 1 --iterations 40 --seed 3 --max-nodes 3 --executions "
+                    "ref,planted --ops Relu,Neg,Add --dtypes {} --no-status --out {}",
+                    dtype, out),
+        env);
+    ASSERT_EQ(result.exit_code, 1) << result.output;
+    outs += " " + out;
+  }
+  auto triage = run_onnxfuzz("triage" + outs + " --localize --json", env);
+  ASSERT_EQ(triage.exit_code, 0) << triage.output;
+  const auto report = nlohmann::json::parse(triage.output.substr(triage.output.find('{')));
+  std::set<std::string> keys;
+  for (const auto& g : report["groups"]) keys.insert(g["key"].get<std::string>());
+  ASSERT_TRUE(keys.contains("shape|planted|Relu(float32)")) << report.dump(2);
+  ASSERT_TRUE(keys.contains("shape|planted|Relu(float64)")) << report.dump(2);
+  ASSERT_TRUE(keys.contains("numeric|planted|Neg(float32)")) << report.dump(2);
+  ASSERT_EQ(report["op_families"].size(), 1u) << report["op_families"].dump(2);
+  const auto& family = report["op_families"][0];
+  EXPECT_EQ(family["op"], "Relu");
+  EXPECT_EQ(family["kind"], "shape");
+  EXPECT_EQ(family["root_causes"].size(), 2u);
+  auto table = run_onnxfuzz("triage" + outs + " --localize", env);
+  EXPECT_NE(table.output.find("ops with several root causes"), std::string::npos) << table.output;
+
+  const auto empty = root_cause(record_of(VerdictKind::kShape, "shapes differ"), model_of(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[0,3] a) => (float[0,3] y) {
+  y = Relu(a)
+}
+)"));
+  EXPECT_NE(empty.core.find("empty input"), std::string::npos) << empty.core;
+  EXPECT_EQ(empty.key, "shape|ort|Relu(float32)");
+  EXPECT_EQ(empty.op, "Relu");
+  EXPECT_EQ(root_cause(record_of(VerdictKind::kShape, "shapes differ"), model_of(kReluSigmoid))
+                .core.find("empty input"),
+            std::string::npos);
+}
+
 TEST(Triage, BadInputExitCodes) {
   TempDir tmp;
   fs::create_directories(tmp.path() / "empty" / "cases");
