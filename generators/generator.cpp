@@ -70,12 +70,7 @@ std::expected<Generator, std::string> Generator::make(const GenPolicy& policy) {
     if (listed(policy.exclude_ops, spec.op_type)) continue;
     if (!policy.only_ops.empty() && !listed(policy.only_ops, spec.op_type)) continue;
     if (!policy.only_pairs.empty() && !policy.only_pairs.contains(spec.op_type)) continue;
-    // Patterns are inserted whole, in any dtype the policy draws: with a pair restriction an op
-    // joins them only if it is listed in every such dtype.
-    bool every_dtype = true;
-    for (const auto& [d, w] : policy.dtype_weights)
-      every_dtype = every_dtype && (w <= 0 || policy.allows_pair(spec.op_type, d));
-    if (every_dtype) g.allowed_.insert(&spec);
+    g.allowed_.insert(&spec);
     if (spec.op_type == "Clip") g.guard_ = &spec;  // guards only use an op the policy allows
     bool feasible = false;
     for (int r = 1; r <= policy.max_rank; ++r)
@@ -94,6 +89,18 @@ std::expected<Generator, std::string> Generator::make(const GenPolicy& policy) {
     if (!feasible || weight <= 0 || choice.dtypes.empty()) continue;
     g.ops_.push_back(std::move(choice));
     g.weights_.push_back(weight);
+  }
+  // Patterns are inserted whole in one dtype: with a pair restriction, one in which the
+  // policy allows each of their ops.
+  for (const Pattern& pattern : all_patterns()) {
+    const std::vector<std::string> ops = pattern_ops(pattern);
+    std::map<DType, double> weights = policy.dtype_weights;
+    for (auto& [d, w] : weights) {
+      for (const std::string& op : ops) {
+        if (!policy.allows_pair(op, d)) w = 0;
+      }
+    }
+    g.pattern_dtypes_.push_back(std::move(weights));
   }
   if (g.ops_.empty()) {
     return std::unexpected(fmt::format(
@@ -138,7 +145,8 @@ GeneratedModel Generator::generate(uint64_t seed, const std::vector<FocusTarget>
   while (builder.budget() > 0) {
     if (policy_.patterns && rng.chance(policy_.prob_pattern)) {
       const Pattern& pattern = rng.pick(all_patterns());
-      std::string key = insert_pattern(builder, pattern, op_allowed, policy_.dtype_weights);
+      const auto row = static_cast<size_t>(&pattern - all_patterns().data());
+      std::string key = insert_pattern(builder, pattern, op_allowed, pattern_dtypes_[row]);
       if (!key.empty()) {
         patterns.push_back(std::move(key));
         continue;

@@ -38,7 +38,10 @@ class Generator {
   GenPolicy policy_;
   std::vector<OpChoice> ops_;
   std::vector<double> weights_;
-  std::set<const OpSpec*> allowed_;  // ops the policy lets patterns use
+  std::set<const OpSpec*> allowed_;  // ops the policy lets patterns use (in some dtype)
+  // Per pattern (all_patterns() order): the policy's dtype weights, 0 for a dtype in which
+  // the policy does not allow each of its ops (GenPolicy::only_pairs, `--target`).
+  std::vector<std::map<DType, double>> pattern_dtypes_;
   const OpSpec* guard_ = nullptr;    // Clip, when the policy allows it
 };
 

@@ -371,6 +371,14 @@ std::string_view perturbation_name(Perturbation p) {
 
 const std::vector<Pattern>& all_patterns() { return pattern_table(); }
 
+std::vector<std::string> pattern_ops(const Pattern& pattern) {
+  const size_t row = static_cast<size_t>(&pattern - pattern_table().data());
+  ONNXFUZZ_CHECK(row < pattern_table().size(), "pattern_ops: not a row of the table");
+  std::vector<std::string> ops;
+  for (const auto& node : parsed_patterns()[row]) ops.push_back(node.op_type());
+  return ops;
+}
+
 std::string insert_pattern(GraphBuilder& g, const Pattern& pattern,
                            const std::function<bool(const OpSpec&)>& op_allowed,
                            const std::map<DType, double>& dtype_weights) {

@@ -39,8 +39,13 @@ std::string_view perturbation_name(Perturbation p);
 // The table, in a fixed order.
 const std::vector<Pattern>& all_patterns();
 
+// The op types of a pattern's nodes, in order.
+std::vector<std::string> pattern_ops(const Pattern& pattern);
+
 // Inserts one instance of `pattern` into the builder, wired to an existing value or a fresh
-// input, perturbed at the policy's rate. `op_allowed` filters ops the policy excludes. Returns
+// input, perturbed at the policy's rate. `op_allowed` filters ops the policy excludes;
+// `dtype_weights` are the dtypes it may take (those in which the policy allows each of its ops,
+// Generator::make). Returns
 // the coverage key ("LayerNorm/attribute"), or "" when the pattern does not fit here (nothing
 // was emitted then).
 std::string insert_pattern(GraphBuilder& g, const Pattern& pattern,

@@ -11,13 +11,14 @@
 
 #include "generators/generator.h"
 #include "generators/model_io.h"
+#include "generators/op_spec.h"
 #include "oracles/reference.h"
 
 namespace onnxfuzz {
 namespace {
 
 // The op sequence of a pattern row, as the table writes it.
-std::vector<std::string> pattern_ops(const Pattern& p) {
+std::vector<std::string> ops_in_pattern_text(const Pattern& p) {
   std::vector<std::string> ops;
   std::string_view text = p.nodes;
   for (size_t eq = text.find('='); eq != std::string_view::npos; eq = text.find('=', eq + 1)) {
@@ -68,7 +69,7 @@ TEST(Patterns, EveryPatternIsInsertedWholeAndRuns) {
       if (std::string_view(p.nodes).find(op) != std::string_view::npos && !find_op_spec(op))
         registered = false;
     }
-    for (const auto& op : pattern_ops(p)) {
+    for (const auto& op : ops_in_pattern_text(p)) {
       if (!policy.only_ops.empty() &&
           std::find(policy.only_ops.begin(), policy.only_ops.end(), op) == policy.only_ops.end())
         registered = false;
@@ -104,7 +105,7 @@ TEST(Patterns, UnperturbedPatternKeepsItsOpSequence) {
       if (row.name == name) p = &row;
     }
     ASSERT_NE(p, nullptr);
-    const std::vector<std::string> want = pattern_ops(*p);
+    const std::vector<std::string> want = ops_in_pattern_text(*p);
     const std::vector<std::string> ops = op_sequence(g->model.graph());
     ASSERT_GE(ops.size(), want.size());
     EXPECT_EQ(std::vector<std::string>(ops.begin(), ops.begin() + static_cast<long>(want.size())),
@@ -113,6 +114,46 @@ TEST(Patterns, UnperturbedPatternKeepsItsOpSequence) {
     ++checked;
   }
   EXPECT_GT(checked, 50);
+}
+
+// Under a pair restriction (`--target`), a pattern is inserted in a dtype in which every one of
+// its ops is allowed, not only when each is allowed in every dtype the policy draws: here every
+// op runs in float32 only, and the policy draws float64 too. Patterns still come (in float32),
+// and no node but Relu computes in float64 (a cast's target aside).
+TEST(Patterns, UnderAPairRestrictionPatternsTakeADtypeAllTheirOpsRunIn) {
+  GenPolicy policy;
+  policy.prob_pattern = 1.0;
+  policy.min_nodes = policy.max_nodes = 8;
+  policy.dtype_weights = {{DType::kFloat, 1}, {DType::kDouble, 1}};
+  for (const OpSpec& spec : all_op_specs()) policy.only_pairs[spec.op_type] = {DType::kFloat};
+  policy.only_pairs["Relu"].insert(DType::kDouble);  // float64 for one op: no pattern is all Relu
+  int with_patterns = 0;
+  for (uint64_t seed = 0; seed < 300; ++seed) {
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
+    auto g = generate_model(policy, seed);
+    ASSERT_TRUE(g.has_value()) << g.error();
+    with_patterns += !g->patterns.empty();
+    auto inferred = validate_model(g->model);
+    ASSERT_TRUE(inferred.has_value()) << inferred.error();
+    std::map<std::string, DType> types;
+    for (const auto* list : {&inferred->graph().input(), &inferred->graph().value_info(),
+                             &inferred->graph().output()}) {
+      for (const auto& info : *list) {
+        if (auto type = value_type_of(info)) types[info.name()] = type->dtype;
+      }
+    }
+    for (const auto& node : g->model.graph().node()) {
+      // A cast's pair is its source dtype; its target may be any dtype the policy draws.
+      if (node.op_type() == "Cast" || node.op_type() == "CastLike") continue;
+      for (const auto& out : node.output()) {
+        auto it = types.find(out);
+        if (it != types.end() && it->second == DType::kDouble) {
+          EXPECT_EQ(node.op_type(), "Relu") << out << " of " << node.op_type();
+        }
+      }
+    }
+  }
+  EXPECT_GT(with_patterns, 100);
 }
 
 TEST(Patterns, NoPatternsWhenTurnedOff) {
