@@ -814,11 +814,7 @@ int fuzz_campaign(const ParsedFlags& flags, bool resume) {
       }(),
       summary->unique, summary->known, summary->flaky, summary->seconds,
       summary->seconds > 0 ? 100.0 * summary->backend_seconds / summary->seconds : 0.0);
-  if (!summary->unsupported.empty()) {
-    fmt::print("unsupported (not findings):");
-    for (const auto& [kind, count] : summary->unsupported) fmt::print(" {} {}", kind, count);
-    fmt::print("\n");
-  }
+  fmt::print("{}", skipped_runs_text(summary->unsupported, summary->models));
   for (size_t i = 0; i < summary->new_cases.size(); ++i) {
     fmt::print("new case: {}  {}\n", summary->new_cases[i], summary->new_case_lines[i]);
   }

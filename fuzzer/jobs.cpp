@@ -227,7 +227,7 @@ nlohmann::json merged_status(const std::string& out_dir,
                              const std::vector<InstanceStatus>& instances) {
   int64_t models = 0, executions = 0, unique = 0, signatures = 0, alive = 0;
   double seconds = 0, rate = 0;
-  std::map<std::string, int64_t> by_kind;
+  std::map<std::string, int64_t> by_kind, unsupported;
   std::map<std::string, std::set<std::string>> coverage;
   for (const auto& instance : instances) {
     alive += instance.alive;
@@ -243,6 +243,8 @@ nlohmann::json merged_status(const std::string& out_dir,
     if (sec > 0) rate += m / sec;  // instances run side by side: their rates add up
     const nlohmann::json kinds = s.value("findings_by_kind", nlohmann::json::object());
     for (const auto& [kind, n] : kinds.items()) by_kind[kind] += n.get<int64_t>();
+    const nlohmann::json skipped = s.value("unsupported", nlohmann::json::object());
+    for (const auto& [kind, n] : skipped.items()) unsupported[kind] += n.get<int64_t>();
     if (!s.contains("coverage")) continue;
     for (const char* what : {"ops", "op_dtypes", "op_pairs", "attr_values", "patterns"}) {
       if (!s["coverage"].contains(what) || !s["coverage"][what].is_object()) continue;
@@ -257,12 +259,31 @@ nlohmann::json merged_status(const std::string& out_dir,
   j["seconds"] = seconds;
   j["models_per_s"] = rate;
   j["findings_by_kind"] = by_kind;
+  j["unsupported"] = unsupported;
   j["unique"] = unique;
   j["signatures"] = signatures;
   j["cases"] = count_cases(out_dir);
   for (const char* what : {"ops", "op_dtypes", "op_pairs", "attr_values", "patterns"})
     j["coverage"][what] = coverage[what].size();
   return j;
+}
+
+std::string skipped_runs_text(const std::map<std::string, int64_t>& unsupported, int64_t models) {
+  if (unsupported.empty() || models <= 0) return "";
+  std::vector<std::string> parts;
+  int64_t out_of_scope = 0;
+  for (const auto& [kind, count] : unsupported) {
+    parts.push_back(fmt::format("{} {} ({:.1f}%)", kind, count, 100.0 * count / models));
+    if (kind == "backend_gap" || kind == "unsupported_dtype") out_of_scope += count;
+  }
+  std::string out =
+      fmt::format("not run on an execution (not findings): {}\n", fmt::join(parts, ", "));
+  if (out_of_scope * 10 > models) {
+    out += "  more than a tenth of the models did not reach an execution: `onnxfuzz probe "
+           "--execution NAME`, then `fuzz --target` with its .json, draws only what it runs "
+           "(README, --target)\n";
+  }
+  return out;
 }
 
 std::string render_status(const nlohmann::json& merged,
@@ -279,6 +300,10 @@ std::string render_status(const nlohmann::json& merged,
       merged["coverage"]["op_pairs"].get<int64_t>(),
       merged["coverage"]["attr_values"].get<int64_t>(),
       merged["coverage"]["patterns"].get<int64_t>());
+  if (merged.contains("unsupported")) {
+    out += skipped_runs_text(merged["unsupported"].get<std::map<std::string, int64_t>>(),
+                             merged["models"].get<int64_t>());
+  }
   for (const auto& instance : instances) {
     const auto& s = instance.state;
     const int64_t models = !s.is_object() ? 0 : s.value("models", int64_t{0});

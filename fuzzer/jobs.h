@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -54,6 +55,11 @@ struct InstanceStatus {
   nlohmann::json state;  // its state.json (empty when it wrote none yet)
 };
 std::expected<std::vector<InstanceStatus>, std::string> read_instances(const std::string& out_dir);
+
+// Runs not judged because they are out of scope (backend gaps, uncarried dtypes, limits), with
+// their share of `models`; when gaps and uncarried dtypes kept more than a tenth of the models
+// from an execution, how to draw only what it runs. Empty when there are none.
+std::string skipped_runs_text(const std::map<std::string, int64_t>& unsupported, int64_t models);
 
 // Counters summed over instances, coverage as the union, cases counted in OUT/cases/.
 nlohmann::json merged_status(const std::string& out_dir,

@@ -177,6 +177,19 @@ TEST(Jobs, DefaultIsOneJobPerCore) {
   EXPECT_FALSE(std::filesystem::exists(out.path() / fmt::format("job-{}", cores)));
 }
 
+// Out-of-scope runs are shown with their share of the models, and past a tenth (gaps and
+// uncarried dtypes) with the way to draw only what the backend runs; limits alone do not ask.
+TEST(Jobs, SkippedRunsAreShownWithTheirShareAndTheWayOut) {
+  EXPECT_EQ(skipped_runs_text({}, 100), "");
+  const std::string many = skipped_runs_text({{"backend_gap", 23}, {"unsupported_dtype", 10}}, 100);
+  EXPECT_NE(many.find("backend_gap 23 (23.0%), unsupported_dtype 10 (10.0%)"), std::string::npos)
+      << many;
+  EXPECT_NE(many.find("fuzz --target"), std::string::npos) << many;
+  const std::string few = skipped_runs_text({{"backend_gap", 5}, {"resource_limit", 40}}, 100);
+  EXPECT_NE(few.find("resource_limit 40 (40.0%)"), std::string::npos) << few;
+  EXPECT_EQ(few.find("fuzz --target"), std::string::npos) << few;
+}
+
 TEST(Jobs, BadArgumentsGetClearErrors) {
   TempDir dir;
   fs::create_directories(dir.path() / "not-a-campaign");
