@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -253,10 +254,23 @@ bool node_has_dtype(const onnx::NodeProto& node, DType dtype,
   return false;
 }
 
+// A gap row made at run time. Rows live as long as the process: the lookup hands out pointers,
+// like the static table's.
+const BackendGap* keep_row(std::string_view execution, std::string_view op, DType dtype,
+                           std::string reason) {
+  static std::mutex mutex;
+  static std::deque<std::string> strings;
+  static std::deque<BackendGap> rows;
+  const std::lock_guard lock(mutex);
+  const std::string& prefix = strings.emplace_back(execution);
+  const std::string& op_name = strings.emplace_back(op);
+  const std::string& why = strings.emplace_back(std::move(reason));
+  return &rows.emplace_back(BackendGap{prefix, op_name, dtype, op_name, why});
+}
+
 // The committed support matrix's verdict on a rejection by `execution` naming `reported`: a row
 // for the first node of that op whose pair the matrix says the backend does not run (or runs
-// only with other attribute values). Rows live as long as the process: the lookup hands out
-// pointers, like the static table's.
+// only with other attribute values).
 const BackendGap* matrix_gap(std::string_view execution, const onnx::ModelProto& model,
                              std::string_view reported, const std::map<std::string, int32_t>& types) {
   const SupportMatrix* matrix = committed_matrix(execution);
@@ -267,21 +281,14 @@ const BackendGap* matrix_gap(std::string_view execution, const onnx::ModelProto&
     if (type == types.end()) continue;
     const DTypeInfo* dtype = find_dtype(type->second);
     if (dtype == nullptr || !matrix->predicts_rejection(node, dtype->dtype)) continue;
-    static std::mutex mutex;
-    static std::deque<std::string> strings;
-    static std::deque<BackendGap> rows;
-    const std::lock_guard lock(mutex);
-    const std::string& prefix = strings.emplace_back(execution);
-    const std::string& op = strings.emplace_back(node.op_type());
-    const std::string& reason = strings.emplace_back(fmt::format(
-        "{} probe (committed support matrix): {}({}) does not run", matrix->version, op,
-        dtype_name(dtype->dtype)));
-    return &rows.emplace_back(BackendGap{prefix, op, dtype->dtype, op, reason});
+    return keep_row(execution, node.op_type(), dtype->dtype,
+                    fmt::format("{} probe (committed support matrix): {}({}) does not run",
+                                matrix->version, node.op_type(), dtype_name(dtype->dtype)));
   }
   return nullptr;
 }
 
-// The text between `open` and the next ')' after `lead` in `message`, or "".
+// The text between `lead` and the next ')' in `message`, or "".
 std::string_view enclosed_after(std::string_view message, std::string_view lead) {
   const size_t at = message.find(lead);
   if (at == std::string_view::npos) return {};
@@ -308,28 +315,17 @@ const BackendGap* declared_type_gap(std::string_view execution, const onnx::Mode
   const std::string_view op = rest.substr(0, rest.find('('));
   if (op.empty() || op.size() == rest.size() || op.find('.') != std::string_view::npos) return nullptr;
   const std::string_view implemented = enclosed_after(message, "implemented only for the following types (");
-  std::string_view node_type = enclosed_after(message, "has the following type (tensor(");
+  // ONNX's type name, "uint16" or "float": the dtype table knows both spellings.
+  const std::string_view node_type = enclosed_after(message, "has the following type (tensor(");
   if (implemented.empty() || node_type.empty()) return nullptr;
-  // ORT's type names are ONNX's: "float" is the table's float32.
-  const std::string name = node_type == "float" ? "float32" : std::string(node_type);
-  const DTypeInfo* dtype = nullptr;
-  for (const DTypeInfo& row : all_dtypes()) {
-    if (row.name == name) dtype = &row;
-  }
+  const std::optional<DType> dtype = dtype_from_name(node_type);
   const bool has_op = std::ranges::any_of(model.graph().node(), [&](const onnx::NodeProto& node) {
     return node.op_type() == op && (node.domain().empty() || node.domain() == "ai.onnx");
   });
-  if (dtype == nullptr || !has_op) return nullptr;
-  static std::mutex mutex;
-  static std::deque<std::string> strings;
-  static std::deque<BackendGap> rows;
-  const std::lock_guard lock(mutex);
-  const std::string& prefix = strings.emplace_back(execution);
-  const std::string& op_name = strings.emplace_back(op);
-  const std::string& reason = strings.emplace_back(
-      fmt::format("the backend says {} is implemented only for the types ({}), not {}", op_name,
-                  implemented, name));
-  return &rows.emplace_back(BackendGap{prefix, op_name, dtype->dtype, op_name, reason});
+  if (!dtype || !has_op) return nullptr;
+  return keep_row(execution, op, *dtype,
+                  fmt::format("the backend says {} is implemented only for the types ({}), not {}",
+                              op, implemented, dtype_name(*dtype)));
 }
 
 }  // namespace
