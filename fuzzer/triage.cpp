@@ -419,19 +419,22 @@ void RootCauseIndex::refresh() {
     if (!seen_.insert(id).second) continue;
     auto cause = case_root_cause(dir, localize_);
     if (!cause) continue;
-    auto [owner, added] = case_of_key_.emplace(cause->key, id);
-    if (!added && !fs::exists(fs::path(out_dir_) / "cases" / owner->second)) owner->second = id;
+    own(cause->key, id);
     key_of_case_[id] = cause->key;
   }
+}
+
+const std::string& RootCauseIndex::own(const std::string& key, const std::string& case_id) {
+  auto [owner, added] = case_of_key_.emplace(key, case_id);
+  if (!added && !fs::exists(fs::path(out_dir_) / "cases" / owner->second)) owner->second = case_id;
+  return owner->second;
 }
 
 std::string RootCauseIndex::claim(const std::string& key, const std::string& case_id) {
   seen_.insert(case_id);  // not read back from disk: `key` is its cause
   refresh();
   key_of_case_[case_id] = key;
-  auto [owner, added] = case_of_key_.emplace(key, case_id);
-  if (!added && !fs::exists(fs::path(out_dir_) / "cases" / owner->second)) owner->second = case_id;
-  return owner->second;
+  return own(key, case_id);
 }
 
 void RootCauseIndex::replace(const std::string& key, const std::string& case_id) {

@@ -93,6 +93,8 @@ class RootCauseIndex {
 
  private:
   void refresh();
+  // Records `case_id` for `key` unless a case still in OUT/cases/ has it; returns the owner.
+  const std::string& own(const std::string& key, const std::string& case_id);
   std::string out_dir_;
   Localizer localize_;
   std::set<std::string> seen_;                      // case ids read
