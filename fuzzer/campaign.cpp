@@ -359,7 +359,9 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       state.accounted_cases.insert(id);
       ++absorbed;
     }
-    if (!ec) std::erase_if(state.accounted_cases, [&](const auto& id) { return !present.contains(id); });
+    if (!ec) {
+      std::erase_if(state.accounted_cases, [&](const auto& id) { return !present.contains(id); });
+    }
     return absorbed;
   };
   // Keys of cases already accounted for (a resumed instance) still dedupe by message.

@@ -413,8 +413,8 @@ async function main() {
     process.exit(2);
   }
   // onnxruntime-node 1.29.0 and later record telemetry on Linux: each session creation is
-  // written to an SQLite database under $XDG_CACHE_HOME (else ~/.cache)/Microsoft/DeveloperTools, with
-  // fsync, by a background thread. For a fuzzer that creates a session per model this took
+  // written to an SQLite database under $XDG_CACHE_HOME (else ~/.cache)/Microsoft/
+  // DeveloperTools, with fsync, by a background thread. For a fuzzer that creates a session per model this took
   // 15-35% of the worker's time and a second core's tenth, made parallel jobs contend for one
   // file lock, and wrote the campaign to the user's home. It changes no result; a user who
   // wants it sets ORT_DISABLE_TELEMETRY=0 before starting onnxfuzz.
