@@ -29,6 +29,8 @@ const REQUEST_RUN_VARIANT = 5;
 const RESPONSE_OK = 0;
 const RESPONSE_ERROR = 1;
 const MAX_FRAME_BYTES = 2 ** 30;
+// Request frames up to this size are read into one buffer the worker keeps (see FrameReader).
+const KEPT_FRAME_BYTES = 16 << 20;
 // Frames up to this size are copied into one buffer and written at once (see writeFrame).
 const SINGLE_WRITE_BYTES = 1 << 20;
 let wasmTypesChecked = false;
@@ -385,20 +387,29 @@ async function handle(request, opt) {
   }
 }
 
-// Writes all parts of one frame, waiting for 'drain' when the pipe is full so large outputs
-// are neither buffered without bound nor interleaved.
-async function writeFrame(parts) {
+// Writes all parts of one frame with blocking writes on fd 1: a small frame in one write (one
+// syscall, and the parent wakes once to read it), a large one part by part, never copied whole.
+function writeFrame(parts) {
   const length = parts.reduce((n, p) => n + p.length, 0);
   if (length > MAX_FRAME_BYTES) {
     parts = [textResponse(RESPONSE_ERROR, `response of ${length} bytes exceeds the frame limit`)];
   }
   const total = parts.reduce((n, p) => n + p.length, 0);
-  // A small frame goes out in one write: one syscall, and the parent wakes once to read it.
   if (total <= SINGLE_WRITE_BYTES) parts = [Buffer.concat([u32(total), ...parts], 4 + total)];
   else parts = [u32(total), ...parts];
   for (const part of parts) {
-    if (!process.stdout.write(part)) {
-      await new Promise((resolve) => process.stdout.once('drain', resolve));
+    let done = 0;
+    while (done < part.length) {
+      try {
+        done += fs.writeSync(1, part, done, part.length - done);
+      } catch (err) {
+        if (err.code === 'EAGAIN') {
+          waitABit();
+          continue;
+        }
+        if (err.code === 'EINTR') continue;
+        throw err;
+      }
     }
   }
 }
@@ -431,72 +442,83 @@ async function main() {
   }
   dropUnsupportedTypes();
 
-  // Frames are cut out of a list of stdin chunks; a frame may span many chunks.
-  let chunks = [];
-  let buffered = 0;
-  let busy = false;
-  let ended = false;
-
-  // Joins the first chunks into one of at least `need` bytes (need <= buffered).
-  function joinFront(need) {
-    let bytes = 0;
-    let count = 0;
-    while (bytes < need) bytes += chunks[count++].length;
-    if (count > 1) chunks.splice(0, count, Buffer.concat(chunks.slice(0, count), bytes));
+  // One request at a time, read and answered with blocking calls on fds 0 and 1: the worker
+  // has nothing else to wait for, and the streams of process.stdin/stdout (events, chunk
+  // buffers, a frame joined from chunks) cost it several percent of its time per model.
+  // fd 0 stays as the parent made it (blocking) because process.stdin is never touched.
+  const input = new FrameReader(0);
+  for (let frame = input.next(); frame !== null; frame = input.next()) {
+    writeFrame(await handle(frame, opt));
   }
+  process.exit(0);
+}
 
-  // The next whole request frame's payload, or null. Bytes are copied only when a frame spans
-  // chunks, and then only that frame's chunks.
-  function takeFrame() {
-    if (buffered < 4) return null;
-    joinFront(4);
-    const length = chunks[0].readUInt32LE(0);
+// Waits a millisecond without spinning (for a descriptor that is non-blocking after all).
+const pause = new Int32Array(new SharedArrayBuffer(4));
+function waitABit() {
+  Atomics.wait(pause, 0, 0, 1);
+}
+
+// Request frames read with fs.readSync into one buffer that grows to the largest frame. A
+// payload is valid until the next call: the run copies what it keeps (inputs) and ORT has
+// read the model by the time the session exists.
+class FrameReader {
+  constructor(fd) {
+    this.fd = fd;
+    this.buffer = Buffer.allocUnsafe(1 << 16);
+  }
+  // Fills buffer[0, n) from the descriptor; false at end of input before the first byte.
+  fill(n) {
+    let got = 0;
+    while (got < n) {
+      let count;
+      try {
+        count = fs.readSync(this.fd, this.buffer, got, n - got, null);
+      } catch (err) {
+        if (err.code === 'EAGAIN') {
+          waitABit();
+          continue;
+        }
+        if (err.code === 'EINTR') continue;
+        throw err;
+      }
+      if (count === 0) {
+        if (got === 0) return false;
+        process.stderr.write(`ort_worker: input ended inside a frame (${got} of ${n} bytes)\n`);
+        process.exit(3);
+      }
+      got += count;
+    }
+    return true;
+  }
+  // The next request's payload, or null at the end of input.
+  next() {
+    if (!this.fill(4)) return null;
+    const length = this.buffer.readUInt32LE(0);
     if (length > MAX_FRAME_BYTES) {
       process.stderr.write(`ort_worker: request frame of ${length} bytes exceeds the limit\n`);
       process.exit(3);
     }
-    if (buffered < 4 + length) return null;
-    joinFront(4 + length);
-    const first = chunks[0];
-    const payload = first.subarray(4, 4 + length);
-    if (first.length > 4 + length) {
-      chunks[0] = first.subarray(4 + length);
-    } else {
-      chunks.shift();
+    // A frame past KEPT_FRAME_BYTES gets a buffer of its own, dropped with it, so that one
+    // large request does not stay in the worker's memory for the rest of its life.
+    const kept = this.buffer;
+    if (length > KEPT_FRAME_BYTES) {
+      this.buffer = Buffer.allocUnsafe(length);
+    } else if (this.buffer.length < length) {
+      const grown = Math.max(length, 2 * this.buffer.length);
+      this.buffer = Buffer.allocUnsafe(Math.min(KEPT_FRAME_BYTES, grown));
     }
-    buffered -= 4 + length;
+    if (length > 0 && !this.fill(length)) {
+      process.stderr.write('ort_worker: input ended after a frame header\n');
+      process.exit(3);
+    }
+    const payload = this.buffer.subarray(0, length);
+    if (length > KEPT_FRAME_BYTES) this.buffer = kept;
     return payload;
   }
-
-  async function pump() {
-    if (busy) return;
-    busy = true;
-    try {
-      for (let frame = takeFrame(); frame !== null; frame = takeFrame()) {
-        await writeFrame(await handle(frame, opt));
-      }
-    } finally {
-      busy = false;
-    }
-    if (ended) process.exit(0);
-  }
-
-  process.stdin.on('data', (chunk) => {
-    chunks.push(chunk);
-    buffered += chunk.length;
-    // A large request comes in many chunks: wait for the whole frame when its length is known.
-    if (chunks.length > 1 && chunks[0].length >= 4 && buffered < 4 + chunks[0].readUInt32LE(0)) {
-      return;
-    }
-    pump().catch((err) => {
-      process.stderr.write(`ort_worker: ${err && err.stack ? err.stack : err}\n`);
-      process.exit(4);
-    });
-  });
-  process.stdin.on('end', () => {
-    ended = true;
-    if (!busy) process.exit(0);
-  });
 }
 
-main();
+main().catch((err) => {
+  process.stderr.write(`ort_worker: ${err && err.stack ? err.stack : err}\n`);
+  process.exit(4);
+});
