@@ -1,6 +1,7 @@
 // The dtype table and the half-precision conversions.
 #include "generators/dtype.h"
 
+#include <array>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -44,11 +45,21 @@ constexpr DTypeInfo kTable[] = {
 
 std::span<const DTypeInfo> all_dtypes() { return kTable; }
 
+// Rows by ONNX element type code, for lookups per tensor element (Tensor::set_double).
+constexpr int32_t kMaxElemType = 63;
+
 const DTypeInfo* find_dtype(int32_t onnx_elem_type) {
-  for (const auto& row : kTable) {
-    if (static_cast<int32_t>(row.dtype) == onnx_elem_type) return &row;
-  }
-  return nullptr;
+  static const auto by_code = [] {
+    std::array<const DTypeInfo*, kMaxElemType + 1> rows{};
+    for (const auto& row : kTable) {
+      const auto code = static_cast<int32_t>(row.dtype);
+      ONNXFUZZ_CHECK(code >= 0 && code <= kMaxElemType, "dtype table: element type code too large");
+      rows[static_cast<size_t>(code)] = &row;
+    }
+    return rows;
+  }();
+  if (onnx_elem_type < 0 || onnx_elem_type > kMaxElemType) return nullptr;
+  return by_code[static_cast<size_t>(onnx_elem_type)];
 }
 
 const DTypeInfo& dtype_info(DType dtype) {
