@@ -69,6 +69,9 @@ struct Localization {
   // executions whose worker runs variants (ONNX Runtime): the optimizers whose disabling alone
   // makes the finding vanish.
   std::vector<std::string> optimizer_culprits;
+  // Or, when no single one is needed, the optimizers each of which makes it alone
+  // (OptimizerBlame::interchangeable).
+  std::vector<std::string> optimizer_interchangeable;
   // Set by localize_upstream: the node whose error (a rejection) the divergence upstream of it
   // explains, in the model's indexing; node_index is then a node before it. -1 otherwise.
   int failing_node = -1;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 
 #include "generators/model_io.h"
 #include "oracles/worker_execution.h"
@@ -33,6 +34,38 @@ const std::vector<std::string>& ort_optimizer_names() {
       "GroupQueryAttentionFusion", "MatMulNBitsFusion", "NchwcTransformer", "NhwcTransformer",
       "Avx2WeightS8ToU8Transformer"};
   return kNames;
+}
+
+std::optional<std::vector<std::string>> smallest_hiding_set(
+    const std::vector<std::string>& names,
+    const std::function<std::optional<bool>(const std::vector<std::string>&)>& hides) {
+  // Delta debugging on the disabled set: drop a chunk whenever the rest still hides the
+  // finding, with finer chunks when no chunk can go, until no single name can go.
+  std::vector<std::string> set = names;
+  size_t chunks = 2;
+  while (set.size() >= 2) {
+    const size_t size = (set.size() + chunks - 1) / chunks;
+    bool dropped = false;
+    for (size_t start = 0; start < set.size(); start += size) {
+      std::vector<std::string> rest(set.begin(), set.begin() + static_cast<std::ptrdiff_t>(start));
+      rest.insert(rest.end(),
+                  set.begin() + static_cast<std::ptrdiff_t>(std::min(start + size, set.size())),
+                  set.end());
+      const std::optional<bool> rest_hides = hides(rest);
+      if (!rest_hides) return std::nullopt;  // out of runs: not known to be the smallest
+      if (*rest_hides) {
+        set = std::move(rest);
+        chunks = std::max<size_t>(chunks - 1, 2);
+        dropped = true;
+        break;
+      }
+    }
+    if (!dropped) {
+      if (size == 1) break;  // every name is needed: 1-minimal
+      chunks = std::min(chunks * 2, set.size());
+    }
+  }
+  return set;
 }
 
 bool attributable(VerdictKind kind) {
@@ -105,13 +138,36 @@ OptimizerBlame blame_optimizers(const onnx::ModelProto& model, const TensorMap& 
   };
   blame.culprits = narrow(names);
   std::ranges::sort(blame.culprits);
-  blame.detail =
-      blame.culprits.empty()
-          ? fmt::format("vanishes with every listed optimizer disabled, but with neither half "
-                        "alone ({} runs)",
-                        blame.runs)
-          : fmt::format("vanishes when {} alone is disabled ({} runs)",
-                        fmt::join(blame.culprits, " or "), blame.runs);
+  if (!blame.culprits.empty()) {
+    blame.detail = fmt::format("vanishes when {} alone is disabled ({} runs)",
+                               fmt::join(blame.culprits, " or "), blame.runs);
+    return blame;
+  }
+  // Neither half alone hides it: several optimizers make it, each on its own (two rewrites
+  // that produce the same faulty node, say). The smallest set that must all be disabled.
+  const int halves_runs = blame.runs;
+  auto any_of = smallest_hiding_set(
+      names, [&](const std::vector<std::string>& set) -> std::optional<bool> {
+        if (blame.runs >= halves_runs + max_runs) return std::nullopt;
+        return !fails(RunVariant{"", set});
+      });
+  if (any_of && any_of->size() == 1) {
+    // One name hides it after all (a run that changed its mind): that one is needed.
+    blame.culprits = std::move(*any_of);
+    blame.detail = fmt::format("vanishes when {} alone is disabled ({} runs)",
+                               blame.culprits.front(), blame.runs);
+  } else if (any_of) {
+    std::ranges::sort(*any_of);
+    blame.interchangeable = std::move(*any_of);
+    blame.detail = fmt::format("vanishes only when {} are all disabled: each of them alone "
+                               "makes it ({} runs)",
+                               fmt::join(blame.interchangeable, " and "), blame.runs);
+  } else {
+    blame.detail = fmt::format("vanishes with every listed optimizer disabled, but with neither "
+                               "half alone, and no smaller set that hides it was found within "
+                               "{} runs",
+                               blame.runs);
+  }
   return blame;
 }
 

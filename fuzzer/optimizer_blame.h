@@ -6,6 +6,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,14 +34,26 @@ struct OptimizerBlame {
   // The optimizers it needs: disabling any one of them alone makes it vanish. Empty when it is
   // not optimizer-dependent, or only a combination across the list's halves makes it vanish.
   std::vector<std::string> culprits;
+  // When no single optimizer is needed: the smallest set whose disabling together makes the
+  // finding vanish, each of them able to make it alone (two fusions that emit the same faulty
+  // node). Empty otherwise, or when the search ran out of runs.
+  std::vector<std::string> interchangeable;
   int runs = 0;         // run-variant calls made
   std::string detail;   // one line for humans
 };
 
+// The smallest subset of `names` (no name can be dropped from it) for which `hides` holds,
+// given that it holds for `names`: delta debugging, O(k log n) calls for k names kept. `hides`
+// answers nullopt when out of budget; then so does this.
+std::optional<std::vector<std::string>> smallest_hiding_set(
+    const std::vector<std::string>& names,
+    const std::function<std::optional<bool>(const std::vector<std::string>&)>& hides);
+
 // Blames `wanted` (a verdict of `target` against `baseline` on `model`) on `target`'s graph
-// optimizers, with at most `max_runs` variant runs; first it checks that `target` still fails
-// that way (a finding a newer release fixed has nothing to attribute). A variant "still fails" when judging it
-// against the baseline's outputs gives a verdict that fails_same_way as `wanted`. Never throws.
+// optimizers, with at most `max_runs` variant runs (and as many again for an interchangeable
+// set); first it checks that `target` still fails that way (a finding a newer release fixed
+// has nothing to attribute). A variant "still fails" when judging it against the baseline's
+// outputs gives a verdict that fails_same_way as `wanted`. Never throws.
 OptimizerBlame blame_optimizers(const onnx::ModelProto& model, const TensorMap& inputs,
                                 Execution& baseline, Execution& target, const Verdict& wanted,
                                 const OracleConfig& config, int max_runs = 40);

@@ -184,6 +184,14 @@ std::string optimizer_section(const OptimizerBlame& blame) {
                  "it is not an optimizer's.\n\n";
   }
   out += "The finding disappears with graph optimizations disabled (`ORT_DISABLE_ALL`). ";
+  if (!blame.interchangeable.empty()) {
+    return out + fmt::format(
+                     "It disappears, at the case's own optimization level, only when the session "
+                     "config entry `optimization.disable_specified_optimizers` is `{}`: each of "
+                     "these optimizers makes it alone, so disabling any one of them is not "
+                     "enough ({} sessions tried).\n\n",
+                     fmt::join(blame.interchangeable, ";"), blame.runs);
+  }
   if (blame.culprits.empty()) return out + blame.detail + ".\n\n";
   return out + fmt::format(
                    "It also disappears, at the case's own optimization level, when the session "

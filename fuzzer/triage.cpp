@@ -298,17 +298,23 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
       break;
     }
   }
-  if (localization && !localization->optimizer_culprits.empty()) {
+  if (localization && (!localization->optimizer_culprits.empty() ||
+                       !localization->optimizer_interchangeable.empty())) {
     // An optimizer's bug: the optimizers it needs are the cause, whatever the ops around them
-    // and however each model's ops then fail (every op's broadcast check, say).
-    const std::string culprits = fmt::format("{}", fmt::join(localization->optimizer_culprits, "+"));
+    // and however each model's ops then fail (every op's broadcast check, say). "A+B" needs
+    // both; "A|B" is made by either (two rewrites that emit the same faulty node).
+    const bool any_one = localization->optimizer_culprits.empty();
+    const auto& names =
+        any_one ? localization->optimizer_interchangeable : localization->optimizer_culprits;
+    const std::string culprits = fmt::format("{}", fmt::join(names, any_one ? "|" : "+"));
     cause.basis = "optimizer";
     cause.op.clear();  // the optimizers are the cause, not a node
-    const bool several = localization->optimizer_culprits.size() > 1;
+    const char* how = any_one ? "each makes it: vanishes only when all are disabled"
+                      : names.size() > 1 ? "needs each: vanishes when any one is disabled"
+                                         : "vanishes when it is disabled";
     const bool has_message = record.kind != VerdictKind::kNumeric && record.kind != VerdictKind::kShape;
     cause.core = fmt::format(
-        "{} ({}{})", culprits,
-        several ? "needs each: vanishes when any one is disabled" : "vanishes when it is disabled",
+        "{} ({}{})", culprits, how,
         has_message ? "; " + message_core(record.message).core.substr(0, 60) : std::string());
     cause.key = fmt::format("{}|{}|optimizer:{}", verdict_kind_name(cause.kind), record.execution,
                             culprits);
@@ -385,6 +391,7 @@ Localization localize_case(const TestCase& tc, std::span<Execution* const> execu
     const OptimizerBlame blame =
         blame_optimizers(tc.model, tc.inputs.front(), *baseline, *target, wanted, config);
     loc.optimizer_culprits = blame.culprits;
+    loc.optimizer_interchangeable = blame.interchangeable;
     spdlog::debug("[triage] {}: optimizers: {}", tc.record->id, blame.detail);
   }
   return loc;

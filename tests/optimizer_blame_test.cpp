@@ -4,8 +4,11 @@
 // are checked for what they must do on any release (no ORT bug needs to stay unfixed).
 #include "fuzzer/optimizer_blame.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -99,6 +102,60 @@ TEST(OptimizerBlame, AFaultThatStaysWithOptimizationsOffIsNoOptimizers) {
   EXPECT_EQ(none.runs, 0);
 }
 
+// Delta debugging on the disabled set: it keeps exactly the names that must all be disabled,
+// in a number of calls logarithmic in the list, and says so when its budget runs out.
+TEST(OptimizerBlame, SmallestHidingSetKeepsExactlyTheNamesThatMustAllBeDisabled) {
+  const std::vector<std::string>& names = ort_optimizer_names();
+  ASSERT_GT(names.size(), 32u);
+  for (const std::vector<std::string>& needed :
+       {std::vector<std::string>{"EliminateIdentity", "Avx2WeightS8ToU8Transformer"},
+        std::vector<std::string>{"ConstantFolding", "ConstantSharing"},
+        std::vector<std::string>{"GeluFusionL1", "FastGeluFusion", "QuickGeluFusion"}}) {
+    SCOPED_TRACE(fmt::format("{}", fmt::join(needed, ",")));
+    int calls = 0;
+    const auto hides = [&](const std::vector<std::string>& set) -> std::optional<bool> {
+      ++calls;
+      return std::ranges::all_of(
+          needed, [&](const std::string& n) { return std::ranges::count(set, n) == 1; });
+    };
+    auto found = smallest_hiding_set(names, hides);
+    ASSERT_TRUE(found.has_value());
+    std::ranges::sort(*found);
+    std::vector<std::string> want = needed;
+    std::ranges::sort(want);
+    EXPECT_EQ(*found, want);
+    EXPECT_LE(calls, 60) << "not logarithmic in " << names.size() << " names";
+  }
+  int budget = 5;
+  const auto short_of_runs = [&](const std::vector<std::string>& set) -> std::optional<bool> {
+    if (budget-- == 0) return std::nullopt;
+    return std::ranges::count(set, "ConstantFolding") + std::ranges::count(set, "PadFusion") == 2;
+  };
+  EXPECT_FALSE(smallest_hiding_set(names, short_of_runs).has_value());
+}
+
+// A bug two optimizers each make alone (it hides only with both disabled) is blamed on both as
+// interchangeable; one that needs both (either disabled hides it) on both as culprits.
+TEST(OptimizerBlame, NamesOptimizersThatEachMakeAFaultAlone) {
+  {
+    PlantedOptimizer planted("GemmTransposeFusion|MatmulTransposeFusion");
+    const OptimizerBlame blame = blame_chain("planted");
+    EXPECT_TRUE(blame.optimizer_dependent) << blame.detail;
+    EXPECT_TRUE(blame.culprits.empty()) << blame.detail;
+    EXPECT_EQ(blame.interchangeable,
+              (std::vector<std::string>{"GemmTransposeFusion", "MatmulTransposeFusion"}))
+        << blame.detail;
+    EXPECT_LE(blame.runs, 3 + 2 * 7 + 60) << blame.detail;
+  }
+  {
+    PlantedOptimizer planted("ConstantFolding+NhwcTransformer");
+    const OptimizerBlame blame = blame_chain("planted");
+    EXPECT_EQ(blame.culprits, (std::vector<std::string>{"ConstantFolding", "NhwcTransformer"}))
+        << blame.detail;
+    EXPECT_TRUE(blame.interchangeable.empty());
+  }
+}
+
 // Two planted faults of one fake optimizer, on different ops and of different kinds: every hit
 // of each is keyed by the optimizer, so the neighbours and the failing op do not split them.
 TEST(OptimizerBlame, CampaignKeysOptimizerFindingsByTheOptimizer) {
@@ -126,6 +183,36 @@ TEST(OptimizerBlame, CampaignKeysOptimizerFindingsByTheOptimizer) {
               std::string::npos)
         << md;
   }
+}
+
+// The campaign keys a fault two optimizers each make alone by both, "A|B", and the report names
+// the session config that hides it: both disabled.
+TEST(OptimizerBlame, CampaignKeysAFaultOfInterchangeableOptimizersByBoth) {
+  TempDir out;
+  const std::string env =
+      "ONNXFUZZ_PLANTED=value=Sqrt ONNXFUZZ_PLANTED_OPTIMIZER='MatMulAddFusion|ConvBNFusion'";
+  auto result = run_onnxfuzz(
+      "fuzz --jobs 1 --iterations 30 --seed 3 --max-nodes 5 --executions ref,planted "
+      "--ops Sqrt,Relu,Add,Mul --dtypes float32 --no-status --out " + out.str(), env);
+  ASSERT_EQ(result.exit_code, 1) << result.output;
+  std::set<std::string> causes;
+  std::ifstream journal(out.path() / "findings.jsonl");
+  for (std::string line; std::getline(journal, line);)
+    causes.insert(nlohmann::json::parse(line).value("root_cause", ""));
+  EXPECT_EQ(causes,
+            (std::set<std::string>{"numeric|planted|optimizer:ConvBNFusion|MatMulAddFusion"}));
+  size_t reports = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(out.path() / "cases")) {
+    auto report = run_onnxfuzz("report " + entry.path().string(), env);
+    ASSERT_EQ(report.exit_code, 0) << report.output;
+    const std::string md = testing::read_file(entry.path() / "report.md");
+    EXPECT_NE(md.find("`optimization.disable_specified_optimizers` is "
+                      "`ConvBNFusion;MatMulAddFusion`: each of these optimizers makes it alone"),
+              std::string::npos)
+        << md;
+    ++reports;
+  }
+  EXPECT_EQ(reports, 1u);
 }
 
 // The real ORT worker answers run variants: at level "disabled" and with optimizers disabled by

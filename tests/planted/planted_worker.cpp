@@ -29,7 +29,9 @@
 // A fake optimizer, for testing optimizer attribution: when ONNXFUZZ_PLANTED_OPTIMIZER names one
 // (e.g. GemmTransposeFusion), the faults behave as that optimizer's bugs: a run variant
 // (kRequestRunVariant) at level "disabled", or with that name among its disabled optimizers,
-// runs the plain reference. Without it, run variants fail like runs.
+// runs the plain reference. Without it, run variants fail like runs. "A+B" is a bug that needs
+// both optimizers (either one disabled hides it); "A|B" one that either of them makes (hidden
+// only with both disabled).
 //
 // Fake releases, for testing `onnxfuzz bisect`: the execution `planted@K` starts this worker
 // with ONNXFUZZ_PLANTED_VERSION=K. When ONNXFUZZ_PLANTED_VERSIONS lists release ranges
@@ -262,9 +264,22 @@ WorkerResponse run(const WorkerRequest& request, const PlantedFaults& faults) {
 bool variant_disables_faults(const RunVariant& variant) {
   const char* optimizer = std::getenv("ONNXFUZZ_PLANTED_OPTIMIZER");
   if (optimizer == nullptr || *optimizer == '\0') return false;
-  return variant.level == "disabled" ||
-         std::find(variant.disable.begin(), variant.disable.end(), optimizer) !=
-             variant.disable.end();
+  if (variant.level == "disabled") return true;
+  const std::string_view spec(optimizer);
+  const bool any_one = spec.find('|') != std::string_view::npos;
+  const char separator = any_one ? '|' : '+';
+  size_t disabled = 0, named = 0;
+  for (size_t start = 0; start <= spec.size();) {
+    const size_t end = std::min(spec.find(separator, start), spec.size());
+    const std::string name(spec.substr(start, end - start));
+    ++named;
+    disabled += std::find(variant.disable.begin(), variant.disable.end(), name) !=
+                variant.disable.end();
+    start = end + 1;
+  }
+  // A+B: the bug needs both rewrites, so disabling either one hides it. A|B: either rewrite
+  // makes it, so it hides only when both are disabled.
+  return any_one ? disabled == named : disabled > 0;
 }
 
 int serve(const PlantedFaults& faults) {
