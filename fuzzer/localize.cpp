@@ -380,3 +380,103 @@ std::string localization_summary(const Localization& loc) {
 }
 
 }  // namespace onnxfuzz
+
+namespace onnxfuzz {
+namespace {
+
+bool is_half(int32_t elem_type) {
+  return elem_type == onnx::TensorProto::FLOAT16 || elem_type == onnx::TensorProto::BFLOAT16;
+}
+
+Tensor converted(const Tensor& tensor, DType dtype) {
+  Tensor out = Tensor::zeros(dtype, tensor.shape);
+  for (int64_t i = 0; i < tensor.numel(); ++i) out.set_double(i, tensor.as_double(i));
+  return out;
+}
+
+// Rewrites one tensor's half-precision data as float32; false when it cannot be read.
+bool widen_tensor(onnx::TensorProto& proto) {
+  if (!is_half(proto.data_type())) return true;
+  auto tensor = tensor_from_proto(proto);
+  if (!tensor) return false;
+  proto = tensor_to_proto(converted(*tensor, DType::kFloat), proto.name());
+  return true;
+}
+
+void widen_type(onnx::TypeProto& type) {
+  if (type.has_tensor_type() && is_half(type.tensor_type().elem_type())) {
+    type.mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  }
+}
+
+bool widen_graph(onnx::GraphProto& graph) {
+  for (auto* values : {graph.mutable_input(), graph.mutable_output(), graph.mutable_value_info()}) {
+    for (auto& value : *values) widen_type(*value.mutable_type());
+  }
+  for (auto& initializer : *graph.mutable_initializer()) {
+    if (!widen_tensor(initializer)) return false;
+  }
+  for (auto& node : *graph.mutable_node()) {
+    for (auto& attr : *node.mutable_attribute()) {
+      // Cast's and CastLike-free `to`, and the `dtype` of EyeLike, Random*: element type codes.
+      if (attr.type() == onnx::AttributeProto::INT && (attr.name() == "to" || attr.name() == "dtype") &&
+          is_half(static_cast<int32_t>(attr.i()))) {
+        attr.set_i(onnx::TensorProto::FLOAT);
+      }
+      if (attr.has_t() && !widen_tensor(*attr.mutable_t())) return false;
+      for (auto& t : *attr.mutable_tensors()) {
+        if (!widen_tensor(t)) return false;
+      }
+      if (attr.has_g() && !widen_graph(*attr.mutable_g())) return false;
+      for (auto& g : *attr.mutable_graphs()) {
+        if (!widen_graph(g)) return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<HalfWidened> widen_half_precision(const onnx::ModelProto& model,
+                                                const TensorMap& inputs) {
+  HalfWidened out{model, inputs};
+  const std::string before = model.SerializeAsString();
+  if (!widen_graph(*out.model.mutable_graph())) return std::nullopt;
+  bool changed = out.model.SerializeAsString() != before;
+  for (auto& [name, tensor] : out.inputs) {
+    if (tensor.dtype == DType::kFloat16 || tensor.dtype == DType::kBfloat16) {
+      tensor = converted(tensor, DType::kFloat);
+      changed = true;
+    }
+  }
+  if (!changed) return std::nullopt;
+  return out;
+}
+
+std::optional<bool> matches_half_widened(const onnx::ModelProto& model, const TensorMap& inputs,
+                                         const RunResult& target_result, Execution& baseline,
+                                         const OracleConfig& config) {
+  if (target_result.status != RunStatus::kOk) return std::nullopt;
+  auto widened = widen_half_precision(model, inputs);
+  if (!widened) return std::nullopt;
+  const ModelUnderTest mut = ModelUnderTest::view(widened->model);
+  RunResult expected = baseline.run(mut, widened->inputs);
+  if (expected.status != RunStatus::kOk) return std::nullopt;
+  // The widened run's outputs back in the dtypes the model declares: a float16 output of the
+  // model is float16 on the target too (its last cast rounds it).
+  for (const auto& output : model.graph().output()) {
+    auto it = expected.outputs.find(output.name());
+    auto got = target_result.outputs.find(output.name());
+    if (it == expected.outputs.end() || got == target_result.outputs.end()) return std::nullopt;
+    if (it->second.dtype != got->second.dtype) it->second = converted(it->second, got->second.dtype);
+  }
+  const Observation baseline_obs{baseline.name(), std::move(expected)};
+  const Observation target_obs{"target", target_result};
+  for (const Verdict& verdict : judge(baseline_obs, {target_obs}, nullptr, config)) {
+    if (verdict.kind == VerdictKind::kNumeric || verdict.kind == VerdictKind::kShape) return false;
+  }
+  return true;
+}
+
+}  // namespace onnxfuzz

@@ -72,6 +72,11 @@ struct Localization {
   // Or, when no single one is needed, the optimizers each of which makes it alone
   // (OptimizerBlame::interchangeable).
   std::vector<std::string> optimizer_interchangeable;
+  // A numeric finding on a model with float16 or bfloat16 values whose target outputs match the
+  // baseline run on the model with those values widened to float32 (matches_half_widened): the
+  // target computes half-precision ops in float32 without rounding between them (ONNX Runtime's
+  // CPU provider, for ops it has no float16 kernel for), not a wrong kernel.
+  bool half_computed_in_float32 = false;
   // Set by localize_upstream: the node whose error (a rejection) the divergence upstream of it
   // explains, in the model's indexing; node_index is then a node before it. -1 otherwise.
   int failing_node = -1;
@@ -113,5 +118,23 @@ std::vector<std::string> optimizer_changes(
 
 // One line: "node 3 'n3' (Sqrt) diverges: max abs error 0.5 ..." or why there is none.
 std::string localization_summary(const Localization& localization);
+
+// The model with every float16 and bfloat16 value, initializer, constant, graph input and output
+// and cast target made float32 (subgraphs included), and its inputs converted: the model as an
+// execution runs it that computes half-precision ops in float32 and rounds only where it must.
+// nullopt when the model has no half-precision value, or a tensor of it cannot be read.
+struct HalfWidened {
+  onnx::ModelProto model;
+  TensorMap inputs;
+};
+std::optional<HalfWidened> widen_half_precision(const onnx::ModelProto& model,
+                                                const TensorMap& inputs);
+
+// Whether `target_result` (the target's run of `model` on `inputs`) agrees, under `config`, with
+// `baseline` run on the widened model, its outputs rounded back to the model's output dtypes.
+// nullopt when there is nothing to widen or either run failed.
+std::optional<bool> matches_half_widened(const onnx::ModelProto& model, const TensorMap& inputs,
+                                         const RunResult& target_result, Execution& baseline,
+                                         const OracleConfig& config);
 
 }  // namespace onnxfuzz

@@ -298,6 +298,18 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
       break;
     }
   }
+  if (localization && localization->half_computed_in_float32) {
+    // The execution's precision policy, not a kernel's bug: one cause per execution, whatever
+    // the ops (every op without a float16 kernel shows it).
+    cause.kind = VerdictKind::kNumeric;
+    cause.basis = "precision";
+    cause.op.clear();
+    cause.core =
+        "float16/bfloat16 ops computed in float32 without rounding between them (outputs match "
+        "the reference run with half precision widened to float32)";
+    cause.key = fmt::format("numeric|{}|half-precision computed in float32", record.execution);
+    return cause;
+  }
   if (localization && (!localization->optimizer_culprits.empty() ||
                        !localization->optimizer_interchangeable.empty())) {
     // An optimizer's bug: the optimizers it needs are the cause, whatever the ops around them
@@ -385,6 +397,14 @@ Localization localize_case(const TestCase& tc, std::span<Execution* const> execu
     loc = localize_error_upstream(tc.model, tc.inputs.front(), tc.record->message, *baseline,
                                   *target, options);
     spdlog::debug("[triage] {}: upstream of the error: {}", tc.record->id, loc.detail);
+  }
+  if (tc.record && tc.record->kind == VerdictKind::kNumeric) {
+    const ModelUnderTest mut = ModelUnderTest::view(tc.model);
+    if (widen_half_precision(tc.model, tc.inputs.front())) {
+      const RunResult got = target->run(mut, tc.inputs.front());
+      loc.half_computed_in_float32 =
+          matches_half_widened(tc.model, tc.inputs.front(), got, *baseline, config).value_or(false);
+    }
   }
   if (tc.record && attributable(tc.record->kind)) {
     const Verdict wanted{tc.record->kind, tc.record->execution, "", tc.record->message, ""};

@@ -2,14 +2,18 @@
 // one cause through real campaigns, hit counts in findings.jsonl, n-gram scores, bad input.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <onnx/defs/printer.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "fuzzer/triage.h"
+#include "oracles/execution.h"
+#include "fuzzer/localize.h"
 #include "generators/model_io.h"
 #include "generators/rng.h"
 #include "tests/test_support.h"
@@ -492,6 +496,104 @@ g (float[0,3] a) => (float[0,3] y) {
   EXPECT_EQ(root_cause(record_of(VerdictKind::kShape, "shapes differ"), model_of(kReluSigmoid))
                 .core.find("empty input"),
             std::string::npos);
+}
+
+// The widened model computes float16 as float32: tanh(3.2734375) is 0.99707 once rounded to
+// float16 but 0.997135 in float32 (hand-checked), and 0.0268555 == tanh(0.0268555) holds in
+// float16 only. Values, initializers, cast targets and inputs are widened; bool stays.
+TEST(HalfPrecision, WideningComputesHalfValuesInFloat32) {
+  auto model = model_of(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float16[2] x) => (double[2] y, bool[2] same, float16[2] z) {
+  t = Tanh(x)
+  y = Cast<to = 11>(t)
+  same = Equal(x, t)
+  h = Cast<to = 10>(y)
+  z = Add(h, c)
+}
+)");
+  Tensor c = Tensor::zeros(DType::kFloat16, {2});
+  c.set_double(0, 1);
+  c.set_double(1, 2);
+  *model.mutable_graph()->add_initializer() = tensor_to_proto(c, "c");
+  Tensor x = Tensor::zeros(DType::kFloat16, {2});
+  x.set_double(0, 3.27344);
+  x.set_double(1, 0.0268555);
+  const TensorMap inputs{{"x", x}};
+  auto ref = make_execution("ref", {});
+  ASSERT_TRUE(ref.has_value()) << ref.error();
+  const RunResult plain = (*ref)->run(ModelUnderTest::view(model), inputs);
+  ASSERT_EQ(plain.status, RunStatus::kOk) << plain.message;
+  EXPECT_NEAR(plain.outputs.at("y").as_double(0), 0.997070312, 1e-9);
+  EXPECT_EQ(plain.outputs.at("same").as_double(1), 1.0);
+
+  const auto widened = widen_half_precision(model, inputs);
+  ASSERT_TRUE(widened.has_value());
+  EXPECT_EQ(widened->inputs.at("x").dtype, DType::kFloat);
+  std::ostringstream printed;
+  printed << widened->model.graph();
+  const std::string text = printed.str();
+  EXPECT_EQ(text.find("float16"), std::string::npos) << text;
+  EXPECT_EQ(text.find("to = 10"), std::string::npos) << text;
+  const RunResult wide = (*ref)->run(ModelUnderTest::view(widened->model), widened->inputs);
+  ASSERT_EQ(wide.status, RunStatus::kOk) << wide.message;
+  EXPECT_NEAR(wide.outputs.at("y").as_double(0), 0.997135, 1e-6);  // float16 rounds to 0.99707
+  EXPECT_EQ(wide.outputs.at("same").as_double(1), 0.0);
+  EXPECT_EQ(wide.outputs.at("z").dtype, DType::kFloat);
+
+  // A target that ran it that way matches; the plain reference's own outputs do not; a model
+  // without half precision has nothing to widen.
+  EXPECT_EQ(matches_half_widened(model, inputs, plain, **ref, OracleConfig{}), false);
+  RunResult as_target = wide;
+  Tensor z16 = Tensor::zeros(DType::kFloat16, {2});
+  for (int64_t i = 0; i < 2; ++i) z16.set_double(i, wide.outputs.at("z").as_double(i));
+  as_target.outputs["z"] = z16;
+  EXPECT_EQ(matches_half_widened(model, inputs, as_target, **ref, OracleConfig{}), true);
+  EXPECT_FALSE(widen_half_precision(model_of(kReluSigmoid), {}).has_value());
+}
+
+// A runtime that computes float16 in float32 (planted) makes numeric findings of many op
+// sequences: all are one root cause of the execution, and a real planted value fault on the
+// same models stays its own.
+TEST(HalfPrecision, FindingsOfComputingHalfInFloat32AreOneRootCause) {
+  TempDir tmp;
+  const std::string env = "ONNXFUZZ_PLANTED=value=Exp:float64 ONNXFUZZ_PLANTED_HALF=float32";
+  auto result = run_onnxfuzz(
+      "fuzz --jobs 1 --iterations 600 --seed 5 --max-nodes 4 --executions ref,planted --ops "
+      "Tanh,Sigmoid,Exp,Sin,Cast,Equal,Less,Mul --dtypes float16,float64 --no-status --out " +
+          tmp.str("out"),
+      env);
+  ASSERT_EQ(result.exit_code, 1) << result.output;
+  std::map<std::string, int> hits;
+  std::set<std::string> sequences;
+  std::ifstream journal(tmp.path() / "out" / "findings.jsonl");
+  for (std::string line; std::getline(journal, line);) {
+    const auto entry = nlohmann::json::parse(line);
+    const std::string cause = entry.value("root_cause", "");
+    ++hits[cause];
+    if (cause == "numeric|planted|half-precision computed in float32") {
+      sequences.insert(entry["model_ops"].dump());
+    }
+  }
+  EXPECT_GE(hits["numeric|planted|half-precision computed in float32"], 5) << result.output;
+  EXPECT_GE(sequences.size(), 5u);
+  EXPECT_GE(hits["numeric|planted|Exp(float64)"], 1) << result.output;
+  for (const auto& [cause, n] : hits) {
+    EXPECT_TRUE(cause == "numeric|planted|half-precision computed in float32" ||
+                cause == "numeric|planted|Exp(float64)")
+        << cause << " x" << n;
+  }
+  // `report` explains the half-precision case, and only that one.
+  size_t explained = 0, cases = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(tmp.path() / "out" / "cases")) {
+    auto report = run_onnxfuzz("report " + entry.path().string(), env);
+    ASSERT_EQ(report.exit_code, 0) << report.output;
+    const std::string md = testing::read_file(entry.path() / "report.md");
+    explained += md.find("### Half precision") != std::string::npos;
+    ++cases;
+  }
+  EXPECT_EQ(cases, 2u);
+  EXPECT_EQ(explained, 1u);
 }
 
 TEST(Triage, BadInputExitCodes) {

@@ -33,6 +33,10 @@
 // both optimizers (either one disabled hides it); "A|B" one that either of them makes (hidden
 // only with both disabled).
 //
+// A fake precision policy, for testing the half-precision root cause: with
+// ONNXFUZZ_PLANTED_HALF=float32 the worker computes float16 values in float32, rounding only
+// the graph outputs.
+//
 // Fake releases, for testing `onnxfuzz bisect`: the execution `planted@K` starts this worker
 // with ONNXFUZZ_PLANTED_VERSION=K. When ONNXFUZZ_PLANTED_VERSIONS lists release ranges
 // ("3..5" or "2,4..6"), the faults are planted only in a worker whose release is listed; the
@@ -202,6 +206,60 @@ WorkerResponse error_response(std::string message) {
   return response;
 }
 
+// ONNXFUZZ_PLANTED_HALF=float32: a runtime that computes float16 in float32 and rounds only
+// the graph outputs (as ONNX Runtime's CPU provider does for ops without a float16 kernel).
+// Enough for the models the tests draw: float16 graph inputs, outputs, initializers and Cast
+// targets become float32; no subgraphs, no constant attributes.
+RunResult run_half_as_float32(onnx::ModelProto model, TensorMap inputs) {
+  constexpr int32_t kHalf = onnx::TensorProto::FLOAT16;
+  constexpr int32_t kSingle = onnx::TensorProto::FLOAT;
+  auto to_single = [](const Tensor& t) {
+    Tensor out = Tensor::zeros(DType::kFloat, t.shape);
+    auto values = out.values<float>();
+    for (int64_t i = 0; i < t.numel(); ++i) values[i] = static_cast<float>(t.as_double(i));
+    return out;
+  };
+  onnx::GraphProto& graph = *model.mutable_graph();
+  std::set<std::string> half_outputs;
+  for (auto& output : *graph.mutable_output()) {
+    auto* tensor_type = output.mutable_type()->mutable_tensor_type();
+    if (tensor_type->elem_type() == kHalf) half_outputs.insert(output.name());
+  }
+  for (auto* list : {graph.mutable_input(), graph.mutable_output(), graph.mutable_value_info()}) {
+    for (auto& value : *list) {
+      auto* tensor_type = value.mutable_type()->mutable_tensor_type();
+      if (tensor_type->elem_type() == kHalf) tensor_type->set_elem_type(kSingle);
+    }
+  }
+  for (auto& initializer : *graph.mutable_initializer()) {
+    if (initializer.data_type() != kHalf) continue;
+    auto read = tensor_from_proto(initializer);
+    if (!read) {
+      RunResult failed;
+      failed.status = RunStatus::kError;
+      failed.message = read.error();
+      return failed;
+    }
+    initializer = tensor_to_proto(to_single(*read), initializer.name());
+  }
+  for (auto& node : *graph.mutable_node()) {
+    for (auto& attr : *node.mutable_attribute()) {
+      if (attr.name() == "to" && attr.i() == kHalf) attr.set_i(kSingle);
+    }
+  }
+  for (auto& [name, tensor] : inputs) {
+    if (tensor.dtype == DType::kFloat16) tensor = to_single(tensor);
+  }
+  RunResult result = run_reference(model, inputs);
+  for (auto& [name, tensor] : result.outputs) {
+    if (!half_outputs.contains(name)) continue;
+    Tensor rounded = Tensor::zeros(DType::kFloat16, tensor.shape);
+    for (int64_t i = 0; i < tensor.numel(); ++i) rounded.set_double(i, tensor.as_double(i));
+    tensor = std::move(rounded);
+  }
+  return result;
+}
+
 WorkerResponse run(const WorkerRequest& request, const PlantedFaults& faults) {
   auto model = parse_model(request.model_bytes);
   if (!model) return error_response(model.error());
@@ -227,7 +285,10 @@ WorkerResponse run(const WorkerRequest& request, const PlantedFaults& faults) {
 
   TensorMap inputs;
   for (const NamedTensor& input : request.inputs) inputs[input.name] = input.value;
-  RunResult result = run_reference(*model, inputs);
+  const char* half = std::getenv("ONNXFUZZ_PLANTED_HALF");
+  RunResult result = half != nullptr && std::string_view(half) == "float32"
+                         ? run_half_as_float32(*model, inputs)
+                         : run_reference(*model, inputs);
   if (result.status != RunStatus::kOk) return error_response(result.message);
 
   const std::set<std::string> wrong_values = tainted_by(graph, faults.value);
