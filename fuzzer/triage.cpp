@@ -125,6 +125,14 @@ std::string attribute_text(const onnx::AttributeProto& attr) {
   }
 }
 
+// Whether an input of `node` has a zero-size dim.
+bool has_empty_input(const onnx::NodeProto& node, const std::map<std::string, ValueType>& types) {
+  return std::ranges::any_of(node.input(), [&](const std::string& input) {
+    auto it = types.find(input);
+    return it != types.end() && std::ranges::find(it->second.shape, 0) != it->second.shape.end();
+  });
+}
+
 // "Gemm(float32,float32,float32; transA=1,transB=0)" of one node; `detail` gets the ranks and
 // the list attributes, "ranks [2,2,1] perm".
 std::string node_core(const onnx::NodeProto& node, const std::map<std::string, ValueType>& types,
@@ -149,11 +157,8 @@ std::string node_core(const onnx::NodeProto& node, const std::map<std::string, V
   std::ranges::sort(attrs);
   std::ranges::sort(lists);
   if (detail) {
-    // An input with a zero-size dim is what many kernels get wrong: said, not keyed.
-    const bool empty_input = std::ranges::any_of(node.input(), [&](const std::string& input) {
-      auto it = types.find(input);
-      return it != types.end() && std::ranges::find(it->second.shape, 0) != it->second.shape.end();
-    });
+    // An input with a zero-size dim is what many kernels get wrong (see root_cause).
+    const bool empty_input = has_empty_input(node, types);
     *detail = fmt::format("ranks [{}]{}{}{}", fmt::join(rank_list, ","), lists.empty() ? "" : " ",
                           fmt::join(lists, ","), empty_input ? ", empty input" : "");
   }
@@ -286,6 +291,12 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
         key_core = node_core(graph.node(node), types, &detail);
         cause.core = key_core + " " + detail;
         cause.op = graph.node(node).op_type();
+        // A kernel that mishandles an input with a zero-size dim does so whatever the dtype
+        // and attributes (ORT's Reduce* and Arg* on an empty axis show it in every one of
+        // them): the op and the empty input are the cause.
+        if (has_empty_input(graph.node(node), types)) {
+          key_core = fmt::format("{}(empty input)", cause.op);
+        }
       } else {
         key_core = fmt::format("{}", fmt::join(op_sequence(graph), ">"));
         cause.core = key_core;

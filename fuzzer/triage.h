@@ -42,8 +42,9 @@ struct RootCause {
 //  - numeric, shape: the first node whose output diverges while its inputs agree, when
 //    `localization` found it (fuzzer/localize.h), else the single node of a one-node model:
 //    its op, scalar attribute values and input dtypes (not the ranks, nor list attributes such
-//    as perm, pads, axes, which grow with the rank: one bug shows at several ranks); else the
-//    op sequence;
+//    as perm, pads, axes, which grow with the rank: one bug shows at several ranks), or only
+//    its op when one of its inputs is empty (a zero-size dim: the trigger, whatever the dtype
+//    and attributes); else the op sequence;
 //  - a rejection that localize_error_upstream traced to a divergent node upstream of the
 //    failing one: that node, as for a shape (its output's shape or dtype differs) or numeric
 //    finding, so that every consumer's error is one cause with the node's own finding;
@@ -166,7 +167,7 @@ struct NgramScore {
 };
 
 // Root causes at one op of one execution and kind, in different dtypes or attribute values
-// (ReduceL1 on empty inputs as int64 with keepdims=0, as float32, ...): often one bug of a
+// (Resize in two coordinate_transformation_modes, ...): often one bug of a
 // kernel the op shares across its types. Only ops with at least two causes are listed.
 struct OpFamily {
   VerdictKind kind = VerdictKind::kNumeric;
