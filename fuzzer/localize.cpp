@@ -418,8 +418,9 @@ bool widen_graph(onnx::GraphProto& graph) {
   }
   for (auto& node : *graph.mutable_node()) {
     for (auto& attr : *node.mutable_attribute()) {
-      // Cast's and CastLike-free `to`, and the `dtype` of EyeLike, Random*: element type codes.
-      if (attr.type() == onnx::AttributeProto::INT && (attr.name() == "to" || attr.name() == "dtype") &&
+      // Element type codes: Cast's `to`, the `dtype` of EyeLike and the Random ops.
+      const bool type_code = attr.name() == "to" || attr.name() == "dtype";
+      if (attr.type() == onnx::AttributeProto::INT && type_code &&
           is_half(static_cast<int32_t>(attr.i()))) {
         attr.set_i(onnx::TensorProto::FLOAT);
       }
@@ -469,7 +470,9 @@ std::optional<bool> matches_half_widened(const onnx::ModelProto& model, const Te
     auto it = expected.outputs.find(output.name());
     auto got = target_result.outputs.find(output.name());
     if (it == expected.outputs.end() || got == target_result.outputs.end()) return std::nullopt;
-    if (it->second.dtype != got->second.dtype) it->second = converted(it->second, got->second.dtype);
+    if (it->second.dtype != got->second.dtype) {
+      it->second = converted(it->second, got->second.dtype);
+    }
   }
   const Observation baseline_obs{baseline.name(), std::move(expected)};
   const Observation target_obs{"target", target_result};
