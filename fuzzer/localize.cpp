@@ -379,9 +379,6 @@ std::string localization_summary(const Localization& loc) {
                                   : "");
 }
 
-}  // namespace onnxfuzz
-
-namespace onnxfuzz {
 namespace {
 
 bool is_half(int32_t elem_type) {
