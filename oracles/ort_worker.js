@@ -400,16 +400,7 @@ function writeFrame(parts) {
   for (const part of parts) {
     let done = 0;
     while (done < part.length) {
-      try {
-        done += fs.writeSync(1, part, done, part.length - done);
-      } catch (err) {
-        if (err.code === 'EAGAIN') {
-          waitABit();
-          continue;
-        }
-        if (err.code === 'EINTR') continue;
-        throw err;
-      }
+      done += retrying(() => fs.writeSync(1, part, done, part.length - done));
     }
   }
 }
@@ -453,10 +444,18 @@ async function main() {
   process.exit(0);
 }
 
-// Waits a millisecond without spinning (for a descriptor that is non-blocking after all).
+// A blocking fs call, again after EINTR, and after a millisecond's wait (no spinning) on
+// EAGAIN: a descriptor that is non-blocking after all.
 const pause = new Int32Array(new SharedArrayBuffer(4));
-function waitABit() {
-  Atomics.wait(pause, 0, 0, 1);
+function retrying(call) {
+  for (;;) {
+    try {
+      return call();
+    } catch (err) {
+      if (err.code === 'EAGAIN') Atomics.wait(pause, 0, 0, 1);
+      else if (err.code !== 'EINTR') throw err;
+    }
+  }
 }
 
 // Request frames read with fs.readSync into one buffer that grows to the largest frame. A
@@ -471,17 +470,7 @@ class FrameReader {
   fill(n) {
     let got = 0;
     while (got < n) {
-      let count;
-      try {
-        count = fs.readSync(this.fd, this.buffer, got, n - got, null);
-      } catch (err) {
-        if (err.code === 'EAGAIN') {
-          waitABit();
-          continue;
-        }
-        if (err.code === 'EINTR') continue;
-        throw err;
-      }
+      const count = retrying(() => fs.readSync(this.fd, this.buffer, got, n - got, null));
       if (count === 0) {
         if (got === 0) return false;
         process.stderr.write(`ort_worker: input ended inside a frame (${got} of ${n} bytes)\n`);
