@@ -1,6 +1,6 @@
 // Bench: the bare ONNX Runtime loop that bounds the campaign's throughput with `ort`.
 //
-// Usage: node bench/bare_ort_loop.mjs MODELS_FILE [--module DIR] [--rounds R] [--json]
+// Usage: node bench/bare_ort_loop.mjs MODELS_FILE [--module DIR] [--rounds R] [--copies N] [--json]
 //
 // MODELS_FILE is written by bench_throughput (bench/bench_throughput.cpp; `--keep DIR` keeps
 // it as DIR/models.bin): every model, with its inputs, that a campaign sent to its `ort`
@@ -19,8 +19,14 @@
 // (the tensor record of oracles/worker_protocol.h).
 //
 // Prints one line: models, seconds, models/s, rejections; with --json, a JSON object instead.
+//
+// --copies N runs N such loops at once, each in its own Node process started by this one, all
+// released together once every copy has loaded the file: what the machine gives N independent
+// ORT loops (the bound for `fuzz --jobs N`). The line then sums their models over the slowest
+// copy's seconds.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -32,16 +38,51 @@ let file = null;
 let module = path.join(here, '..', 'node_modules', 'onnxruntime-node');
 let rounds = 1;
 let json = false;
+let copies = 1;
 for (let i = 0; i < args.length; ++i) {
   if (args[i] === '--module' && i + 1 < args.length) module = path.resolve(args[++i]);
   else if (args[i] === '--rounds' && i + 1 < args.length) rounds = Number(args[++i]);
+  else if (args[i] === '--copies' && i + 1 < args.length) copies = Number(args[++i]);
   else if (args[i] === '--json') json = true;
   else if (file === null) file = args[i];
   else throw new Error(`unknown argument ${args[i]}`);
 }
 if (file === null) {
-  process.stderr.write('usage: node bench/bare_ort_loop.mjs MODELS_FILE [--module DIR] [--rounds R] [--json]\n');
+  process.stderr.write('usage: node bench/bare_ort_loop.mjs MODELS_FILE [--module DIR] [--rounds R] '
+    + '[--copies N] [--json]\n');
   process.exit(2);
+}
+if (!Number.isInteger(copies) || copies < 1) throw new Error(`--copies must be a positive integer`);
+
+// --copies N: this process only starts the N loops (each a copy of this script, told to wait
+// for 'go' after loading), releases them at once and adds up what they report.
+if (copies > 1) {
+  const loopArgs = [file, '--module', module, '--rounds', String(rounds), '--json'];
+  const children = Array.from({ length: copies }, () =>
+    fork(fileURLToPath(import.meta.url), loopArgs, { env: { ...process.env, BARE_LOOP_WAIT: '1' },
+      stdio: ['ignore', 'pipe', 'ignore', 'ipc'] }));
+  const outputs = children.map((child) => new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout.on('data', (chunk) => { text += chunk; });
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(text)) : reject(
+      new Error(`a copy exited with ${code}`))));
+  }));
+  await Promise.all(children.map((child) => new Promise((resolve) => child.once('message', resolve))));
+  for (const child of children) child.send('go');
+  const results = await Promise.all(outputs);
+  const models = results.reduce((n, r) => n + r.models, 0);
+  const seconds = Math.max(...results.map((r) => r.seconds));
+  const result = { copies, models, seconds, models_per_s: models / seconds,
+    per_copy: results.map((r) => r.models_per_s), onnxruntime: results[0].onnxruntime };
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } else {
+    process.stdout.write(`bare loop x${copies}: ${models} models in ${seconds.toFixed(2)} s = `
+      + `${result.models_per_s.toFixed(1)} models/s (per copy: `
+      + `${result.per_copy.map((r) => r.toFixed(1)).join(', ')}; onnxruntime-node `
+      + `${result.onnxruntime})\n`);
+  }
+  process.exit(0);
 }
 
 // As oracles/ort_worker.js: no ORT telemetry (1.29.0 and later write every session creation
@@ -103,6 +144,11 @@ function load(bytes) {
 }
 
 const { unsent, models } = load(fs.readFileSync(file));
+if (process.env.BARE_LOOP_WAIT === '1') {
+  // A copy of --copies: loaded; wait for the parent's go.
+  await new Promise((resolve) => { process.once('message', resolve); process.send('ready'); });
+  process.disconnect();
+}
 let processed = 0;
 let rejected = 0;
 const start = process.hrtime.bigint();
