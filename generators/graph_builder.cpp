@@ -273,11 +273,11 @@ int GraphBuilder::add_value(Value v) {
   return static_cast<int>(values_.size()) - 1;
 }
 
-int GraphBuilder::exact_operand(int value, DType dtype, const ValueDomain& domain) {
+int GraphBuilder::exact_operand(int value, const Plan& plan) {
   const Value& v = this->value(value);
   if (!v.from_node || !is_float(v.dtype)) return value;
   const Shape shape = v.shape;
-  return fresh(dtype, shape, domain, Origin::kGraphInput);
+  return fresh(plan.dtype, shape, plan.spec->input_domain(0), Origin::kGraphInput);
 }
 
 int GraphBuilder::fresh(DType dtype, const Shape& shape, const ValueDomain& domain, Origin origin) {

@@ -106,11 +106,12 @@ class GraphBuilder {
   // A fresh tensor of `dtype` drawn inside `domain` (narrowed to the policy's input or weight
   // range and to the dtype's range); returns its value index.
   int fresh(DType dtype, const Shape& shape, const ValueDomain& domain, Origin origin);
-  // `value`, or in its place a fresh graph input of its shape drawn inside `domain`, when a node
-  // computed it in floating point. For operands whose op turns a last-bit difference into a
-  // whole step (Floor, an index, a float -> integer cast): upstream ops legitimately differ in
-  // the last bits between backends, while fresh data is read bit for bit by every one.
-  int exact_operand(int value, DType dtype, const ValueDomain& domain);
+  // `value`, or in its place a fresh graph input of its shape, of the plan's dtype and drawn
+  // inside its op's first input domain, when a node computed it in floating point. For operands
+  // whose op turns a last-bit difference into a whole step (Floor, an index, a float -> integer
+  // cast): upstream ops legitimately differ in the last bits between backends, while fresh data
+  // is read bit for bit by every one.
+  int exact_operand(int value, const Plan& plan);
   Operand const_ints(const std::vector<int64_t>& ints);
   Operand const_scalar(DType dtype, double v) { return const_filled(dtype, {}, v); }
   // An initializer of `shape` holding v (rounded to the dtype) everywhere.

@@ -88,12 +88,8 @@ void set_float(Plan& plan, const char* name, float v) {
 // between backends (a float16 Erf near -1 is -1 in one and -0.9995 in another, so Ceil gives -1
 // and -0). A float argument computed by an earlier node is therefore replaced by fresh data
 // (GraphBuilder::exact_operand); integer arguments are exact and stay.
-int exact_argument(GraphBuilder& g, const Plan& plan, int primary) {
-  return g.exact_operand(primary, plan.dtype, plan.spec->input_domain(0));
-}
-
 void plan_step(GraphBuilder& g, Plan& plan, int primary, int) {
-  plan.operands = {g.data(exact_argument(g, plan, primary))};
+  plan.operands = {g.data(g.exact_operand(primary, plan))};
 }
 
 void plan_periodic(GraphBuilder& g, Plan& plan, int primary, int) {
@@ -133,12 +129,12 @@ void plan_hard_sigmoid(GraphBuilder& g, Plan& plan, int primary, int) {
 }
 
 void plan_thresholded_relu(GraphBuilder& g, Plan& plan, int primary, int) {
-  plan.operands = {g.data(exact_argument(g, plan, primary))};
+  plan.operands = {g.data(g.exact_operand(primary, plan))};
   draw_float(g, plan, "alpha", kThresholdAlphaEdge);
 }
 
 void plan_shrink(GraphBuilder& g, Plan& plan, int primary, int) {
-  plan.operands = {g.data(exact_argument(g, plan, primary))};
+  plan.operands = {g.data(g.exact_operand(primary, plan))};
   const bool integer = is_integer(plan.dtype);
   const float lambd = draw_float(g, plan, "lambd", integer ? kShrinkIntLambdEdge : kShrinkLambdEdge);
   const float bias = draw_float(g, plan, "bias", integer ? kShrinkIntBiasEdge : kShrinkBiasEdge);

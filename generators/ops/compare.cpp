@@ -165,7 +165,7 @@ void plan_cast(GraphBuilder& g, Plan& plan, int primary, int) {
     // Exact when the chain truncates at either step (rounding a float to a narrower float is
     // deterministic, so exact data stays exact through the first cast).
     if (truncates(plan.dtype, mid) || truncates(mid, to)) {
-      source = g.exact_operand(source, plan.dtype, plan.spec->input_domain(0));
+      source = g.exact_operand(source, plan);
     }
     Plan inner;
     inner.spec = plan.spec;
@@ -181,7 +181,7 @@ void plan_cast(GraphBuilder& g, Plan& plan, int primary, int) {
   }
   const DType to = chained_to ? *chained_to : draw_cast_target(g, plan.dtype);
   if (!chained_to && truncates(plan.dtype, to)) {
-    source = g.exact_operand(source, plan.dtype, plan.spec->input_domain(0));
+    source = g.exact_operand(source, plan);
   }
   plan.operands = {g.data(source)};
   repair_operand(g, plan, 0, cast_source_domain(g, plan.dtype, to));
@@ -201,9 +201,7 @@ void plan_cast_like(GraphBuilder& g, Plan& plan, int primary, int) {
     const Shape shape = g.edge() ? Shape{0} : rng.pick(std::vector<Shape>{{}, {1}});
     like = g.fresh(to, shape, {}, Origin::kInitializer);
   }
-  const int source = truncates(plan.dtype, to)
-                         ? g.exact_operand(primary, plan.dtype, plan.spec->input_domain(0))
-                         : primary;
+  const int source = truncates(plan.dtype, to) ? g.exact_operand(primary, plan) : primary;
   plan.operands = {g.data(source), g.data(like)};
   repair_operand(g, plan, 0, cast_source_domain(g, plan.dtype, to));
 }

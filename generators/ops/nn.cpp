@@ -411,7 +411,7 @@ void plan_pool(GraphBuilder& g, Plan& plan, int primary, int) {
   if (spec.attr_domain("storage_order") && g.edge() && rng.uniform_int(0, 1) == 0) {
     plan.attrs.push_back(Attr::of_int(
         "storage_order", static_cast<int64_t>(g.pick_choice(spec, "storage_order"))));
-    input = g.exact_operand(primary, plan.dtype, spec.input_domain(0));
+    input = g.exact_operand(primary, plan);
   }
   plan.operands = {g.data(input)};
 }

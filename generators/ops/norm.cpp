@@ -411,13 +411,10 @@ void plan_axis_op(GraphBuilder& g, Plan& plan, int primary, int);
 
 // Hardmax turns a last-digit difference between two near-equal values into a different one-hot:
 // values computed upstream in floating point (which backends round apart, e.g. a fused
-// InstanceNormalization) are swapped for fresh data, whose exact ties both sides break alike.
-int selection_input(GraphBuilder& g, const Plan& plan, int primary) {
-  return g.exact_operand(primary, plan.dtype, plan.spec->input_domain(0));
-}
-
+// InstanceNormalization) are swapped for fresh data (GraphBuilder::exact_operand), whose exact
+// ties both sides break alike.
 void plan_hardmax(GraphBuilder& g, Plan& plan, int primary, int slot) {
-  plan_axis_op(g, plan, selection_input(g, plan, primary), slot);
+  plan_axis_op(g, plan, g.exact_operand(primary, plan), slot);
 }
 
 void plan_axis_op(GraphBuilder& g, Plan& plan, int primary, int) {

@@ -192,13 +192,11 @@ SpecBuilder attr_reduction(const char* op, OperandPlan plan, RangeRule range,
 
 // ---- selection: ArgMax, ArgMin, TopK ----
 
-// Which operand a selection op reads. Its integer outputs turn a last-digit difference into a
-// different index, so values computed upstream in floating point (where the backends may round
-// apart, or saturate differently, and tie in one but not the other) are swapped for fresh data.
-// Integer values are exact on every backend; their ties are broken by index as the spec says.
-int selection_input(GraphBuilder& g, Plan& plan, int primary) {
-  return g.exact_operand(primary, plan.dtype, plan.spec->input_domain(0));
-}
+// A selection op's integer outputs turn a last-digit difference into a different index, so the
+// operand it reads, when computed upstream in floating point (where the backends may round
+// apart, or saturate differently, and tie in one but not the other), is swapped for fresh data
+// (GraphBuilder::exact_operand). Integer values are exact on every backend; their ties are
+// broken by index as the spec says.
 
 // An axis of `x` with a non-zero dim, or -1 when every dim is zero.
 int64_t nonempty_axis(Rng& rng, const Shape& x) {
@@ -231,7 +229,7 @@ Interval arg_range(const OpSpec& spec, const NodeSig& sig) {
 
 void plan_arg(GraphBuilder& g, Plan& plan, int primary, int) {
   Rng& rng = g.rng();
-  int input = selection_input(g, plan, primary);
+  int input = g.exact_operand(primary, plan);
   Shape x = g.value(input).shape;
   int64_t axis = nonempty_axis(rng, x);
   if (axis < 0) {  // the index of an empty set is undefined: take a non-empty input
@@ -296,7 +294,7 @@ std::expected<std::vector<OutputType>, std::string> topk_indices(const OpSpec& s
 
 void plan_topk(GraphBuilder& g, Plan& plan, int primary, int) {
   Rng& rng = g.rng();
-  const int input = selection_input(g, plan, primary);
+  const int input = g.exact_operand(primary, plan);
   const Shape x = g.value(input).shape;
   const int64_t rank = static_cast<int64_t>(x.size());
   const int64_t axis = rng.uniform_int(0, rank - 1);
