@@ -4,11 +4,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "generators/model_io.h"
@@ -255,17 +255,26 @@ bool node_has_dtype(const onnx::NodeProto& node, DType dtype,
 }
 
 // A gap row made at run time. Rows live as long as the process: the lookup hands out pointers,
-// like the static table's.
+// like the static table's. One row per distinct gap, however often a campaign meets it, so a
+// long campaign's memory stays flat.
 const BackendGap* keep_row(std::string_view execution, std::string_view op, DType dtype,
                            std::string reason) {
+  struct Row {
+    std::string execution, op, reason;
+    BackendGap gap;
+  };
   static std::mutex mutex;
-  static std::deque<std::string> strings;
-  static std::deque<BackendGap> rows;
+  static std::map<std::tuple<std::string, std::string, DType, std::string>, Row> rows;
   const std::lock_guard lock(mutex);
-  const std::string& prefix = strings.emplace_back(execution);
-  const std::string& op_name = strings.emplace_back(op);
-  const std::string& why = strings.emplace_back(std::move(reason));
-  return &rows.emplace_back(BackendGap{prefix, op_name, dtype, op_name, why});
+  auto [it, added] = rows.try_emplace({std::string(execution), std::string(op), dtype, reason});
+  if (added) {
+    Row& row = it->second;  // map nodes do not move: the views below stay valid
+    row.execution = execution;
+    row.op = op;
+    row.reason = std::move(reason);
+    row.gap = BackendGap{row.execution, row.op, dtype, row.op, row.reason};
+  }
+  return &it->second.gap;
 }
 
 // The committed support matrix's verdict on a rejection by `execution` naming `reported`: a row
