@@ -452,14 +452,15 @@ std::optional<HalfWidened> widen_half_precision(const onnx::ModelProto& model,
   return out;
 }
 
-std::optional<bool> matches_half_widened(const onnx::ModelProto& model, const TensorMap& inputs,
-                                         const RunResult& target_result, Execution& baseline,
-                                         const OracleConfig& config) {
+namespace {
+
+// matches_half_widened with the model already widened.
+std::optional<bool> agrees_with_widened(const HalfWidened& widened, const onnx::ModelProto& model,
+                                        const RunResult& target_result, Execution& baseline,
+                                        const OracleConfig& config) {
   if (target_result.status != RunStatus::kOk) return std::nullopt;
-  auto widened = widen_half_precision(model, inputs);
-  if (!widened) return std::nullopt;
-  const ModelUnderTest mut = ModelUnderTest::view(widened->model);
-  RunResult expected = baseline.run(mut, widened->inputs);
+  const ModelUnderTest mut = ModelUnderTest::view(widened.model);
+  RunResult expected = baseline.run(mut, widened.inputs);
   if (expected.status != RunStatus::kOk) return std::nullopt;
   // The widened run's outputs back in the dtypes the model declares: a float16 output of the
   // model is float16 on the target too (its last cast rounds it).
@@ -477,6 +478,24 @@ std::optional<bool> matches_half_widened(const onnx::ModelProto& model, const Te
     if (verdict.kind == VerdictKind::kNumeric || verdict.kind == VerdictKind::kShape) return false;
   }
   return true;
+}
+
+}  // namespace
+
+std::optional<bool> matches_half_widened(const onnx::ModelProto& model, const TensorMap& inputs,
+                                         const RunResult& target_result, Execution& baseline,
+                                         const OracleConfig& config) {
+  auto widened = widen_half_precision(model, inputs);
+  if (!widened) return std::nullopt;
+  return agrees_with_widened(*widened, model, target_result, baseline, config);
+}
+
+bool computes_half_in_float32(const onnx::ModelProto& model, const TensorMap& inputs,
+                              Execution& target, Execution& baseline, const OracleConfig& config) {
+  auto widened = widen_half_precision(model, inputs);
+  if (!widened) return false;  // nothing to widen: the target is not run
+  const RunResult got = target.run(ModelUnderTest::view(model), inputs);
+  return agrees_with_widened(*widened, model, got, baseline, config).value_or(false);
 }
 
 }  // namespace onnxfuzz

@@ -137,4 +137,9 @@ std::optional<bool> matches_half_widened(const onnx::ModelProto& model, const Te
                                          const RunResult& target_result, Execution& baseline,
                                          const OracleConfig& config);
 
+// Whether `target` runs `model` as an execution that computes half precision in float32 does:
+// matches_half_widened on the target's own run, made only when there is something to widen.
+bool computes_half_in_float32(const onnx::ModelProto& model, const TensorMap& inputs,
+                              Execution& target, Execution& baseline, const OracleConfig& config);
+
 }  // namespace onnxfuzz

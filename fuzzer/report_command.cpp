@@ -358,23 +358,18 @@ int command_report(const ParsedFlags& flags) {
     }
     extras.localization = localization_section(loc);
     summary = localization_summary(loc);
-    Execution& target = *executions[record.execution];
-    if (widen_half_precision(test_case->model, inputs)) {
-      const RunResult got = target.run(ModelUnderTest::view(test_case->model), inputs);
-      if (matches_half_widened(test_case->model, inputs, got, *executions[baseline],
-                               options.oracle)
-              .value_or(false)) {
-        extras.localization += fmt::format(
-            "### Half precision\n\n`{}`'s outputs match `{}` run on the model with every float16 "
-            "and bfloat16 value, initializer and cast target made float32. So `{}` computes these "
-            "half-precision ops in float32 and does not round between them, where the model says "
-            "each op's output is half precision. ONNX Runtime's CPU provider does that for ops it "
-            "has no float16 kernel for (it inserts casts around them and removes the ones in "
-            "between): a documented precision policy rather than a wrong kernel; file it only if "
-            "the rounding the model asks for matters.\n\n",
-            record.execution, baseline, record.execution);
-        summary += "; half precision computed in float32";
-      }
+    if (computes_half_in_float32(test_case->model, inputs, *executions[record.execution],
+                                 *executions[baseline], options.oracle)) {
+      extras.localization += fmt::format(
+          "### Half precision\n\n`{}`'s outputs match `{}` run on the model with every float16 "
+          "and bfloat16 value, initializer and cast target made float32. So `{}` computes these "
+          "half-precision ops in float32 and does not round between them, where the model says "
+          "each op's output is half precision. ONNX Runtime's CPU provider does that for ops it "
+          "has no float16 kernel for (it inserts casts around them and removes the ones in "
+          "between): a documented precision policy rather than a wrong kernel; file it only if "
+          "the rounding the model asks for matters.\n\n",
+          record.execution, baseline, record.execution);
+      summary += "; half precision computed in float32";
     }
   } else if (upstream && localizing) {
     const Localization loc =

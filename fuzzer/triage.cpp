@@ -410,12 +410,8 @@ Localization localize_case(const TestCase& tc, std::span<Execution* const> execu
     spdlog::debug("[triage] {}: upstream of the error: {}", tc.record->id, loc.detail);
   }
   if (tc.record && tc.record->kind == VerdictKind::kNumeric) {
-    const ModelUnderTest mut = ModelUnderTest::view(tc.model);
-    if (widen_half_precision(tc.model, tc.inputs.front())) {
-      const RunResult got = target->run(mut, tc.inputs.front());
-      loc.half_computed_in_float32 =
-          matches_half_widened(tc.model, tc.inputs.front(), got, *baseline, config).value_or(false);
-    }
+    loc.half_computed_in_float32 =
+        computes_half_in_float32(tc.model, tc.inputs.front(), *target, *baseline, config);
   }
   if (tc.record && attributable(tc.record->kind)) {
     const Verdict wanted{tc.record->kind, tc.record->execution, "", tc.record->message, ""};
