@@ -391,64 +391,65 @@ Tensor converted(const Tensor& tensor, DType dtype) {
   return out;
 }
 
-// Rewrites one tensor's half-precision data as float32; false when it cannot be read.
-bool widen_tensor(onnx::TensorProto& proto) {
-  if (!is_half(proto.data_type())) return true;
-  auto tensor = tensor_from_proto(proto);
-  if (!tensor) return false;
-  proto = tensor_to_proto(converted(*tensor, DType::kFloat), proto.name());
-  return true;
-}
+// Rewrites half precision as float32 in a graph, counting what it changed; `ok` turns false
+// when a tensor cannot be read.
+struct Widening {
+  int changed = 0;
+  bool ok = true;
 
-void widen_type(onnx::TypeProto& type) {
-  if (type.has_tensor_type() && is_half(type.tensor_type().elem_type())) {
-    type.mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  void tensor(onnx::TensorProto& proto) {
+    if (!is_half(proto.data_type())) return;
+    auto read = tensor_from_proto(proto);
+    if (!read) {
+      ok = false;
+      return;
+    }
+    proto = tensor_to_proto(converted(*read, DType::kFloat), proto.name());
+    ++changed;
   }
-}
-
-bool widen_graph(onnx::GraphProto& graph) {
-  for (auto* values : {graph.mutable_input(), graph.mutable_output(), graph.mutable_value_info()}) {
-    for (auto& value : *values) widen_type(*value.mutable_type());
+  void type(onnx::TypeProto& t) {
+    if (!t.has_tensor_type() || !is_half(t.tensor_type().elem_type())) return;
+    t.mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+    ++changed;
   }
-  for (auto& initializer : *graph.mutable_initializer()) {
-    if (!widen_tensor(initializer)) return false;
-  }
-  for (auto& node : *graph.mutable_node()) {
-    for (auto& attr : *node.mutable_attribute()) {
-      // Element type codes: Cast's `to`, the `dtype` of EyeLike and the Random ops.
-      const bool type_code = attr.name() == "to" || attr.name() == "dtype";
-      if (attr.type() == onnx::AttributeProto::INT && type_code &&
-          is_half(static_cast<int32_t>(attr.i()))) {
-        attr.set_i(onnx::TensorProto::FLOAT);
-      }
-      if (attr.has_t() && !widen_tensor(*attr.mutable_t())) return false;
-      for (auto& t : *attr.mutable_tensors()) {
-        if (!widen_tensor(t)) return false;
-      }
-      if (attr.has_g() && !widen_graph(*attr.mutable_g())) return false;
-      for (auto& g : *attr.mutable_graphs()) {
-        if (!widen_graph(g)) return false;
+  void graph(onnx::GraphProto& g) {
+    for (auto* values : {g.mutable_input(), g.mutable_output(), g.mutable_value_info()}) {
+      for (auto& value : *values) type(*value.mutable_type());
+    }
+    for (auto& initializer : *g.mutable_initializer()) tensor(initializer);
+    for (auto& node : *g.mutable_node()) {
+      for (auto& attr : *node.mutable_attribute()) {
+        // Element type codes: Cast's `to`, the `dtype` of EyeLike and the Random ops.
+        const bool type_code = attr.name() == "to" || attr.name() == "dtype";
+        if (attr.type() == onnx::AttributeProto::INT && type_code &&
+            is_half(static_cast<int32_t>(attr.i()))) {
+          attr.set_i(onnx::TensorProto::FLOAT);
+          ++changed;
+        }
+        if (attr.has_t()) tensor(*attr.mutable_t());
+        for (auto& t : *attr.mutable_tensors()) tensor(t);
+        if (attr.has_g()) graph(*attr.mutable_g());
+        for (auto& body : *attr.mutable_graphs()) graph(body);
       }
     }
   }
-  return true;
-}
+};
 
 }  // namespace
 
 std::optional<HalfWidened> widen_half_precision(const onnx::ModelProto& model,
                                                 const TensorMap& inputs) {
   HalfWidened out{model, inputs};
-  const std::string before = model.SerializeAsString();
-  if (!widen_graph(*out.model.mutable_graph())) return std::nullopt;
-  bool changed = out.model.SerializeAsString() != before;
+  Widening widening;
+  widening.graph(*out.model.mutable_graph());
+  if (!widening.ok) return std::nullopt;
   for (auto& [name, tensor] : out.inputs) {
     if (tensor.dtype == DType::kFloat16 || tensor.dtype == DType::kBfloat16) {
       tensor = converted(tensor, DType::kFloat);
-      changed = true;
+      ++widening.changed;
     }
   }
-  if (!changed) return std::nullopt;
+  if (widening.changed == 0) return std::nullopt;
   return out;
 }
 
