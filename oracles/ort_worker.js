@@ -414,12 +414,13 @@ async function main() {
     process.stderr.write(`ort_worker: ${err.message}\n`);
     process.exit(2);
   }
-  // onnxruntime-node 1.29.0 and later record telemetry on Linux: each session creation is
-  // written to an SQLite database under $XDG_CACHE_HOME (else ~/.cache)/Microsoft/
-  // DeveloperTools, with fsync, by a background thread. For a fuzzer that creates a session per model this took
-  // 15-35% of the worker's time and a second core's tenth, made parallel jobs contend for one
-  // file lock, and wrote the campaign to the user's home. It changes no result; a user who
-  // wants it sets ORT_DISABLE_TELEMETRY=0 before starting onnxfuzz.
+  // onnxruntime-node 1.29.0 and later record telemetry on Linux (unless they see a CI service's
+  // variable): each session creation is written to an SQLite database under $XDG_CACHE_HOME
+  // (else ~/.cache)/Microsoft/DeveloperTools, with fsync, by a background thread. For a fuzzer
+  // that creates a session per model this took 15-35% of the worker's time and a second core's
+  // tenth, made parallel jobs contend for one file lock, and wrote the campaign to the user's
+  // home. It changes no result; a user who wants it sets ORT_DISABLE_TELEMETRY=0 before
+  // starting onnxfuzz.
   if (process.env.ORT_DISABLE_TELEMETRY === undefined) process.env.ORT_DISABLE_TELEMETRY = '1';
   ort = require(module);
   ortVersion = require(path.join(module, 'package.json')).version;

@@ -209,7 +209,8 @@ WorkerResponse error_response(std::string message) {
 // ONNXFUZZ_PLANTED_HALF=float32: a runtime that computes float16 in float32 and rounds only
 // the graph outputs (as ONNX Runtime's CPU provider does for ops without a float16 kernel).
 // Enough for the models the tests draw: float16 graph inputs, outputs, initializers and Cast
-// targets become float32; no subgraphs, no constant attributes.
+// targets become float32; no subgraphs, no constant attributes. Written apart from
+// widen_half_precision (fuzzer/localize.h) on purpose: the tests check that code against this.
 RunResult run_half_as_float32(onnx::ModelProto model, TensorMap inputs) {
   constexpr int32_t kHalf = onnx::TensorProto::FLOAT16;
   constexpr int32_t kSingle = onnx::TensorProto::FLOAT;
