@@ -413,7 +413,9 @@ Localization localize_case(const TestCase& tc, std::span<Execution* const> execu
     loc.half_computed_in_float32 =
         computes_half_in_float32(tc.model, tc.inputs.front(), *target, *baseline, config);
   }
-  if (tc.record && attributable(tc.record->kind)) {
+  // A half-precision finding's root cause is the execution's precision policy (root_cause): no
+  // variant runs for optimizers that would not change it.
+  if (tc.record && attributable(tc.record->kind) && !loc.half_computed_in_float32) {
     const Verdict wanted{tc.record->kind, tc.record->execution, "", tc.record->message, ""};
     const OptimizerBlame blame =
         blame_optimizers(tc.model, tc.inputs.front(), *baseline, *target, wanted, config);
