@@ -6,7 +6,8 @@
 //                         [--executions ref,ort] [--lookahead D=4] [--keep DIR]
 //
 // The campaign is run_campaign itself (the loop of `onnxfuzz fuzz`, without minimization, as
-// bench_jobs) for N iterations of seed S under the default policy (10 nodes at most):
+// bench_jobs) for N iterations of seed S under the default policy (10 nodes at most, no pair
+// ORT is documented not to run):
 //   1. a first pass on a fresh output directory stores the findings (printed as `cold`);
 //   2. a recording pass on that directory keeps every model and input the campaign sends to
 //      `ort`, in order, and writes them to DIR/models.bin, which the bare loop reads into
@@ -46,6 +47,7 @@
 #include "fuzzer/evaluation.h"
 #include "generators/generator.h"
 #include "generators/rng.h"
+#include "oracles/backend_gaps.h"
 #include "oracles/execution.h"
 #include "oracles/worker_execution.h"
 #include "oracles/worker_paths.h"
@@ -286,6 +288,8 @@ int main(int argc, char** argv) {
   };
   CampaignOptions options;
   options.policy.max_nodes = max_nodes;
+  // As `fuzz` does by default: no pair ORT is documented not to run.
+  options.policy.avoid_pairs = documented_gaps(std::vector<std::string>{"ref", "ort"});
   options.seed = seed;
   options.iterations = count;
   options.lookahead = lookahead;

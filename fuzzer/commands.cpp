@@ -25,6 +25,7 @@
 #include "fuzzer/probe.h"
 #include "fuzzer/triage.h"
 #include "fuzzer/report_command.h"
+#include "oracles/backend_gaps.h"
 #include "oracles/support_matrix.h"
 #include "generators/generator.h"
 #include "generators/op_spec.h"
@@ -71,6 +72,11 @@ namespace fs = std::filesystem;
       FlagSpec{"target", "NAME", "",                                                           \
                "draw only (op, dtype) pairs and dtypes that NAME's committed support matrix "  \
                "says run (opencv; or a probe's .json file)"},                         \
+      FlagSpec{"avoid-gaps", "LIST", "",                                                       \
+               "never draw an (op, dtype) pair these executions are documented not to run "    \
+               "(oracles/backend_gaps.cpp, committed support matrices): a model holding one "  \
+               "is refused there and tests nothing on it (fuzz: its --executions; gen: none; " \
+               "none: draw every pair)"},                                                      \
       FlagSpec{"dtypes", "LIST", "",                                                           \
                "only these element types, equally weighted (comma-separated table names: "     \
                "float32, float16, int32, ...; default: GenPolicy's weights)"},                 \
@@ -370,6 +376,15 @@ std::expected<GenPolicy, std::string> generator_policy(const ParsedFlags& flags)
       }
       policy.dtype_weights[*dtype] = 1;
     }
+  }
+  if (flags.has("avoid-gaps") && flags.get("avoid-gaps") != "none") {
+    const auto names = flags.get_list("avoid-gaps");
+    for (const auto& name : names) {
+      if (!is_execution_name(name)) {
+        return std::unexpected(fmt::format("--avoid-gaps: unknown execution '{}'", name));
+      }
+    }
+    policy.avoid_pairs = documented_gaps(names);
   }
   if (flags.has("target")) {
     auto matrix = load_target_matrix(flags.get("target"));
@@ -681,12 +696,18 @@ int fuzz_campaign(const ParsedFlags& flags, bool resume) {
   options.seed = *seed;
   auto policy = generator_policy(flags);
   if (!policy) return fail(exit_code::kUsage, policy.error());
+  const auto names = flags.get_list("executions");
+  // By default a campaign draws no pair one of its executions is documented not to run.
+  std::string avoid_gaps = flags.get("avoid-gaps");
+  if (!flags.has("avoid-gaps")) {
+    policy->avoid_pairs = documented_gaps(names);
+    avoid_gaps = policy->avoid_pairs.empty() ? "none" : fmt::format("{}", fmt::join(names, ","));
+  }
   options.policy = *policy;
   auto config = oracle_config(flags);
   if (!config) return fail(exit_code::kUsage, config.error());
   auto budget = flags.get_double("minimize-budget");
   if (!budget || *budget < 0) return fail(exit_code::kUsage, "--minimize-budget: expected seconds");
-  const auto names = flags.get_list("executions");
   auto executions = make_executions(names, flags);
   if (!executions) return fail(executions.error().first, executions.error().second);
   options.findings.out_dir = flags.get("out");
@@ -702,6 +723,7 @@ int fuzz_campaign(const ParsedFlags& flags, bool resume) {
       options.findings.generator_flags += fmt::format(" --{} {}", name, flags.get(name));
     }
   }
+  if (avoid_gaps != "none") options.findings.generator_flags += " --avoid-gaps " + avoid_gaps;
   if (flags.has("no-patterns")) options.findings.generator_flags += " --no-patterns";
   options.status_line = !flags.has("no-status") && ::isatty(STDERR_FILENO);
   options.known_dirs = flags.get_list("known");

@@ -34,6 +34,10 @@ struct GenPolicy {
   // op instances and Clip guards only in listed pairs, patterns only when each of their ops is
   // listed in every dtype the policy draws.
   std::map<std::string, std::set<DType>> only_pairs;
+  // (op, dtype) pairs never drawn, whatever only_pairs says: pairs an execution under test is
+  // documented not to run (`--avoid-gaps`; a campaign's default), since a model holding one is
+  // refused there and tests nothing on it.
+  std::map<std::string, std::set<DType>> avoid_pairs;
   // Relative draw weight per op; ops not listed weigh 1, weight 0 never draws.
   std::map<std::string, double> op_weights = {
       {"Conv", 1.5}, {"MatMul", 1.5}, {"Gemm", 1.2}, {"Add", 1.2}, {"Mul", 1.2}};
@@ -127,8 +131,12 @@ struct GenPolicy {
   // An input outside its op's domain gets a Clip guard node (else a fresh in-domain value).
   double prob_guard_repair = 0.5;
 
-  // Whether `only_pairs` lets an instance of `op` take `dtype`.
+  // Whether `only_pairs` and `avoid_pairs` let an instance of `op` take `dtype`.
   bool allows_pair(const std::string& op, DType dtype) const {
+    if (auto avoided = avoid_pairs.find(op);
+        avoided != avoid_pairs.end() && avoided->second.contains(dtype)) {
+      return false;
+    }
     if (only_pairs.empty()) return true;
     auto listed = only_pairs.find(op);
     return listed != only_pairs.end() && listed->second.contains(dtype);

@@ -341,6 +341,23 @@ const BackendGap* declared_type_gap(std::string_view execution, const onnx::Mode
 
 std::span<const BackendGap> backend_gaps() { return kBackendGaps; }
 
+std::map<std::string, std::set<DType>> documented_gaps(std::span<const std::string> executions) {
+  std::map<std::string, std::set<DType>> gaps;
+  for (const std::string& execution : executions) {
+    for (const BackendGap& row : kBackendGaps) {
+      if (execution.starts_with(row.execution_prefix)) gaps[std::string(row.op)].insert(row.dtype);
+    }
+    const SupportMatrix* matrix = committed_matrix(execution);
+    if (matrix == nullptr) continue;
+    for (const auto& [op, by_dtype] : matrix->pairs) {
+      for (const auto& [dtype, pair] : by_dtype) {
+        if (!pair.runs()) gaps[op].insert(dtype);
+      }
+    }
+  }
+  return gaps;
+}
+
 std::string_view not_implemented_op(std::string_view message) { return named_op(message); }
 
 bool is_not_implemented_message(std::string_view message) { return !named_op(message).empty(); }

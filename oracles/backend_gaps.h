@@ -4,7 +4,10 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <map>
+#include <set>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "generators/dtype.h"
@@ -27,6 +30,12 @@ struct BackendGap {
 };
 
 std::span<const BackendGap> backend_gaps();
+
+// The (op, dtype) pairs some of `executions` is documented not to run: the rows of
+// backend_gaps() for it, and the pairs its committed support matrix (oracles/support_matrix.h)
+// probed and never saw run. A campaign does not draw them (GenPolicy::avoid_pairs): a model
+// holding one is refused there and tests nothing on that execution.
+std::map<std::string, std::set<DType>> documented_gaps(std::span<const std::string> executions);
 
 // ONNX Runtime's message for a node whose type combination has no registered kernel:
 // "Could not find an implementation for Op(version) node with name '...'".

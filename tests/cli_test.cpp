@@ -122,6 +122,8 @@ TEST(Cli, BadInputTable) {
       {"gen --count 1 --dtypes float32,float17 --out " + dir.str("g"), 2,
        "unknown dtype 'float17'; known dtypes: float32"},
       {"fuzz --jobs 1 --iterations 1 --dtypes int33 --out " + dir.str("f"), 2, "unknown dtype 'int33'"},
+      {"gen --count 1 --avoid-gaps ort,nosuch --out " + dir.str("g"), 2,
+       "--avoid-gaps: unknown execution 'nosuch'"},
       {"gen --count 1 --edge-rate 1.5 --out " + dir.str("g"), 2, "--edge-rate"},
       {"fuzz --jobs 1 --iterations 1 --pattern-rate -0.1 --out " + dir.str("f"), 2, "--pattern-rate"},
       {"gen --count 1 --patterns --no-patterns --out " + dir.str("g"), 2, "--no-patterns"},

@@ -36,6 +36,26 @@ Shape declared_shape(const onnx::ValueInfoProto& info) {
   return type ? type->shape : Shape{};
 }
 
+// The (op, dtype of its primary operand) pair of every node of a validated model.
+std::vector<std::pair<std::string, DType>> primary_pairs(const onnx::ModelProto& validated) {
+  std::map<std::string, DType> types;
+  for (const auto& list : {&validated.graph().input(), &validated.graph().value_info()}) {
+    for (const auto& info : *list) {
+      types[info.name()] = static_cast<DType>(info.type().tensor_type().elem_type());
+    }
+  }
+  for (const auto& init : validated.graph().initializer())
+    types[init.name()] = static_cast<DType>(init.data_type());
+  std::vector<std::pair<std::string, DType>> pairs;
+  for (const auto& node : validated.graph().node()) {
+    const OpSpec* spec = find_op_spec(node.op_type());
+    const int slot = spec->primary_slots.front();
+    if (slot < node.input_size() && types.contains(node.input(slot)))
+      pairs.emplace_back(node.op_type(), types.at(node.input(slot)));
+  }
+  return pairs;
+}
+
 // Validates the model, then re-infers its outputs with their shapes erased and compares. The
 // second pass calls shape inference directly: the checker insists that outputs carry shapes.
 void expect_valid_with_inferred_outputs(const onnx::ModelProto& model) {
@@ -235,20 +255,7 @@ TEST(Generator, EveryOpIsDrawnInEveryDtypeItAllows) {
       const RunResult ran = run_reference(g.model, g.inputs);
       ASSERT_EQ(ran.status, RunStatus::kOk)
           << dtype_name(row.dtype) << " seed " << seed << ": " << ran.message;
-      std::map<std::string, DType> types;
-      for (const auto& list : {&validated->graph().input(), &validated->graph().value_info()}) {
-        for (const auto& info : *list) {
-          types[info.name()] = static_cast<DType>(info.type().tensor_type().elem_type());
-        }
-      }
-      for (const auto& init : validated->graph().initializer())
-        types[init.name()] = static_cast<DType>(init.data_type());
-      for (const auto& node : validated->graph().node()) {
-        const OpSpec* spec = find_op_spec(node.op_type());
-        const int slot = spec->primary_slots.front();
-        if (slot < node.input_size() && types.contains(node.input(slot)))
-          seen.insert({node.op_type(), types.at(node.input(slot))});
-      }
+      for (const auto& pair : primary_pairs(*validated)) seen.insert(pair);
     }
   }
   std::vector<std::string> missing;
@@ -386,6 +393,32 @@ TEST(Generator, ExcludeListRemovesOps) {
       EXPECT_TRUE(op != "Clip" && op != "Conv" && op != "Add") << op;
     }
   }
+}
+
+// Avoided pairs (a campaign avoids the pairs its executions are documented not to run) are
+// never drawn, while the op still is in its other dtypes; without the avoidance the same seeds
+// draw the pair.
+TEST(Generator, AvoidedPairsAreNeverDrawn) {
+  GenPolicy policy;
+  policy.only_ops = {"Relu", "Sigmoid", "Add"};
+  policy.dtype_weights = {{DType::kFloat, 1.0}, {DType::kDouble, 1.0}};
+  auto drawn = [&](const GenPolicy& p) {
+    std::map<std::pair<std::string, DType>, int> counts;
+    for (uint64_t seed = 0; seed < 200; ++seed) {
+      auto validated = validate_model(generate_or_die(p, seed).model);
+      EXPECT_TRUE(validated.has_value()) << validated.error();
+      if (!validated) break;
+      for (const auto& pair : primary_pairs(*validated)) ++counts[pair];
+    }
+    return counts;
+  };
+  const auto free = drawn(policy);
+  EXPECT_GT(free.count({"Relu", DType::kFloat}), 0u);
+  policy.avoid_pairs["Relu"] = {DType::kFloat};
+  const auto avoiding = drawn(policy);
+  EXPECT_EQ(avoiding.count({"Relu", DType::kFloat}), 0u);
+  EXPECT_GT(avoiding.count({"Relu", DType::kDouble}), 0u);
+  EXPECT_GT(avoiding.count({"Sigmoid", DType::kFloat}), 0u);
 }
 
 TEST(Generator, ImpossiblePoliciesAreErrorValues) {

@@ -282,6 +282,22 @@ TEST(SupportMatrix, CommittedOpencvMatrixLoads) {
   EXPECT_GT(refused, 0);
 }
 
+// A campaign with opencv avoids the pairs its matrix probed and never saw run, and only those.
+TEST(SupportMatrix, DocumentedGapsOfOpencvAreThePairsThatNeverRan) {
+  auto matrix = load_target_matrix("opencv");
+  ASSERT_TRUE(matrix.has_value()) << matrix.error();
+  const auto gaps = documented_gaps(std::vector<std::string>{"opencv"});
+  int refused = 0;
+  for (const auto& [op, by_dtype] : matrix->pairs) {
+    for (const auto& [dtype, pair] : by_dtype) {
+      const bool avoided = gaps.contains(op) && gaps.at(op).contains(dtype);
+      EXPECT_EQ(avoided, !pair.runs()) << op << " " << dtype_name(dtype);
+      refused += !pair.runs();
+    }
+  }
+  EXPECT_GT(refused, 0);
+}
+
 // The rejection oracle asks the committed matrix: a node-naming OpenCV rejection of an op the
 // matrix says does not run is a backend gap; the same message about an op it runs is not.
 TEST(SupportMatrix, OpencvRejectionIsAGapExactlyWhereTheMatrixSaysSo) {
