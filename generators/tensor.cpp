@@ -48,10 +48,10 @@ Tensor Tensor::of_bools(Shape shape, std::span<const bool> values) {
 }
 
 double Tensor::as_double(int64_t i) const {
-  const std::byte* p = bytes.data() + static_cast<size_t>(i) * dtype_size(dtype);
-  auto load = [p]<class T>(T) {
+  // Each case's storage type is its dtype's size: no table lookup per element.
+  auto load = [this, i]<class T>(T) {
     T v;
-    std::memcpy(&v, p, sizeof(T));
+    std::memcpy(&v, bytes.data() + static_cast<size_t>(i) * sizeof(T), sizeof(T));
     return v;
   };
   switch (dtype) {
@@ -86,8 +86,9 @@ double Tensor::as_double(int64_t i) const {
 }
 
 void Tensor::set_double(int64_t i, double v) {
-  std::byte* p = bytes.data() + static_cast<size_t>(i) * dtype_size(dtype);
-  auto store = [p]<class T>(T x) { std::memcpy(p, &x, sizeof(T)); };
+  auto store = [this, i]<class T>(T x) {
+    std::memcpy(bytes.data() + static_cast<size_t>(i) * sizeof(T), &x, sizeof(T));
+  };
   const double r = round_to_dtype(v, dtype);
   switch (dtype) {
     case DType::kFloat:
