@@ -22,6 +22,8 @@
 #include "corpus/case_store.h"
 #include "corpus/journal.h"
 #include "fuzzer/evaluation.h"
+#include "fuzzer/finding.h"
+#include "fuzzer/localize.h"
 #include "fuzzer/seed_pool.h"
 #include "fuzzer/triage.h"
 #include "generators/generator.h"
@@ -31,6 +33,30 @@
 
 namespace onnxfuzz {
 namespace {
+
+// The key a finding's minimization budget (CampaignOptions::max_minimized_per_key) is counted
+// under. For a numeric or shape finding, the root cause of its faulty node (fuzzer/triage.h)
+// when localization (fuzzer/localize.h) names that node on the model as found: two bugs in two
+// ops then have two budgets, where their one message ("values differ from ref") would share
+// one. Otherwise, and for crashes and hangs, the verdict's key: kind, execution and message.
+std::string budget_key_of(const Verdict& verdict, const onnx::ModelProto& model,
+                          const TensorMap& inputs, const FindingContext& context) {
+  if (verdict.kind != VerdictKind::kNumeric && verdict.kind != VerdictKind::kShape)
+    return verdict.key();
+  Execution* target = find_execution(context.executions, verdict.execution);
+  Execution* baseline = find_execution(context.executions, verdict.baseline);
+  if (target == nullptr || baseline == nullptr || target == baseline) return verdict.key();
+  LocalizeOptions options;
+  options.oracle = context.oracle;
+  const Localization localization = localize(model, inputs, *baseline, *target, options);
+  if (localization.status != LocalizationStatus::kLocalized) return verdict.key();
+  CaseRecord record;
+  record.kind = verdict.kind;
+  record.execution = verdict.execution;
+  record.message = verdict.message;
+  const RootCause cause = root_cause(record, model, &localization);
+  return cause.basis == "localized" ? "budget|" + cause.key : verdict.key();
+}
 
 using Clock = std::chrono::steady_clock;
 // Mixed into a model seed for the draw "mutant or generated", so that it does not correlate with
@@ -586,15 +612,22 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
         entry.outcome = FindingOutcome::kKnown;
         continue;
       }
+      // The minimization budget of a numeric or shape finding is per faulty node when
+      // localization names one on the model as found: every such finding has one message, so a
+      // budget per message would let the first bugs of a campaign use it up and hide every later
+      // one as their duplicate.
+      const std::string budget_key =
+          by_message ? key : budget_key_of(verdict, model, inputs, options.findings);
       if (by_message ? seen_keys.count(key) > 0
-                     : minimized_per_key[key] >= (verdict.kind == VerdictKind::kHang
-                                                      ? options.max_minimized_hangs_per_key
-                                                      : options.max_minimized_per_key)) {
-        if (auto it = case_of_key.find(key); it != case_of_key.end()) entry.case_id = it->second;
+                     : minimized_per_key[budget_key] >= (verdict.kind == VerdictKind::kHang
+                                                             ? options.max_minimized_hangs_per_key
+                                                             : options.max_minimized_per_key)) {
+        if (auto it = case_of_key.find(budget_key); it != case_of_key.end())
+          entry.case_id = it->second;
         entry.root_cause = root_causes.key_of(entry.case_id);
         continue;  // a duplicate by signature: not worth another minimization
       }
-      ++minimized_per_key[key];
+      ++minimized_per_key[budget_key];
       // A rule-breaking mutant is its own reproducer: the minimizer's contract (a valid model
       // that fails the same way) does not hold for it.
       const std::string focus_flag =
@@ -607,7 +640,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       if (by_message) seen_keys.insert(key);
       if (!stored->flaky && !stored->known) state.accounted_cases.insert(stored->record.id);
       entry.case_id = stored->record.id;
-      case_of_key.emplace(key, stored->record.id);
+      case_of_key.emplace(budget_key, stored->record.id);
       if (stored->flaky) {
         ++summary.flaky;
         entry.outcome = FindingOutcome::kFlaky;
@@ -649,7 +682,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
             state.accounted_cases.erase(dropped);
             if (!replaces) {
               entry.case_id = owner;
-              case_of_key[key] = owner;
+              case_of_key[budget_key] = owner;
               spdlog::info("[finding] {} on {} ({}): root cause of {}, not stored",
                            verdict_kind_name(stored->record.kind), stored->record.execution,
                            fmt::join(stored->record.ops, ">"), owner);

@@ -23,7 +23,9 @@ struct CampaignOptions {
   uint64_t seed = 1;                  // master seed; model i gets a seed derived from it
   GenPolicy policy;
   FindingContext findings;         // out dir, executions, oracle and minimizer config
-  int max_minimized_per_key = 10;  // crash/shape/numeric findings minimized per (kind, exec, msg)
+  // Crash, shape and numeric findings minimized per (kind, execution, message); a numeric or
+  // shape finding whose faulty node localization names has a budget per faulty node instead.
+  int max_minimized_per_key = 10;
   int max_minimized_hangs_per_key = 3;  // the same for hangs: each check costs a full timeout
   // Every n-th generated model gets full validation (checker + strict shape inference); the
   // others the checker only. A safety net for the generator at a fraction of the cost.

@@ -118,6 +118,10 @@ const FlagSpec kFuzzFlags[] = {
     ONNXFUZZ_EXECUTION_FLAGS("ref,ort"),
     {"minimize-budget", "SECONDS", "60", "time limit for minimizing one finding"},
     {"no-minimize", "", "", "store findings unminimized"},
+    {"minimize-per-cause", "N", "10",
+     "findings minimized per cause, the others counted as its hits: per faulty node for a "
+     "numeric or shape finding that localization traces to one, else per kind, execution and "
+     "message (hangs: at most 3)"},
     {"known", "DIRS", "",
      "comma-separated corpora of triaged findings: findings with the same signature are counted, "
      "not stored"},
@@ -714,6 +718,12 @@ int fuzz_campaign(const ParsedFlags& flags, bool resume) {
   options.findings.executions = executions->pointers;
   options.findings.oracle = *config;
   options.findings.minimize.time_budget_seconds = *budget;
+  auto per_cause = flags.get_int("minimize-per-cause");
+  if (!per_cause || *per_cause < 0 || *per_cause > 1000000)
+    return fail(exit_code::kUsage, "--minimize-per-cause: expected N >= 0");
+  options.max_minimized_per_key = static_cast<int>(*per_cause);
+  options.max_minimized_hangs_per_key =
+      std::min(options.max_minimized_hangs_per_key, options.max_minimized_per_key);
   options.findings.minimize_enabled = !flags.has("no-minimize");
   options.findings.generator_flags = fmt::format(" --max-nodes {}", policy->max_nodes);
   // The policy flags as given, so that a case's `onnxfuzz gen --model-seed` command draws

@@ -124,6 +124,8 @@ TEST(Cli, BadInputTable) {
       {"fuzz --jobs 1 --iterations 1 --dtypes int33 --out " + dir.str("f"), 2, "unknown dtype 'int33'"},
       {"gen --count 1 --avoid-gaps ort,nosuch --out " + dir.str("g"), 2,
        "--avoid-gaps: unknown execution 'nosuch'"},
+      {"fuzz --jobs 1 --iterations 1 --minimize-per-cause -1 --out " + dir.str("f"), 2,
+       "--minimize-per-cause"},
       {"gen --count 1 --edge-rate 1.5 --out " + dir.str("g"), 2, "--edge-rate"},
       {"fuzz --jobs 1 --iterations 1 --pattern-rate -0.1 --out " + dir.str("f"), 2, "--pattern-rate"},
       {"gen --count 1 --patterns --no-patterns --out " + dir.str("g"), 2, "--no-patterns"},

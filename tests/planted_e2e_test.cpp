@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -142,6 +143,35 @@ TEST(PlantedFaults, CaseSeedRegeneratesTheOriginalModel) {
     files.push_back(entry.path());
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(testing::read_file(files[0]), testing::read_file(cases[0].dir / "original.onnx"));
+}
+
+// Two planted bugs with one message ("values differ from ref"), in Sqrt and in Exp: each keeps
+// its own minimization budget, so the one the campaign meets second is stored too, however
+// often the first was met before. With one budget per message only the first is stored.
+TEST(PlantedFaults, EachLocalizedNumericBugHasItsOwnMinimizationBudget) {
+  TempDir out;
+  const auto result = run_onnxfuzz(
+      "fuzz --jobs 1 --iterations 40 --seed 4 --max-nodes 5 --executions ref,planted "
+      "--ops Sqrt,Exp,Relu,Add --dtypes float32 --minimize-per-cause 1 --no-status --out " +
+          out.str(),
+      "ONNXFUZZ_PLANTED=value=Sqrt/Exp");
+  ASSERT_EQ(result.exit_code, 1) << result.output;
+  std::set<std::string> stored;  // root causes of the numeric cases stored
+  int hits = 0;                  // numeric findings counted as hits of a stored cause
+  std::ifstream journal(out.path() / "findings.jsonl");
+  for (std::string line; std::getline(journal, line);) {
+    const auto entry = nlohmann::json::parse(line);
+    if (entry["kind"] != "numeric") continue;
+    if (entry["outcome"] == "new") stored.insert(entry.value("root_cause", ""));
+    hits += entry["outcome"] == "duplicate";
+  }
+  ASSERT_EQ(stored.size(), 2u) << result.output;
+  EXPECT_NE(stored.begin()->find("Exp("), std::string::npos) << *stored.begin();
+  EXPECT_NE(stored.rbegin()->find("Sqrt("), std::string::npos) << *stored.rbegin();
+  EXPECT_GT(hits, 0);
+  int numeric_cases = 0;
+  for (const auto& c : read_cases(out.path())) numeric_cases += c.record["kind"] == "numeric";
+  EXPECT_EQ(numeric_cases, 2);
 }
 
 TEST(PlantedFaults, KnownCorpusSuppressesTriagedFindings) {

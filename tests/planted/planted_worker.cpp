@@ -24,7 +24,8 @@
 //   hog    the model has a node of this op: touch memory until the parent's memory limit kills
 //          the worker (a model too big for the limit; not planted by default)
 // An op may be narrowed to one dtype of its first input, OP:DTYPE (e.g. value=Relu:float64): a
-// fault only a dtype change reaches, for the mutation tests.
+// fault only a dtype change reaches, for the mutation tests. Alternatives separated by '/'
+// plant the fault in each (value=Sqrt/Exp: two bugs with one message).
 //
 // A fake optimizer, for testing optimizer attribution: when ONNXFUZZ_PLANTED_OPTIMIZER names one
 // (e.g. GemmTransposeFusion), the faults behave as that optimizer's bugs: a run variant
@@ -136,6 +137,9 @@ void note_elem_types(const onnx::ModelProto& model) {
 
 // Whether `node` is what a fault spec names: "Op", or "Op:dtype" for a first input of that dtype.
 bool matches(const onnx::NodeProto& node, const std::string& spec) {
+  if (const size_t slash = spec.find('/'); slash != std::string::npos) {
+    return matches(node, spec.substr(0, slash)) || matches(node, spec.substr(slash + 1));
+  }
   const size_t colon = spec.find(':');
   if (node.op_type() != spec.substr(0, colon)) return false;
   if (colon == std::string::npos) return true;
