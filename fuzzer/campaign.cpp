@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -33,6 +35,64 @@
 
 namespace onnxfuzz {
 namespace {
+
+// Crash and hang causes met so far, each the op set of a stored or known case's minimized
+// model under its verdict key (kind, execution, message). A crash says no more than its signal
+// ("worker died: SIGSEGV"), so a crash of a model that holds every op of such a set is taken for
+// that cause: it is counted under the cause's own minimization budget, or as known when the
+// case is one of a --known corpus, instead of under one budget per signal that the first
+// crashes of a campaign would use up.
+class CrashCauses {
+ public:
+  struct Cause {
+    std::string budget_key;  // "budget|<verdict key>|{op,op,...}"
+    std::set<std::string> ops;
+    std::string case_id;
+    bool known = false;
+  };
+
+  static bool applies(VerdictKind kind) {
+    return kind == VerdictKind::kCrash || kind == VerdictKind::kHang;
+  }
+
+  // Records the cause of a stored or known case; returns its budget key ("" for a case of
+  // another kind).
+  std::string add(const CaseRecord& record, const std::string& case_id, bool known) {
+    if (!applies(record.kind) || record.ops.empty()) return "";
+    const Verdict verdict{record.kind, record.execution, "", record.message, ""};
+    Cause cause;
+    cause.ops = std::set<std::string>(record.ops.begin(), record.ops.end());
+    cause.budget_key =
+        fmt::format("budget|{}|{{{}}}", verdict.key(), fmt::join(cause.ops, ","));
+    cause.case_id = case_id;
+    cause.known = known;
+    auto& causes = by_key_[verdict.key()];
+    for (const Cause& existing : causes) {
+      if (existing.ops == cause.ops) return existing.budget_key;
+    }
+    causes.push_back(std::move(cause));
+    return causes.back().budget_key;
+  }
+
+  // The most specific cause (the largest op set) of `verdict`'s key whose ops `model` all holds,
+  // or null.
+  const Cause* explain(const Verdict& verdict, const onnx::ModelProto& model) const {
+    auto causes = by_key_.find(verdict.key());
+    if (causes == by_key_.end()) return nullptr;
+    const std::vector<std::string> sequence = op_sequence(model.graph());
+    const std::set<std::string> present(sequence.begin(), sequence.end());
+    const Cause* best = nullptr;
+    for (const Cause& cause : causes->second) {
+      if (!std::includes(present.begin(), present.end(), cause.ops.begin(), cause.ops.end()))
+        continue;
+      if (best == nullptr || cause.ops.size() > best->ops.size()) best = &cause;
+    }
+    return best;
+  }
+
+ private:
+  std::map<std::string, std::vector<Cause>> by_key_;
+};
 
 // The key a finding's minimization budget (CampaignOptions::max_minimized_per_key) is counted
 // under. For a numeric or shape finding, the root cause of its faulty node (fuzzer/triage.h)
@@ -338,6 +398,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
   FindingContext findings = options.findings;
   findings.minimize.stop = &g_stop;  // Ctrl-C ends a minimization early; its best is stored
   std::set<std::string> known_keys;  // crash/hang/rejection keys of --known corpora
+  CrashCauses crash_causes;          // crash and hang causes of stored and --known cases
   std::map<std::string, std::string> case_of_key;  // verdict key -> first case stored for it
   // One case per root cause (fuzzer/triage.h), numeric and shape cases localized on this
   // campaign's executions; passing models' op n-grams for triage's n-gram analysis.
@@ -356,6 +417,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       seen_keys.insert(known.key());
       findings.known_signatures.insert(record->signature);
       known_keys.insert(known.key());
+      crash_causes.add(*record, std::filesystem::path(dir).filename().string(), true);
     }
     if (!existing->empty())
       spdlog::info("[fuzz] {} existing cases in {}", existing->size(), corpus);
@@ -381,7 +443,8 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       const Verdict stored{record->kind, record->execution, "", record->message, ""};
       seen_keys.insert(stored.key());
       case_of_key.emplace(stored.key(), id);
-      if (spend_budget) ++minimized_per_key[stored.key()];
+      const std::string cause_key = crash_causes.add(*record, id, false);
+      if (spend_budget) ++minimized_per_key[cause_key.empty() ? stored.key() : cause_key];
       state.accounted_cases.insert(id);
       ++absorbed;
     }
@@ -398,6 +461,7 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     const Verdict stored{record->kind, record->execution, "", record->message, ""};
     seen_keys.insert(stored.key());
     case_of_key.emplace(stored.key(), id);
+    crash_causes.add(*record, id, false);
   }
   if (const int64_t existing = absorb_cases(!options.resume); existing > 0)
     spdlog::info("[fuzz] {} existing cases in {}", existing, options.findings.out_dir);
@@ -616,8 +680,17 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       // localization names one on the model as found: every such finding has one message, so a
       // budget per message would let the first bugs of a campaign use it up and hide every later
       // one as their duplicate.
-      const std::string budget_key =
+      std::string budget_key =
           by_message ? key : budget_key_of(verdict, model, inputs, options.findings);
+      if (const CrashCauses::Cause* cause = crash_causes.explain(verdict, model)) {
+        if (cause->known) {
+          ++summary.known;
+          entry.outcome = FindingOutcome::kKnown;
+          continue;
+        }
+        budget_key = cause->budget_key;
+        case_of_key.emplace(budget_key, cause->case_id);
+      }
       if (by_message ? seen_keys.count(key) > 0
                      : minimized_per_key[budget_key] >= (verdict.kind == VerdictKind::kHang
                                                              ? options.max_minimized_hangs_per_key
@@ -638,7 +711,10 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
                                                  chain_json, focus_flag);
       if (!stored) return std::unexpected(stored.error());
       if (by_message) seen_keys.insert(key);
-      if (!stored->flaky && !stored->known) state.accounted_cases.insert(stored->record.id);
+      if (!stored->flaky && !stored->known) {
+        state.accounted_cases.insert(stored->record.id);
+        crash_causes.add(stored->record, stored->record.id, false);
+      }
       entry.case_id = stored->record.id;
       case_of_key.emplace(budget_key, stored->record.id);
       if (stored->flaky) {

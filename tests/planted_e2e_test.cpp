@@ -174,6 +174,40 @@ TEST(PlantedFaults, EachLocalizedNumericBugHasItsOwnMinimizationBudget) {
   EXPECT_EQ(numeric_cases, 2);
 }
 
+// Two planted crashes with one message ("worker died: SIGSEGV"), in Sigmoid and in Exp: a crash
+// of a model holding the ops of a stored crash case is a hit of that case, and a crash of a
+// model without them still gets minimized and stored, however many crashes came before. With
+// one budget per message only the first would be stored. A second campaign with the first one
+// --known counts every crash as known and stores none.
+TEST(PlantedFaults, EachCrashCauseHasItsOwnMinimizationBudget) {
+  TempDir out, again;
+  const std::string args =
+      "fuzz --jobs 1 --iterations 30 --seed 5 --max-nodes 4 --executions ref,planted "
+      "--ops Sigmoid,Exp,Relu,Add --dtypes float32 --minimize-per-cause 1 --no-status --out ";
+  const std::string env = "ONNXFUZZ_PLANTED=crash=Sigmoid/Exp";
+  const auto result = run_onnxfuzz(args + out.str(), env);
+  ASSERT_EQ(result.exit_code, 1) << result.output;
+  std::set<std::string> stored;
+  int hits = 0;
+  std::ifstream journal(out.path() / "findings.jsonl");
+  for (std::string line; std::getline(journal, line);) {
+    const auto entry = nlohmann::json::parse(line);
+    if (entry["kind"] != "crash") continue;
+    if (entry["outcome"] == "new") stored.insert(entry.value("root_cause", ""));
+    hits += entry["outcome"] == "duplicate";
+  }
+  ASSERT_EQ(stored.size(), 2u) << result.output;
+  EXPECT_NE(stored.begin()->find("{Exp}"), std::string::npos) << *stored.begin();
+  EXPECT_NE(stored.rbegin()->find("{Sigmoid}"), std::string::npos) << *stored.rbegin();
+  EXPECT_GT(hits, 0);
+
+  const auto known = run_onnxfuzz(args + again.str() + " --known " + out.str(), env);
+  EXPECT_EQ(known.exit_code, 0) << known.output;
+  EXPECT_TRUE(read_cases(again.path()).empty());
+  const auto stats = nlohmann::json::parse(testing::read_file(again.path() / "stats.json"));
+  EXPECT_EQ(stats["known"], stats["findings_by_kind"]["crash"]) << stats.dump(2);
+}
+
 TEST(PlantedFaults, KnownCorpusSuppressesTriagedFindings) {
   TempDir triaged, fresh;
   const std::string args =
