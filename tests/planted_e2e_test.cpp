@@ -145,6 +145,25 @@ TEST(PlantedFaults, CaseSeedRegeneratesTheOriginalModel) {
   EXPECT_EQ(testing::read_file(files[0]), testing::read_file(cases[0].dir / "original.onnx"));
 }
 
+// A one-job campaign's findings.jsonl stored two cases of `kind`, whose root causes (in order)
+// hold `first` and `second`, and counted other findings as their hits.
+void expect_two_causes(const fs::path& out, const std::string& kind, const std::string& first,
+                       const std::string& second, const std::string& output) {
+  std::set<std::string> stored;
+  int hits = 0;
+  std::ifstream journal(out / "findings.jsonl");
+  for (std::string line; std::getline(journal, line);) {
+    const auto entry = nlohmann::json::parse(line);
+    if (entry["kind"] != kind) continue;
+    if (entry["outcome"] == "new") stored.insert(entry.value("root_cause", ""));
+    hits += entry["outcome"] == "duplicate";
+  }
+  ASSERT_EQ(stored.size(), 2u) << output;
+  EXPECT_NE(stored.begin()->find(first), std::string::npos) << *stored.begin();
+  EXPECT_NE(stored.rbegin()->find(second), std::string::npos) << *stored.rbegin();
+  EXPECT_GT(hits, 0);
+}
+
 // Two planted bugs with one message ("values differ from ref"), in Sqrt and in Exp: each keeps
 // its own minimization budget, so the one the campaign meets second is stored too, however
 // often the first was met before. With one budget per message only the first is stored.
@@ -156,19 +175,7 @@ TEST(PlantedFaults, EachLocalizedNumericBugHasItsOwnMinimizationBudget) {
           out.str(),
       "ONNXFUZZ_PLANTED=value=Sqrt/Exp");
   ASSERT_EQ(result.exit_code, 1) << result.output;
-  std::set<std::string> stored;  // root causes of the numeric cases stored
-  int hits = 0;                  // numeric findings counted as hits of a stored cause
-  std::ifstream journal(out.path() / "findings.jsonl");
-  for (std::string line; std::getline(journal, line);) {
-    const auto entry = nlohmann::json::parse(line);
-    if (entry["kind"] != "numeric") continue;
-    if (entry["outcome"] == "new") stored.insert(entry.value("root_cause", ""));
-    hits += entry["outcome"] == "duplicate";
-  }
-  ASSERT_EQ(stored.size(), 2u) << result.output;
-  EXPECT_NE(stored.begin()->find("Exp("), std::string::npos) << *stored.begin();
-  EXPECT_NE(stored.rbegin()->find("Sqrt("), std::string::npos) << *stored.rbegin();
-  EXPECT_GT(hits, 0);
+  expect_two_causes(out.path(), "numeric", "Exp(", "Sqrt(", result.output);
   int numeric_cases = 0;
   for (const auto& c : read_cases(out.path())) numeric_cases += c.record["kind"] == "numeric";
   EXPECT_EQ(numeric_cases, 2);
@@ -187,19 +194,7 @@ TEST(PlantedFaults, EachCrashCauseHasItsOwnMinimizationBudget) {
   const std::string env = "ONNXFUZZ_PLANTED=crash=Sigmoid/Exp";
   const auto result = run_onnxfuzz(args + out.str(), env);
   ASSERT_EQ(result.exit_code, 1) << result.output;
-  std::set<std::string> stored;
-  int hits = 0;
-  std::ifstream journal(out.path() / "findings.jsonl");
-  for (std::string line; std::getline(journal, line);) {
-    const auto entry = nlohmann::json::parse(line);
-    if (entry["kind"] != "crash") continue;
-    if (entry["outcome"] == "new") stored.insert(entry.value("root_cause", ""));
-    hits += entry["outcome"] == "duplicate";
-  }
-  ASSERT_EQ(stored.size(), 2u) << result.output;
-  EXPECT_NE(stored.begin()->find("{Exp}"), std::string::npos) << *stored.begin();
-  EXPECT_NE(stored.rbegin()->find("{Sigmoid}"), std::string::npos) << *stored.rbegin();
-  EXPECT_GT(hits, 0);
+  expect_two_causes(out.path(), "crash", "{Exp}", "{Sigmoid}", result.output);
 
   const auto known = run_onnxfuzz(args + again.str() + " --known " + out.str(), env);
   EXPECT_EQ(known.exit_code, 0) << known.output;
