@@ -105,6 +105,8 @@ std::string budget_key_of(const Verdict& verdict, const onnx::ModelProto& model,
     return verdict.key();
   Execution* target = find_execution(context.executions, verdict.execution);
   Execution* baseline = find_execution(context.executions, verdict.baseline);
+  // A shape finding against ONNX shape inference ("inferred") is localized against ref.
+  if (baseline == nullptr) baseline = find_execution(context.executions, "ref");
   if (target == nullptr || baseline == nullptr || target == baseline) return verdict.key();
   LocalizeOptions options;
   options.oracle = context.oracle;

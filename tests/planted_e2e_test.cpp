@@ -181,6 +181,19 @@ TEST(PlantedFaults, EachLocalizedNumericBugHasItsOwnMinimizationBudget) {
   EXPECT_EQ(numeric_cases, 2);
 }
 
+// The same for shape findings, judged against ONNX shape inference rather than an execution
+// ("output shape/dtype differs from ONNX shape inference"): they are localized against ref.
+TEST(PlantedFaults, EachLocalizedShapeBugHasItsOwnMinimizationBudget) {
+  TempDir out;
+  const auto result = run_onnxfuzz(
+      "fuzz --jobs 1 --iterations 40 --seed 4 --max-nodes 5 --executions ref,planted "
+      "--ops Sqrt,Exp,Relu,Add --dtypes float32 --minimize-per-cause 1 --no-status --out " +
+          out.str(),
+      "ONNXFUZZ_PLANTED=shape=Sqrt/Exp");
+  ASSERT_EQ(result.exit_code, 1) << result.output;
+  expect_two_causes(out.path(), "shape", "Exp(", "Sqrt(", result.output);
+}
+
 // Two planted crashes with one message ("worker died: SIGSEGV"), in Sigmoid and in Exp: a crash
 // of a model holding the ops of a stored crash case is a hit of that case, and a crash of a
 // model without them still gets minimized and stored, however many crashes came before. With
