@@ -164,34 +164,32 @@ void expect_two_causes(const fs::path& out, const std::string& kind, const std::
   EXPECT_GT(hits, 0);
 }
 
-// Two planted bugs with one message ("values differ from ref"), in Sqrt and in Exp: each keeps
-// its own minimization budget, so the one the campaign meets second is stored too, however
-// often the first was met before. With one budget per message only the first is stored.
-TEST(PlantedFaults, EachLocalizedNumericBugHasItsOwnMinimizationBudget) {
+// Runs a one-job planted campaign over Sqrt, Exp, Relu and Add, one minimization per cause,
+// with the `fault` (value or shape) planted in both Sqrt and Exp: two bugs with one message
+// ("values differ from ref"; "output shape/dtype differs from ONNX shape inference", judged
+// against inference, not an execution). Each keeps its own budget, so the one the campaign
+// meets second is stored too, however often the first was met before; with one budget per
+// message only the first would be.
+void expect_budget_per_faulty_node(const std::string& kind, const std::string& fault) {
   TempDir out;
   const auto result = run_onnxfuzz(
       "fuzz --jobs 1 --iterations 40 --seed 4 --max-nodes 5 --executions ref,planted "
       "--ops Sqrt,Exp,Relu,Add --dtypes float32 --minimize-per-cause 1 --no-status --out " +
           out.str(),
-      "ONNXFUZZ_PLANTED=value=Sqrt/Exp");
+      "ONNXFUZZ_PLANTED=" + fault + "=Sqrt/Exp");
   ASSERT_EQ(result.exit_code, 1) << result.output;
-  expect_two_causes(out.path(), "numeric", "Exp(", "Sqrt(", result.output);
-  int numeric_cases = 0;
-  for (const auto& c : read_cases(out.path())) numeric_cases += c.record["kind"] == "numeric";
-  EXPECT_EQ(numeric_cases, 2);
+  expect_two_causes(out.path(), kind, "Exp(", "Sqrt(", result.output);
+  int cases = 0;
+  for (const auto& c : read_cases(out.path())) cases += c.record["kind"] == kind;
+  EXPECT_EQ(cases, 2);
 }
 
-// The same for shape findings, judged against ONNX shape inference rather than an execution
-// ("output shape/dtype differs from ONNX shape inference"): they are localized against ref.
+TEST(PlantedFaults, EachLocalizedNumericBugHasItsOwnMinimizationBudget) {
+  expect_budget_per_faulty_node("numeric", "value");
+}
+
 TEST(PlantedFaults, EachLocalizedShapeBugHasItsOwnMinimizationBudget) {
-  TempDir out;
-  const auto result = run_onnxfuzz(
-      "fuzz --jobs 1 --iterations 40 --seed 4 --max-nodes 5 --executions ref,planted "
-      "--ops Sqrt,Exp,Relu,Add --dtypes float32 --minimize-per-cause 1 --no-status --out " +
-          out.str(),
-      "ONNXFUZZ_PLANTED=shape=Sqrt/Exp");
-  ASSERT_EQ(result.exit_code, 1) << result.output;
-  expect_two_causes(out.path(), "shape", "Exp(", "Sqrt(", result.output);
+  expect_budget_per_faulty_node("shape", "shape");
 }
 
 // Two planted crashes with one message ("worker died: SIGSEGV"), in Sigmoid and in Exp: a crash
