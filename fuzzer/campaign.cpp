@@ -98,7 +98,8 @@ class CrashCauses {
 // under. For a numeric or shape finding, the root cause of its faulty node (fuzzer/triage.h)
 // when localization (fuzzer/localize.h) names that node on the model as found: two bugs in two
 // ops then have two budgets, where their one message ("values differ from ref") would share
-// one. Otherwise, and for crashes and hangs, the verdict's key: kind, execution and message.
+// one. Otherwise the verdict's key: kind, execution and message (crashes and hangs a stored
+// case explains have their cause's key instead, CrashCauses).
 std::string budget_key_of(const Verdict& verdict, const onnx::ModelProto& model,
                           const TensorMap& inputs, const FindingContext& context) {
   if (verdict.kind != VerdictKind::kNumeric && verdict.kind != VerdictKind::kShape)
@@ -678,20 +679,24 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
         entry.outcome = FindingOutcome::kKnown;
         continue;
       }
-      // The minimization budget of a numeric or shape finding is per faulty node when
-      // localization names one on the model as found: every such finding has one message, so a
-      // budget per message would let the first bugs of a campaign use it up and hide every later
-      // one as their duplicate.
-      std::string budget_key =
-          by_message ? key : budget_key_of(verdict, model, inputs, options.findings);
-      if (const CrashCauses::Cause* cause = crash_causes.explain(verdict, model)) {
-        if (cause->known) {
+      // The minimization budget is per cause where the cause is known without minimizing: a
+      // crash's stored case (CrashCauses), a numeric or shape finding's faulty node
+      // (budget_key_of). Such findings share a few messages, so a budget per message would let
+      // the first bugs of a campaign use it up and hide every later one as their duplicate.
+      std::string budget_key = key;
+      if (!by_message) {
+        const CrashCauses::Cause* cause = crash_causes.explain(verdict, model);
+        if (cause != nullptr && cause->known) {
           ++summary.known;
           entry.outcome = FindingOutcome::kKnown;
           continue;
         }
-        budget_key = cause->budget_key;
-        case_of_key.emplace(budget_key, cause->case_id);
+        if (cause != nullptr) {
+          budget_key = cause->budget_key;
+          case_of_key.emplace(budget_key, cause->case_id);
+        } else {
+          budget_key = budget_key_of(verdict, model, inputs, options.findings);
+        }
       }
       if (by_message ? seen_keys.count(key) > 0
                      : minimized_per_key[budget_key] >= (verdict.kind == VerdictKind::kHang
