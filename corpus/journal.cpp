@@ -23,6 +23,8 @@ std::string_view finding_outcome_name(FindingOutcome outcome) {
       return "known";
     case FindingOutcome::kFlaky:
       return "flaky";
+    case FindingOutcome::kPropagated:
+      return "propagated";
   }
   return "unknown";
 }

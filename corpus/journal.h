@@ -16,6 +16,7 @@ enum class FindingOutcome {
   kDuplicate,  // same signature as a stored case
   kKnown,      // matches a case of a --known corpus
   kFlaky,      // did not fail again when re-run
+  kPropagated,  // no node is faulty: within-tolerance differences grown (not a finding)
 };
 std::string_view finding_outcome_name(FindingOutcome outcome);
 

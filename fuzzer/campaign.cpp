@@ -100,25 +100,32 @@ class CrashCauses {
 // ops then have two budgets, where their one message ("values differ from ref") would share
 // one. Otherwise the verdict's key: kind, execution and message (crashes and hangs a stored
 // case explains have their cause's key instead, CrashCauses).
-std::string budget_key_of(const Verdict& verdict, const onnx::ModelProto& model,
-                          const TensorMap& inputs, const FindingContext& context) {
+// What localization says about a numeric or shape finding, for its minimization budget.
+struct BudgetKey {
+  std::string key;
+  bool propagated = false;  // no node is faulty (LocalizationStatus::kPropagated): no finding
+};
+
+BudgetKey budget_key_of(const Verdict& verdict, const onnx::ModelProto& model,
+                        const TensorMap& inputs, const FindingContext& context) {
   if (verdict.kind != VerdictKind::kNumeric && verdict.kind != VerdictKind::kShape)
-    return verdict.key();
+    return {verdict.key()};
   Execution* target = find_execution(context.executions, verdict.execution);
   Execution* baseline = find_execution(context.executions, verdict.baseline);
   // A shape finding against ONNX shape inference ("inferred") is localized against ref.
   if (baseline == nullptr) baseline = find_execution(context.executions, "ref");
-  if (target == nullptr || baseline == nullptr || target == baseline) return verdict.key();
+  if (target == nullptr || baseline == nullptr || target == baseline) return {verdict.key()};
   LocalizeOptions options;
   options.oracle = context.oracle;
   const Localization localization = localize(model, inputs, *baseline, *target, options);
-  if (localization.status != LocalizationStatus::kLocalized) return verdict.key();
+  if (localization.status == LocalizationStatus::kPropagated) return {verdict.key(), true};
+  if (localization.status != LocalizationStatus::kLocalized) return {verdict.key()};
   CaseRecord record;
   record.kind = verdict.kind;
   record.execution = verdict.execution;
   record.message = verdict.message;
   const RootCause cause = root_cause(record, model, &localization);
-  return cause.basis == "localized" ? "budget|" + cause.key : verdict.key();
+  return {cause.basis == "localized" ? "budget|" + cause.key : verdict.key()};
 }
 
 using Clock = std::chrono::steady_clock;
@@ -162,6 +169,7 @@ nlohmann::json counters_json(const CampaignSummary& s, uint64_t seed) {
   j["signatures"] = s.signatures;
   j["known"] = s.known;
   j["flaky"] = s.flaky;
+  j["propagated"] = s.propagated;
   j["unsupported"] = s.unsupported;
   j["seconds"] = s.seconds;
   j["backend_seconds"] = s.backend_seconds;
@@ -335,6 +343,7 @@ std::expected<CampaignState, std::string> read_state(const std::string& path) {
     s.signatures = j.value("signatures", s.unique);  // absent in an older onnxfuzz's state
     s.known = j.at("known").get<int64_t>();
     s.flaky = j.at("flaky").get<int64_t>();
+    s.propagated = j.value("propagated", int64_t{0});  // absent in an older onnxfuzz's state
     s.unsupported = j.at("unsupported").get<std::map<std::string, int64_t>>();
     s.seconds = j.at("seconds").get<double>();
     s.backend_seconds = j.at("backend_seconds").get<double>();
@@ -663,7 +672,6 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
     const std::optional<uint64_t> gen_seed =
         mutant ? std::nullopt : std::optional<uint64_t>(model_seed);
     for (const auto& verdict : eval.verdicts) {
-      ++summary.findings_by_kind[std::string(verdict_kind_name(verdict.kind))];
       JournalEntry entry{model_seed, verdict, FindingOutcome::kDuplicate, "",
                          op_sequence(model.graph()), "", chain_json};
       // Every verdict leaves one journal line, whichever way this iteration ends.
@@ -674,6 +682,19 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       } journal_line{*journal, entry};
       const std::string key = verdict.key();
       const bool by_message = dedupes_by_message(verdict.kind);
+      // A crash's stored case explains it (CrashCauses); a numeric or shape finding's faulty
+      // node is its cause (budget_key_of), and when no node is faulty it is no finding.
+      const CrashCauses::Cause* crash_cause =
+          by_message ? nullptr : crash_causes.explain(verdict, model);
+      const BudgetKey localized = by_message || crash_cause != nullptr
+                                      ? BudgetKey{key}
+                                      : budget_key_of(verdict, model, inputs, options.findings);
+      if (localized.propagated) {
+        ++summary.propagated;
+        entry.outcome = FindingOutcome::kPropagated;
+        continue;
+      }
+      ++summary.findings_by_kind[std::string(verdict_kind_name(verdict.kind))];
       if (by_message && known_keys.count(key)) {
         ++summary.known;
         entry.outcome = FindingOutcome::kKnown;
@@ -683,20 +704,15 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       // crash's stored case (CrashCauses), a numeric or shape finding's faulty node
       // (budget_key_of). Such findings share a few messages, so a budget per message would let
       // the first bugs of a campaign use it up and hide every later one as their duplicate.
-      std::string budget_key = key;
-      if (!by_message) {
-        const CrashCauses::Cause* cause = crash_causes.explain(verdict, model);
-        if (cause != nullptr && cause->known) {
-          ++summary.known;
-          entry.outcome = FindingOutcome::kKnown;
-          continue;
-        }
-        if (cause != nullptr) {
-          budget_key = cause->budget_key;
-          case_of_key.emplace(budget_key, cause->case_id);
-        } else {
-          budget_key = budget_key_of(verdict, model, inputs, options.findings);
-        }
+      std::string budget_key = localized.key;
+      if (crash_cause != nullptr && crash_cause->known) {
+        ++summary.known;
+        entry.outcome = FindingOutcome::kKnown;
+        continue;
+      }
+      if (crash_cause != nullptr) {
+        budget_key = crash_cause->budget_key;
+        case_of_key.emplace(budget_key, crash_cause->case_id);
       }
       if (by_message ? seen_keys.count(key) > 0
                      : minimized_per_key[budget_key] >= (verdict.kind == VerdictKind::kHang

@@ -76,13 +76,16 @@ struct CampaignSummary {
   int64_t pool_size = 0;        // entries at the end (seeds included)
   int64_t mutation_failed = 0;  // draws where no mutator applied (a generated model instead)
   int64_t executions = 0;       // runs of a model on one execution
-  std::map<std::string, int64_t> findings_by_kind;  // every verdict, duplicates included
+  std::map<std::string, int64_t> findings_by_kind;  // every finding, duplicates included
   int64_t unique = 0;  // new case directories written: one per root cause (fuzzer/triage.h)
   // New minimized signatures (finding_signature), those of a root cause that already had a case
   // included: what `unique` counted before cases were grouped by root cause.
   int64_t signatures = 0;
   int64_t known = 0;                                // findings matching a case of a --known corpus
   int64_t flaky = 0;  // findings that did not fail again when re-run (not stored)
+  // Numeric and shape verdicts no node makes (LocalizationStatus::kPropagated): differences
+  // within the tolerance grown by later nodes. Not findings: not in findings_by_kind, not stored.
+  int64_t propagated = 0;
   // Runs that gave no verdict because the execution cannot take the model, not a finding:
   // "unsupported_dtype" (not run), "backend_gap" (a documented not-implemented rejection),
   // "resource_limit" (worker memory limit, the reference's output cap), "unsupported_op" (an

@@ -835,16 +835,15 @@ int fuzz_campaign(const ParsedFlags& flags, bool resume) {
   auto summary = run_campaign(options);
   if (!summary) return fail(exit_code::kEnvironment, summary.error());
   fmt::print(
-      "models {} | invalid {} | findings {} | unique {} | known {} | flaky {} | {:.1f} s ({:.1f}% "
-      "in "
-      "backends)\n",
+      "models {} | invalid {} | findings {} | unique {} | known {} | flaky {} | propagated {} | "
+      "{:.1f} s ({:.1f}% in backends)\n",
       summary->models, summary->invalid_models,
       [&] {
         int64_t n = 0;
         for (const auto& [kind, count] : summary->findings_by_kind) n += count;
         return n;
       }(),
-      summary->unique, summary->known, summary->flaky, summary->seconds,
+      summary->unique, summary->known, summary->flaky, summary->propagated, summary->seconds,
       summary->seconds > 0 ? 100.0 * summary->backend_seconds / summary->seconds : 0.0);
   fmt::print("{}", skipped_runs_text(summary->unsupported, summary->models));
   for (size_t i = 0; i < summary->new_cases.size(); ++i) {

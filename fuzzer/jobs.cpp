@@ -225,7 +225,7 @@ std::expected<std::vector<InstanceStatus>, std::string> read_instances(const std
 
 nlohmann::json merged_status(const std::string& out_dir,
                              const std::vector<InstanceStatus>& instances) {
-  int64_t models = 0, executions = 0, unique = 0, signatures = 0, alive = 0;
+  int64_t models = 0, executions = 0, unique = 0, signatures = 0, propagated = 0, alive = 0;
   double seconds = 0, rate = 0;
   std::map<std::string, int64_t> by_kind, unsupported;
   std::map<std::string, std::set<std::string>> coverage;
@@ -239,6 +239,7 @@ nlohmann::json merged_status(const std::string& out_dir,
     executions += s.value("executions", int64_t{0});
     unique += s.value("unique", int64_t{0});
     signatures += s.value("signatures", s.value("unique", int64_t{0}));
+    propagated += s.value("propagated", int64_t{0});
     seconds = std::max(seconds, sec);
     if (sec > 0) rate += m / sec;  // instances run side by side: their rates add up
     const nlohmann::json kinds = s.value("findings_by_kind", nlohmann::json::object());
@@ -262,6 +263,7 @@ nlohmann::json merged_status(const std::string& out_dir,
   j["unsupported"] = unsupported;
   j["unique"] = unique;
   j["signatures"] = signatures;
+  j["propagated"] = propagated;
   j["cases"] = count_cases(out_dir);
   for (const char* what : {"ops", "op_dtypes", "op_pairs", "attr_values", "patterns"})
     j["coverage"][what] = coverage[what].size();

@@ -81,6 +81,138 @@ std::string failure(const std::string& execution, const RunResult& r, std::strin
                      r.message.substr(0, 200));
 }
 
+// A float64 output computed in float32 (ONNX Runtime's Shrink on double, say): on the same
+// inputs it differs from the baseline's by float32 rounding, far above float64's, on a good
+// share of its elements. The tolerance (float64's is loose, for the error real models
+// accumulate) lets each such value pass, and a later cancellation grows it. Elements far below
+// the output's largest are left out: there a sum's reordering alone reaches such errors.
+bool below_float64_precision(const Tensor& expected, const Tensor& actual) {
+  if (expected.dtype != DType::kDouble || actual.dtype != DType::kDouble ||
+      expected.shape != actual.shape) {
+    return false;
+  }
+  const auto e = expected.values<double>();
+  const auto a = actual.values<double>();
+  double largest = 0;
+  for (double v : e) {
+    if (std::isfinite(v)) largest = std::max(largest, std::fabs(v));
+  }
+  int64_t significant = 0;
+  int64_t coarse = 0;  // off by more than 2^-40 (4096 float64 ulps), relatively
+  bool float32_level = false;  // some element is off by 2^-30 or more, relatively
+  for (size_t i = 0; i < e.size(); ++i) {
+    if (!std::isfinite(e[i]) || !std::isfinite(a[i]) || std::fabs(e[i]) < 1e-3 * largest) continue;
+    ++significant;
+    const double relative = std::fabs(a[i] - e[i]) / std::fabs(e[i]);
+    if (relative > 0x1p-40) ++coarse;
+    if (relative >= 0x1p-30) float32_level = true;
+  }
+  return float32_level && coarse * 4 >= significant;
+}
+
+// The replay of one node: the baseline's run of that node alone on the target's own values of
+// its inputs, compared with the target's output.
+struct NodeReplay {
+  ValueComparison check;       // its worst output: baseline replay vs target
+  bool below_float64 = false;  // below_float64_precision on some output
+};
+
+// Replays node `index` of `model`. `values` holds the target's values of the node outputs
+// (every intermediate exposed), `inputs` the graph inputs. nullopt when the node cannot be
+// replayed: a subgraph attribute (it may read outer values), an input value or an output type
+// that is not known, or the baseline failing on the node alone.
+std::optional<NodeReplay> replay_node_on(const onnx::ModelProto& model, int index,
+                                         const TensorMap& values, const TensorMap& inputs,
+                                         const std::map<std::string, int32_t>& types,
+                                         Execution& baseline, const OracleConfig& config) {
+  const onnx::GraphProto& graph = model.graph();
+  const onnx::NodeProto& node = graph.node(index);
+  for (const auto& attr : node.attribute()) {
+    if (attr.has_g() || attr.graphs_size() > 0) return std::nullopt;
+  }
+  onnx::ModelProto single = model;
+  onnx::GraphProto* g = single.mutable_graph();
+  g->clear_node();
+  g->clear_input();
+  g->clear_output();
+  g->clear_value_info();
+  g->clear_initializer();
+  g->clear_sparse_initializer();
+  *g->add_node() = node;
+  TensorMap feeds;
+  for (const auto& in : node.input()) {
+    if (in.empty() || feeds.contains(in)) continue;
+    auto init = std::ranges::find_if(graph.initializer(),
+                                     [&](const onnx::TensorProto& t) { return t.name() == in; });
+    if (init != graph.initializer().end()) {
+      if (std::ranges::none_of(g->initializer(), [&](const auto& t) { return t.name() == in; }))
+        *g->add_initializer() = *init;
+      continue;
+    }
+    auto value = values.find(in);
+    if (value == values.end()) value = inputs.find(in);
+    if (value == inputs.end()) return std::nullopt;
+    const Tensor& t = value->second;
+    auto* info = g->add_input();
+    info->set_name(in);
+    auto* tensor_type = info->mutable_type()->mutable_tensor_type();
+    tensor_type->set_elem_type(static_cast<int32_t>(t.dtype));
+    for (int64_t d : t.shape) tensor_type->mutable_shape()->add_dim()->set_dim_value(d);
+    feeds.emplace(in, t);
+  }
+  for (const auto& out : node.output()) {
+    if (out.empty()) continue;
+    auto produced = values.find(out);
+    if (produced == values.end()) return std::nullopt;
+    auto* info = g->add_output();
+    info->set_name(out);
+    info->mutable_type()->mutable_tensor_type()->set_elem_type(
+        types.contains(out) ? types.at(out) : static_cast<int32_t>(produced->second.dtype));
+  }
+  const RunResult replayed = baseline.run(ModelUnderTest::view(single), feeds);
+  if (!ran(replayed)) return std::nullopt;
+  NodeReplay replay;
+  for (const auto& out : node.output()) {
+    auto e = replayed.outputs.find(out);
+    if (out.empty() || e == replayed.outputs.end()) continue;
+    const Tensor& actual = values.at(out);
+    ValueComparison c = compare_values(out, e->second, actual, config);
+    replay.below_float64 |= below_float64_precision(e->second, actual);
+    if (!c.agrees ? replay.check.agrees : (replay.check.agrees &&
+                                           c.max_rel_error >= replay.check.max_rel_error)) {
+      replay.check = std::move(c);
+    }
+  }
+  return replay;
+}
+
+// Fills the named node's description: name, op, attributes and input types.
+void describe_node(Localization& loc, const onnx::ModelProto& model, int index,
+                   const TensorMap& baseline_values, const TensorMap& inputs) {
+  const onnx::NodeProto& node = model.graph().node(index);
+  loc.node_index = index;
+  loc.node_name = node.name();
+  loc.op_type = node_op(node);
+  for (const auto& attr : node.attribute()) loc.attributes.push_back(attribute_string(attr));
+  std::ranges::sort(loc.attributes);
+  for (const auto& in : node.input()) {
+    auto it = baseline_values.find(in);
+    const Tensor* t = it != baseline_values.end() ? &it->second : nullptr;
+    if (t == nullptr && inputs.count(in)) t = &inputs.at(in);
+    std::string type;
+    if (t != nullptr) {
+      type = fmt::format("{} rank {}", dtype_name(t->dtype), t->rank());
+    } else {
+      for (const auto& init : model.graph().initializer()) {
+        if (init.name() != in) continue;
+        const DTypeInfo* info = find_dtype(init.data_type());
+        type = fmt::format("{} rank {}", info ? info->name : "?", init.dims_size());
+      }
+    }
+    loc.input_types.push_back(in.empty() ? "" : type);
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> optimizer_changes(const std::map<std::string, std::vector<std::string>>& notes) {
@@ -103,6 +235,8 @@ std::string_view localization_status_name(LocalizationStatus status) {
       return "no-divergence";
     case LocalizationStatus::kNotRun:
       return "not-run";
+    case LocalizationStatus::kPropagated:
+      return "propagated";
   }
   return "unknown";
 }
@@ -225,43 +359,66 @@ Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Ex
     return loc;
   }
   std::map<std::string, bool> agrees;  // value name -> agrees (absent: unknown)
-  for (int index = 0; index < model.graph().node_size(); ++index) {
+  // The first node that diverges while its inputs agree within the tolerance: named only when
+  // the replay cannot decide.
+  int by_tolerance = -1;
+  ValueComparison by_tolerance_output;
+  const auto types = inferred_elem_types(model);
+  bool replay_missing = false;   // some differing node could not be replayed
+  int precision_node = -1;       // the first float64 node computed in lower precision
+  ValueComparison precision_replay;
+  ValueComparison precision_output;
+  int replay_node = -1;          // the first node whose replay disagrees
+  ValueComparison replay_output;
+  ValueComparison replay_check;
+  int widest_node = -1;          // the differing node with the largest replay error
+  double widest_error = -1;
+  for (int index = 0; index < model.graph().node_size() && replay_node < 0; ++index) {
     const onnx::NodeProto& node = model.graph().node(index);
+    bool differs = false;  // some output is not bit for bit the baseline's
+    ValueComparison worst;
     for (const auto& name : node.output()) {
       auto e = xbase.outputs.find(name);
       auto a = xgot.outputs.find(name);
       if (name.empty() || e == xbase.outputs.end() || a == xgot.outputs.end()) continue;
       ValueComparison c = compare_values(name, e->second, a->second, options.oracle);
       agrees[name] = c.agrees;
-      if (c.agrees || loc.node_index >= 0) continue;
+      differs |= e->second.dtype != a->second.dtype || e->second.shape != a->second.shape ||
+                 e->second.bytes != a->second.bytes;
+      if (!c.agrees && worst.agrees) worst = c;
+      if (c.agrees && worst.agrees && c.max_abs_error >= worst.max_abs_error) worst = c;
+    }
+    if (!worst.agrees && by_tolerance < 0) {
       const bool inputs_agree = std::ranges::none_of(node.input(), [&](const std::string& in) {
         auto it = agrees.find(in);
         return it != agrees.end() && !it->second;
       });
-      if (!inputs_agree) continue;
-      loc.status = LocalizationStatus::kLocalized;
-      loc.node_index = index;
-      loc.node_name = node.name();
-      loc.op_type = node_op(node);
-      for (const auto& attr : node.attribute()) loc.attributes.push_back(attribute_string(attr));
-      std::ranges::sort(loc.attributes);
-      for (const auto& in : node.input()) {
-        auto it = xbase.outputs.find(in);
-        const Tensor* t = it != xbase.outputs.end() ? &it->second : nullptr;
-        if (t == nullptr && inputs.count(in)) t = &inputs.at(in);
-        std::string type;
-        if (t != nullptr) {
-          type = fmt::format("{} rank {}", dtype_name(t->dtype), t->rank());
-        } else {
-          for (const auto& init : model.graph().initializer()) {
-            if (init.name() != in) continue;
-            const DTypeInfo* info = find_dtype(init.data_type());
-            type = fmt::format("{} rank {}", info ? info->name : "?", init.dims_size());
-          }
-        }
-        loc.input_types.push_back(in.empty() ? "" : type);
+      if (inputs_agree) {
+        by_tolerance = index;
+        by_tolerance_output = worst;
       }
-      loc.output = c;
+    }
+    if (!differs) continue;
+    const std::optional<NodeReplay> replay =
+        replay_node_on(model, index, xgot.outputs, inputs, types, baseline, options.oracle);
+    if (!replay) {
+      replay_missing = true;
+      continue;
+    }
+    if (!replay->check.agrees) {
+      replay_node = index;
+      replay_output = worst;
+      replay_check = replay->check;
+      break;
+    }
+    if (replay->below_float64 && precision_node < 0) {
+      precision_node = index;
+      precision_replay = replay->check;
+      precision_output = worst;
+    }
+    if (replay->check.max_rel_error > widest_error) {
+      widest_error = replay->check.max_rel_error;
+      widest_node = index;
     }
   }
   // Did the graph outputs of the exposed model still diverge?
@@ -273,8 +430,43 @@ Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Ex
     still_diverges |= !compare_values(out.name, e->second, a->second, options.oracle).agrees;
   }
   loc.vanished = !still_diverges;
-  if (loc.status == LocalizationStatus::kLocalized) {
+  // The node named, in order of evidence: a replay that disagrees; with a replay missing, the
+  // tolerance rule; a float64 node computed in lower precision.
+  int named = -1;
+  if (replay_node >= 0) {
+    named = replay_node;
+    loc.evidence = "replay";
+    loc.output = replay_output;
+    loc.replay = replay_check;
+  } else if (replay_missing && by_tolerance >= 0) {
+    named = by_tolerance;
+    loc.evidence = "tolerance";
+    loc.output = by_tolerance_output;
+  } else if (precision_node >= 0 && still_diverges) {
+    named = precision_node;
+    loc.evidence = "precision";
+    loc.output = precision_output;
+    loc.replay = precision_replay;
+  }
+  if (named >= 0) {
+    describe_node(loc, model, named, xbase.outputs, inputs);
+    loc.status = LocalizationStatus::kLocalized;
     loc.detail = localization_summary(loc);
+    return loc;
+  }
+  if (still_diverges && by_tolerance >= 0) {
+    loc.status = LocalizationStatus::kPropagated;
+    const onnx::NodeProto* widest = widest_node >= 0 ? &model.graph().node(widest_node) : nullptr;
+    loc.detail = fmt::format(
+        "every node whose output differs computes, from {}'s own values of its inputs, what {} "
+        "computes from them (within the tolerance): the outputs diverge through differences the "
+        "tolerance allows, grown by later nodes{}",
+        loc.target, loc.baseline,
+        widest == nullptr
+            ? std::string()
+            : fmt::format(" (the largest on a node's own inputs: node {} '{}' ({}), max rel "
+                          "error {:.3g})",
+                          widest_node, widest->name(), node_op(*widest), widest_error));
     return loc;
   }
   loc.status = LocalizationStatus::kVanished;
@@ -367,9 +559,20 @@ std::string localization_summary(const Localization& loc) {
           : fmt::format("max abs error {:.6g}, max rel error {:.6g}, {} elements outside the "
                         "tolerance",
                         c.max_abs_error, c.max_rel_error, c.mismatches);
-  return fmt::format("node {} '{}' ({}) is the first whose output '{}' diverges while its "
-                     "inputs agree: {}{}{}",
-                     loc.node_index, loc.node_name, loc.op_type, c.name, error,
+  std::string how;
+  if (loc.evidence == "precision") {
+    how = fmt::format("computes its float64 output '{}' at float32 precision (max rel error {:.3g} "
+                      "against {} on the same inputs; later nodes grow it)",
+                      c.name, loc.replay.max_rel_error, loc.baseline);
+  } else if (loc.evidence == "replay") {
+    how = fmt::format("is the first whose output '{}' {} computes differently from the same "
+                      "inputs",
+                      c.name, loc.target);
+  } else {
+    how = fmt::format("is the first whose output '{}' diverges while its inputs agree", c.name);
+  }
+  return fmt::format("node {} '{}' ({}) {}: {}{}{}", loc.node_index, loc.node_name, loc.op_type,
+                     how, error,
                      loc.failing_node >= 0
                          ? fmt::format(", upstream of node {}, whose error follows from it",
                                        loc.failing_node)

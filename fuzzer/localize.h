@@ -36,10 +36,15 @@ ValueComparison compare_values(const std::string& name, const Tensor& expected,
                                const Tensor& actual, const OracleConfig& config);
 
 enum class LocalizationStatus {
-  kLocalized,     // a node diverges while all of its inputs agree
+  kLocalized,     // a node computes something else than the baseline from the same inputs
   kVanished,      // the finding does not show once intermediates are outputs (see rewrites)
   kNoDivergence,  // the two executions agree on the model as given: nothing to localize
   kNotRun,        // an execution failed (error, crash, ...) on the model or its exposed copy
+  // The outputs diverge, but every node computes from the target's own input values what the
+  // baseline computes from them (within the tolerance): the divergence is differences the
+  // tolerance allows, grown through later nodes (a cancellation, a comparison or rounding that
+  // flips, a float32 error judged as float64 after a Cast). Not a kernel's bug.
+  kPropagated,
 };
 std::string_view localization_status_name(LocalizationStatus status);
 
@@ -55,6 +60,14 @@ struct Localization {
   std::vector<std::string> attributes;   // "axis=1", "perm=[1,0]", sorted by name
   std::vector<std::string> input_types;  // per node input: "float32 rank 2", "" when absent
   ValueComparison output;                // its worst diverging output
+  // How the node was named. "replay": the baseline, run on this node alone with the target's
+  // own input values, disagrees with the target's output (so the node is wrong, not its inputs).
+  // "precision": a float64 node whose output differs from the baseline's on the same inputs by
+  // float32 rounding, far above float64's (the target computes it in float32); the tolerance
+  // alone would let that pass, and later nodes grow it. "tolerance": the replay could not run,
+  // so the first node that diverges while its inputs agree within the tolerance is named.
+  std::string evidence;
+  ValueComparison replay;  // the node's replay: baseline on the target's inputs vs the target
   // The graph outputs on the model as given (not exposed), baseline vs target.
   std::vector<ValueComparison> outputs;
   // Exposing the intermediates made the divergence disappear (an optimizer's rewrite no
@@ -90,8 +103,13 @@ struct LocalizeOptions {
 };
 
 // Runs `baseline` and `target` on `model` as given, then on a copy with every node output
-// exposed as a typed graph output, compares value by value with the oracle's tolerance and
-// names the first node (topological order) whose output diverges while all its inputs agree.
+// exposed as a typed graph output. Each node whose output differs is then replayed: the
+// baseline runs that node alone on the target's own values of its inputs. The first node
+// (topological order) whose replay disagrees with the target's output, under the oracle's
+// tolerance, is named (evidence "replay"); a node whose inputs merely agree within the
+// tolerance may still receive values that a later node turns into a divergence, so agreement
+// of the inputs alone does not make a node the culprit. See Localization::evidence for the
+// other ways a node is named, and kPropagated for a divergence no node makes.
 // Never throws; every failure is a status with a detail line.
 Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Execution& baseline,
                       Execution& target, const LocalizeOptions& options = {});

@@ -126,8 +126,25 @@ std::string localization_section(const Localization& loc) {
   }
   switch (loc.status) {
     case LocalizationStatus::kLocalized: {
-      out += fmt::format("- first divergent node: #{} `{}` (`{}`), whose inputs all agree\n",
-                         loc.node_index, loc.node_name, loc.op_type);
+      if (loc.evidence == "precision") {
+        out += fmt::format(
+            "- faulty node: #{} `{}` (`{}`): its float64 output differs from {}'s on the same "
+            "inputs by float32 rounding (max rel error {:.3g}; float64's own is near 1e-16): "
+            "{} computes it in float32. Each value is within the tolerance; later nodes grow "
+            "the error into the divergence of the outputs\n",
+            loc.node_index, loc.node_name, loc.op_type, loc.baseline, loc.replay.max_rel_error,
+            loc.target);
+      } else if (loc.evidence == "replay") {
+        out += fmt::format(
+            "- first divergent node: #{} `{}` (`{}`). Replayed alone on {}'s own values of its "
+            "inputs, {} computes something else (max abs error {:.6g}, {} elements outside the "
+            "tolerance): the node is wrong, not its inputs\n",
+            loc.node_index, loc.node_name, loc.op_type, loc.target, loc.baseline,
+            loc.replay.max_abs_error, loc.replay.mismatches);
+      } else {
+        out += fmt::format("- first divergent node: #{} `{}` (`{}`), whose inputs all agree\n",
+                           loc.node_index, loc.node_name, loc.op_type);
+      }
       out += fmt::format("- attributes: {}\n", loc.attributes.empty()
                                                    ? std::string("none")
                                                    : fmt::format("`{}`", fmt::join(loc.attributes, "`, `")));
@@ -159,6 +176,12 @@ std::string localization_section(const Localization& loc) {
       out += "The divergence **disappears** when the intermediates are exposed: exposing them "
              "changes what the optimizer does (a fusion no longer applies once its inner values "
              "are outputs).\n";
+      break;
+    case LocalizationStatus::kPropagated:
+      out += fmt::format(
+          "**No node is faulty**: {}. Each node, replayed alone on {}'s own values of its "
+          "inputs, gives what {} gives. This is likely not a bug to report.\n",
+          loc.detail, loc.target, loc.baseline);
       break;
     case LocalizationStatus::kNoDivergence:
     case LocalizationStatus::kNotRun:

@@ -309,6 +309,17 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
       break;
     }
   }
+  if (localization && localization->status == LocalizationStatus::kPropagated &&
+      (record.kind == VerdictKind::kNumeric || record.kind == VerdictKind::kShape)) {
+    // No node computes anything else from the same inputs: one cause per execution and kind,
+    // ranked like any other, for a human to dismiss (fuzz no longer stores these).
+    cause.basis = "propagated";
+    cause.op.clear();
+    cause.core = "no faulty node: differences within the tolerance grown by later nodes (every "
+                 "node agrees with the baseline on its own inputs); likely not a bug";
+    cause.key = fmt::format("{}|{}|propagated", verdict_kind_name(record.kind), record.execution);
+    return cause;
+  }
   if (localization && localization->half_computed_in_float32) {
     // The execution's precision policy, not a kernel's bug: one cause per execution, whatever
     // the ops (every op without a float16 kernel shows it).
@@ -591,7 +602,11 @@ std::expected<TriageReport, std::string> triage(const std::vector<std::string>& 
       std::string line;
       while (std::getline(in, line)) {
         auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-        if (!j.is_object() || j.value("outcome", "") == "flaky") continue;  // or a torn line
+        // Flaky and propagated verdicts are no findings; a torn line is skipped too.
+        if (!j.is_object() || j.value("outcome", "") == "flaky" ||
+            j.value("outcome", "") == "propagated") {
+          continue;
+        }
         ++report.hits;
         std::vector<std::string> ops;
         if (j.contains("model_ops") && j["model_ops"].is_array()) {

@@ -192,6 +192,30 @@ TEST(PlantedFaults, EachLocalizedShapeBugHasItsOwnMinimizationBudget) {
   expect_budget_per_faulty_node("shape", "shape");
 }
 
+// The planted nudge makes every float32 Sqrt 0.1% large, inside the model: within the
+// tolerance, so only a later comparison or rounding that flips turns it into a divergence of
+// the outputs. No node computes anything else from its own inputs, so the campaign stores no
+// case and counts those verdicts as propagated, not as findings (with the tolerance rule alone,
+// each flip was a numeric case blaming the comparison or Floor).
+TEST(PlantedFaults, ADivergenceNoNodeMakesIsNotAFinding) {
+  TempDir out;
+  const auto result = run_onnxfuzz(
+      "fuzz --jobs 1 --iterations 1000 --seed 4 --max-nodes 4 --executions ref,planted "
+      "--ops Sqrt,Greater,Less,Equal,Floor,Ceil --dtypes float32 --no-status --out " + out.str(),
+      "ONNXFUZZ_PLANTED=nudge=Sqrt");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(read_cases(out.path()).empty());
+  const auto stats = nlohmann::json::parse(std::ifstream(out.path() / "stats.json"));
+  EXPECT_GT(stats.value("propagated", 0), 0) << stats.dump();
+  EXPECT_EQ(stats["findings_by_kind"].value("numeric", 0), 0) << stats.dump();
+  int propagated_lines = 0;
+  std::ifstream journal(out.path() / "findings.jsonl");
+  for (std::string line; std::getline(journal, line);) {
+    propagated_lines += nlohmann::json::parse(line).value("outcome", "") == "propagated";
+  }
+  EXPECT_EQ(propagated_lines, stats.value("propagated", 0));
+}
+
 // Two planted crashes with one message ("worker died: SIGSEGV"), in Sigmoid and in Exp: a crash
 // of a model holding the ops of a stored crash case is a hit of that case, and a crash of a
 // model without them still gets minimized and stored, however many crashes came before. With

@@ -110,6 +110,9 @@ TEST(Localize, NamesThePlantedNodeNotItsConsumers) {
   EXPECT_EQ(loc.output.name, "s");
   EXPECT_NEAR(loc.output.max_abs_error, 0.5, 1e-6);
   EXPECT_EQ(loc.output.mismatches, 6);
+  // Replayed alone on the planted worker's own input values, ref computes something else.
+  EXPECT_EQ(loc.evidence, "replay");
+  EXPECT_FALSE(loc.replay.agrees);
   EXPECT_EQ(loc.input_types, std::vector<std::string>{"float32 rank 2"});
   EXPECT_FALSE(loc.vanished);
   EXPECT_EQ(loc.exposed_values, 4);  // a, r, s, t (z is an output already)
@@ -203,6 +206,117 @@ g (float[2,3] x, float[2,3] y) => (float[2,3] z) {
       model, chain_inputs(), "Gemm: Invalid bias shape for broadcast", **ref, **planted);
   EXPECT_EQ(unnamed.status, LocalizationStatus::kNotRun);
   EXPECT_NE(unnamed.detail.find("does not have"), std::string::npos) << unnamed.detail;
+}
+
+// Stands in for ONNX Runtime's Shrink on double, which computes in float32: the reference
+// with every Shrink output rounded to float32 (a Cast there and back, inside the model, so
+// later nodes read the rounded values).
+class Float32ShrinkExecution final : public Execution {
+ public:
+  const std::string& name() const override { return name_; }
+  std::string version() override { return "float32-shrink 1"; }
+  RunResult run(const ModelUnderTest& model, const TensorMap& inputs) override {
+    onnx::ModelProto rounded = model.proto();
+    onnx::GraphProto* graph = rounded.mutable_graph();
+    const auto nodes = graph->node();
+    graph->clear_node();
+    for (const auto& node : nodes) {
+      *graph->add_node() = node;
+      if (node.op_type() != "Shrink") continue;
+      const std::string out = node.output(0);
+      graph->mutable_node(graph->node_size() - 1)->set_output(0, out + "_exact");
+      for (const auto& [from, to, type] :
+           {std::tuple{out + "_exact", out + "_f32", onnx::TensorProto::FLOAT},
+            std::tuple{out + "_f32", out, onnx::TensorProto::DOUBLE}}) {
+        onnx::NodeProto* cast = graph->add_node();
+        cast->set_op_type("Cast");
+        cast->add_input(from);
+        cast->add_output(to);
+        auto* attr = cast->add_attribute();
+        attr->set_name("to");
+        attr->set_type(onnx::AttributeProto::INT);
+        attr->set_i(type);
+      }
+    }
+    return run_reference(rounded, inputs);
+  }
+
+ private:
+  std::string name_ = "float32-shrink";
+};
+
+Tensor doubles(Shape shape, std::vector<double> values) {
+  Tensor t = Tensor::zeros(DType::kDouble, std::move(shape));
+  for (size_t i = 0; i < values.size(); ++i) t.set_double(static_cast<int64_t>(i), values[i]);
+  return t;
+}
+
+// Shrink's float32 rounding is within float64's tolerance (1e-7 relative here); MatMul's
+// cancellation (1000.0001 - 1000) grows it to 4e-5 absolute. MatMul's inputs agree within the
+// tolerance, so the tolerance rule alone would blame MatMul, which computes exactly what ref
+// computes from the same inputs.
+TEST(Localize, NamesTheNodeComputedInFloat32NotTheCancellationThatGrowsIt) {
+  auto ref = make_execution("ref", {});
+  ASSERT_TRUE(ref);
+  Float32ShrinkExecution shrink;
+  const onnx::ModelProto model = parse(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (double[2,2] x, double[2,1] w) => (double[2,1] z) {
+  s = Shrink(x)
+  z = MatMul(s, w)
+}
+)");
+  const TensorMap inputs = {{"x", doubles({2, 2}, {1000.0001, 1000.0, 3.0, 2.0})},
+                            {"w", doubles({2, 1}, {1.0, -1.0})}};
+  const Localization loc = localize(model, inputs, **ref, shrink);
+  ASSERT_EQ(loc.status, LocalizationStatus::kLocalized) << loc.detail;
+  EXPECT_EQ(loc.op_type, "Shrink");
+  EXPECT_EQ(loc.evidence, "precision");
+  EXPECT_TRUE(loc.output.agrees);  // within the tolerance: only its precision gives it away
+  EXPECT_GT(loc.replay.max_rel_error, 1e-9);
+  EXPECT_NE(loc.detail.find("float32 precision"), std::string::npos) << loc.detail;
+  ASSERT_EQ(loc.outputs.size(), 1u);
+  EXPECT_FALSE(loc.outputs[0].agrees);
+
+  // The same execution on values float32 holds exactly: nothing diverges.
+  const TensorMap exact = {{"x", doubles({2, 2}, {1000.5, 1000.0, 3.0, 2.0})},
+                           {"w", doubles({2, 1}, {1.0, -1.0})}};
+  EXPECT_EQ(localize(model, exact, **ref, shrink).status, LocalizationStatus::kNoDivergence);
+}
+
+// The planted nudge makes Sqrt 0.1% large, within float32's tolerance; Greater then flips where
+// Sqrt's true value equals the other operand. Greater computes from the nudged values what ref
+// computes from them, so no node is faulty: the divergence is propagated, one root cause for
+// every such case, not a Greater bug.
+TEST(Localize, AComparisonThatWithinToleranceInputsFlipIsPropagatedNotAFaultyNode) {
+  ::setenv("ONNXFUZZ_PLANTED", "nudge=Sqrt", 1);
+  auto ref = make_execution("ref", {});
+  auto planted = make_execution("planted", {});
+  ASSERT_TRUE(ref && planted);
+  const onnx::ModelProto model = parse(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[4] x, float[4] y) => (bool[4] z) {
+  s = Sqrt(x)
+  z = Greater(s, y)
+}
+)");
+  const float x[] = {4.0f, 9.0f, 16.0f, 2.0f};
+  const float y[] = {2.0f, 1.0f, 5.0f, 0.0f};
+  const TensorMap inputs = {{"x", Tensor::of_floats({4}, x)}, {"y", Tensor::of_floats({4}, y)}};
+  const Localization loc = localize(model, inputs, **ref, **planted);
+  ASSERT_EQ(loc.status, LocalizationStatus::kPropagated) << loc.detail;
+  EXPECT_EQ(loc.node_index, -1);
+  EXPECT_NE(loc.detail.find("(Sqrt)"), std::string::npos) << loc.detail;
+  ASSERT_EQ(loc.outputs.size(), 1u);
+  EXPECT_EQ(loc.outputs[0].mismatches, 1);  // 2.002 > 2 on the planted worker only
+
+  CaseRecord record;
+  record.kind = VerdictKind::kNumeric;
+  record.execution = "planted";
+  const RootCause cause = root_cause(record, model, &loc);
+  EXPECT_EQ(cause.basis, "propagated");
+  EXPECT_EQ(cause.key, "numeric|planted|propagated");
+  ::unsetenv("ONNXFUZZ_PLANTED");
 }
 
 TEST(Localize, SaysWhenExposingIntermediatesMakesTheDivergenceVanish) {

@@ -23,6 +23,10 @@
 //          default). One upstream bug, a different error for every consumer.
 //   hog    the model has a node of this op: touch memory until the parent's memory limit kills
 //          the worker (a model too big for the limit; not planted by default)
+//   nudge  each node of this op with a float32 output: that output times (1 + 1e-3), inside
+//          the model, so later nodes compute from it. Within float32's tolerance, like a real
+//          kernel's rounding: any divergence it causes is one later nodes grow (a comparison
+//          that flips, a cancellation), which no node makes (not planted by default)
 // An op may be narrowed to one dtype of its first input, OP:DTYPE (e.g. value=Relu:float64): a
 // fault only a dtype change reaches, for the mutation tests. Alternatives separated by '/'
 // plant the fault in each (value=Sqrt/Exp: two bugs with one message).
@@ -75,6 +79,7 @@ struct PlantedFaults {
   std::string reject;
   std::string hog;
   std::string misshape;
+  std::string nudge;
 };
 
 std::optional<PlantedFaults> parse_faults(const char* spec) {
@@ -106,6 +111,8 @@ std::optional<PlantedFaults> parse_faults(const char* spec) {
       faults.hog = op;
     } else if (key == "misshape") {
       faults.misshape = op;
+    } else if (key == "nudge") {
+      faults.nudge = op;
     } else {
       return std::nullopt;
     }
@@ -265,11 +272,43 @@ RunResult run_half_as_float32(onnx::ModelProto model, TensorMap inputs) {
   return result;
 }
 
+// The nudge fault: after each node `spec` names whose output is float32, a Mul by 1 + 1e-3
+// that takes over the output's name, so every consumer (and the graph output) reads the nudged
+// value. Inserted right after the node, which keeps the graph's topological order.
+void plant_nudges(onnx::ModelProto& model, const std::string& spec) {
+  if (spec.empty()) return;
+  onnx::GraphProto* graph = model.mutable_graph();
+  const auto nodes = graph->node();
+  graph->clear_node();
+  int planted = 0;
+  for (const onnx::NodeProto& node : nodes) {
+    onnx::NodeProto* copy = graph->add_node();
+    *copy = node;
+    if (!matches(node, spec) || node.output_size() == 0) continue;
+    const std::string out = node.output(0);
+    auto type = g_elem_types.find(out);
+    if (out.empty() || type == g_elem_types.end() || type->second != onnx::TensorProto::FLOAT)
+      continue;
+    const std::string raw = out + "__planted_raw";
+    const std::string factor = "planted_nudge_" + std::to_string(planted++);
+    copy->set_output(0, raw);
+    onnx::NodeProto* nudge = graph->add_node();
+    nudge->set_op_type("Mul");
+    nudge->set_name(factor + "_Mul");
+    nudge->add_input(raw);
+    nudge->add_input(factor);
+    nudge->add_output(out);
+    const float value = 1.001f;
+    *graph->add_initializer() = tensor_to_proto(Tensor::of_floats({}, {&value, 1}), factor);
+  }
+}
+
 WorkerResponse run(const WorkerRequest& request, const PlantedFaults& faults) {
   auto model = parse_model(request.model_bytes);
   if (!model) return error_response(model.error());
-  const onnx::GraphProto& graph = model->graph();
   note_elem_types(*model);
+  plant_nudges(*model, faults.nudge);
+  const onnx::GraphProto& graph = model->graph();
 
   if (!faults.flaky.empty() && contains_op(graph, faults.flaky)) {
     const char* state = std::getenv("ONNXFUZZ_PLANTED_STATE");
