@@ -108,16 +108,8 @@ struct BudgetKey {
 
 BudgetKey budget_key_of(const Verdict& verdict, const onnx::ModelProto& model,
                         const TensorMap& inputs, const FindingContext& context) {
-  if (verdict.kind != VerdictKind::kNumeric && verdict.kind != VerdictKind::kShape)
-    return {verdict.key()};
-  Execution* target = find_execution(context.executions, verdict.execution);
-  Execution* baseline = find_execution(context.executions, verdict.baseline);
-  // A shape finding against ONNX shape inference ("inferred") is localized against ref.
-  if (baseline == nullptr) baseline = find_execution(context.executions, "ref");
-  if (target == nullptr || baseline == nullptr || target == baseline) return {verdict.key()};
-  LocalizeOptions options;
-  options.oracle = context.oracle;
-  const Localization localization = localize(model, inputs, *baseline, *target, options);
+  const Localization localization =
+      localize_finding(verdict, model, inputs, context.executions, context.oracle);
   if (localization.status == LocalizationStatus::kPropagated) return {verdict.key(), true};
   if (localization.status != LocalizationStatus::kLocalized) return {verdict.key()};
   CaseRecord record;

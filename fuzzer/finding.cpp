@@ -41,6 +41,21 @@ Execution* find_execution(std::span<Execution* const> executions, std::string_vi
   return nullptr;
 }
 
+Localization localize_finding(const Verdict& verdict, const onnx::ModelProto& model,
+                              const TensorMap& inputs, std::span<Execution* const> executions,
+                              const OracleConfig& oracle) {
+  Localization none;
+  if (verdict.kind != VerdictKind::kNumeric && verdict.kind != VerdictKind::kShape) return none;
+  Execution* target = find_execution(executions, verdict.execution);
+  Execution* baseline = find_execution(executions, verdict.baseline);
+  // A shape finding against ONNX shape inference ("inferred") is localized against ref.
+  if (baseline == nullptr) baseline = find_execution(executions, "ref");
+  if (target == nullptr || baseline == nullptr || target == baseline) return none;
+  LocalizeOptions options;
+  options.oracle = oracle;
+  return localize(model, inputs, *baseline, *target, options);
+}
+
 std::map<std::string, std::string> execution_versions(std::span<Execution* const> executions) {
   std::map<std::string, std::string> versions;
   for (Execution* e : executions) versions[e->name()] = e->version();
@@ -77,8 +92,19 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
   Verdict final_verdict = verdict;
   std::string log;
   if (context.minimize_enabled) {
+    MinimizeOptions minimize_options = context.minimize;
+    const Localization faulty =
+        localize_finding(verdict, model, inputs, context.executions, context.oracle);
+    if (faulty.status == LocalizationStatus::kLocalized && !faulty.vanished) {
+      minimize_options.same_cause = [&](const onnx::ModelProto& candidate,
+                                        const TensorMap& candidate_inputs, const Verdict& seen) {
+        const Localization loc =
+            localize_finding(seen, candidate, candidate_inputs, context.executions, context.oracle);
+        return loc.status == LocalizationStatus::kLocalized && loc.op_type == faulty.op_type;
+      };
+    }
     auto result =
-        minimize(model, inputs, verdict, *baseline, *target, context.oracle, context.minimize);
+        minimize(model, inputs, verdict, *baseline, *target, context.oracle, minimize_options);
     if (result) {
       minimized = std::move(result->model);
       minimized_inputs = std::move(result->inputs);

@@ -12,6 +12,7 @@
 
 #include "corpus/case_store.h"
 #include "fuzzer/evaluation.h"
+#include "fuzzer/localize.h"
 #include "fuzzer/minimizer.h"
 #include "oracles/execution.h"
 #include "oracles/oracle.h"
@@ -41,7 +42,10 @@ struct StoredFinding {
 // Minimizes `model` for `verdict` (target = verdict.execution, against the execution named by
 // verdict.baseline, else ref, else another one; see store_finding's body),
 // writes OUT/cases/<id>/ with ref's outputs as expected outputs, and reports whether the
-// signature was new. A failure that does not reproduce when re-run is reported as flaky and
+// signature was new. A numeric or shape finding localized to a faulty node is minimized only
+// through candidates localized to a node of the same op: with the verdict alone ("values
+// differ from ref") a cut could trade the bug for a divergence no node makes, or another bug.
+// A failure that does not reproduce when re-run is reported as flaky and
 // not stored. `focus_flag` (" --focus KEYS" for a guided model) joins the case's regenerate command.
 std::expected<StoredFinding, std::string> store_finding(const FindingContext& context,
                                                         const onnx::ModelProto& model,
@@ -50,6 +54,13 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
                                                         std::optional<uint64_t> seed,
                                                         const nlohmann::json& chain = {},
                                                         std::string_view focus_flag = {});
+
+// Localizes a numeric or shape finding on `model` as it is (fuzzer/localize.h): the verdict's
+// target against its baseline, ref for a shape finding judged against ONNX shape inference.
+// kNotRun for other kinds, or when those executions are not in `executions`.
+Localization localize_finding(const Verdict& verdict, const onnx::ModelProto& model,
+                              const TensorMap& inputs, std::span<Execution* const> executions,
+                              const OracleConfig& oracle);
 
 // The execution called `name`, or null.
 Execution* find_execution(std::span<Execution* const> executions, std::string_view name);

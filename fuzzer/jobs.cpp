@@ -302,6 +302,12 @@ std::string render_status(const nlohmann::json& merged,
       merged["coverage"]["op_pairs"].get<int64_t>(),
       merged["coverage"]["attr_values"].get<int64_t>(),
       merged["coverage"]["patterns"].get<int64_t>());
+  if (merged.value("propagated", int64_t{0}) > 0) {
+    out += fmt::format(
+        "propagated (not findings): {} numeric or shape verdicts no node makes (within-tolerance "
+        "differences grown by later nodes)\n",
+        merged["propagated"].get<int64_t>());
+  }
   if (merged.contains("unsupported")) {
     out += skipped_runs_text(merged["unsupported"].get<std::map<std::string, int64_t>>(),
                              merged["models"].get<int64_t>());

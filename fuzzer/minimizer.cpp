@@ -118,7 +118,7 @@ class Reducer {
   std::expected<void, std::string> start(const onnx::ModelProto& model, const TensorMap& inputs) {
     auto eval = evaluate(model, inputs);
     require_valid_ = eval.valid;
-    if (!match(eval)) {
+    if (!match(eval, nullptr, nullptr)) {  // the cause was found on this model
       std::string seen;
       for (const auto& v : eval.verdicts) {
         seen += fmt::format(" [{} on {}: {}]", verdict_kind_name(v.kind), v.execution, v.message);
@@ -159,7 +159,7 @@ class Reducer {
     if (!(size_of(runnable, *inputs) < size_of(current_, current_inputs_))) return false;
     ++stats.checks;
     auto eval = evaluate(runnable, *inputs);
-    if (!match(eval)) {
+    if (!match(eval, &runnable, &*inputs)) {
       if (spdlog::should_log(spdlog::level::debug)) {
         std::string seen;
         for (const auto& v : eval.verdicts) {
@@ -202,10 +202,14 @@ class Reducer {
     return evaluate_model(model, inputs, executions, config_);
   }
 
-  bool match(const Evaluation& eval) {
+  // Whether a verdict of `eval` fails the way wanted; with a candidate's `model` and `inputs`,
+  // also the same cause (MinimizeOptions::same_cause).
+  bool match(const Evaluation& eval, const onnx::ModelProto* model, const TensorMap* inputs) {
     if (require_valid_ && !eval.valid) return false;
     for (const auto& v : eval.verdicts) {
       if (!fails_same_way(v, wanted_)) continue;
+      if (model != nullptr && options_.same_cause && !options_.same_cause(*model, *inputs, v))
+        continue;
       matched_ = v;
       return true;
     }

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <expected>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ struct MinimizeOptions {
   double time_budget_seconds = 120;         // stop reducing (keeping the best so far) after this
   int max_checks = 5000;                    // upper bound on interestingness checks
   const std::atomic<bool>* stop = nullptr;  // when set and true: stop now, keep the best so far
+  // When set, a candidate that fails the same way is kept only if this also holds for it (its
+  // model, inputs and the matching verdict): e.g. its divergence still comes from a node of the
+  // op the finding was localized to (store_finding).
+  std::function<bool(const onnx::ModelProto&, const TensorMap&, const Verdict&)> same_cause;
 };
 
 struct MinimizeStats {

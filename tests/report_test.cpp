@@ -8,6 +8,7 @@
 
 #include "corpus/case_store.h"
 #include "corpus/report.h"
+#include "fuzzer/finding.h"
 #include "fuzzer/localize.h"
 #include "fuzzer/triage.h"
 #include "generators/model_io.h"
@@ -316,6 +317,43 @@ g (float[4] x, float[4] y) => (bool[4] z) {
   const RootCause cause = root_cause(record, model, &loc);
   EXPECT_EQ(cause.basis, "propagated");
   EXPECT_EQ(cause.key, "numeric|planted|propagated");
+  ::unsetenv("ONNXFUZZ_PLANTED");
+}
+
+// Two divergences with one message: Exp is faulty (planted), and the nudged Sqrt flips Greater
+// (propagated, no faulty node). The finding is localized to Exp, so the minimizer must not keep
+// "promote z2 to sole output", which still fails the same way by its verdict alone.
+TEST(Minimize, KeepsTheOpALocalizedFindingCameFrom) {
+  ::setenv("ONNXFUZZ_PLANTED", "value=Exp,nudge=Sqrt", 1);
+  auto ref = make_execution("ref", {});
+  auto planted = make_execution("planted", {});
+  ASSERT_TRUE(ref && planted);
+  const onnx::ModelProto model = parse(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[4] y, float[4] w, float[4] x) => (bool[4] z2, float[4] z1) {
+  s = Sqrt(y)
+  z2 = Greater(s, w)
+  e = Exp(x)
+  z1 = Neg(e)
+}
+)");
+  const float y[] = {4.0f, 9.0f, 16.0f, 25.0f};
+  const float w[] = {2.0f, 3.0f, 4.0f, 5.0f};
+  const float x[] = {0.5f, -1.0f, 1.5f, 0.25f};
+  const TensorMap inputs = {{"y", Tensor::of_floats({4}, y)},
+                            {"w", Tensor::of_floats({4}, w)},
+                            {"x", Tensor::of_floats({4}, x)}};
+  Execution* executions[] = {ref->get(), planted->get()};
+  const Evaluation eval = evaluate_model(model, inputs, executions, {});
+  ASSERT_EQ(eval.verdicts.size(), 1u);
+  ASSERT_EQ(eval.verdicts[0].kind, VerdictKind::kNumeric);
+  TempDir out;
+  FindingContext context;
+  context.out_dir = out.str();
+  context.executions = executions;
+  const auto stored = store_finding(context, model, inputs, eval.verdicts[0], std::nullopt);
+  ASSERT_TRUE(stored.has_value()) << stored.error();
+  EXPECT_EQ(stored->record.ops, std::vector<std::string>{"Exp"}) << stored->record.minimize_log;
   ::unsetenv("ONNXFUZZ_PLANTED");
 }
 
