@@ -297,6 +297,12 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
         if (has_empty_input(graph.node(node), types)) {
           key_core = fmt::format("{}(empty input)", cause.op);
         }
+        // A node computed at float32 precision is so whatever its attribute values (Shrink's
+        // bias and lambd): the op is the cause.
+        if (localization && localization->evidence == "precision" && node == localization->node_index) {
+          key_core = fmt::format("{}(float64) at float32 precision", cause.op);
+          cause.core = key_core + " " + detail;
+        }
       } else {
         key_core = fmt::format("{}", fmt::join(op_sequence(graph), ">"));
         cause.core = key_core;

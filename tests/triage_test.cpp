@@ -155,6 +155,35 @@ g (float[2,3,4] a) => (float[4,3,2] y) {
             "numeric|ort|Gemm(float32,float32)|rewrites:GemmTransposeFusion");
 }
 
+// A node localized as computed at float32 precision is one cause whatever its attributes.
+TEST(RootCause, ANodeComputedAtFloat32PrecisionIsOneCauseWhateverItsAttributes) {
+  auto numeric = record_of(VerdictKind::kNumeric, "values differ from ref");
+  Localization precision;
+  precision.status = LocalizationStatus::kLocalized;
+  precision.node_index = 0;
+  precision.evidence = "precision";
+  const char* kShrinkMatMul = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (double[2,2] x, double[2,1] w) => (double[2,1] z) {
+  s = Shrink<bias = %s>(x)
+  z = MatMul(s, w)
+}
+)";
+  auto model = [&](const char* bias) {
+    std::string text(kShrinkMatMul);
+    text.replace(text.find("%s"), 2, bias);
+    return model_of(text);
+  };
+  const auto one = root_cause(numeric, model("1.0"), &precision);
+  EXPECT_EQ(one.key, "numeric|ort|Shrink(float64) at float32 precision");
+  EXPECT_EQ(one.key, root_cause(numeric, model("3.0"), &precision).key);
+  // Named by a replay instead, the attribute values stay in the key.
+  Localization replay = precision;
+  replay.evidence = "replay";
+  EXPECT_NE(root_cause(numeric, model("1.0"), &replay).key,
+            root_cause(numeric, model("3.0"), &replay).key);
+}
+
 // A rejection traced to a misshapen value upstream is that node's shape finding, whatever the
 // consumer whose check then failed; untraced, each consumer's message is its own cause.
 TEST(RootCause, RejectionTracedUpstreamIsTheDivergentNodesFinding) {
