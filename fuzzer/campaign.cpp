@@ -116,8 +116,7 @@ BudgetKey budget_key_of(const Verdict& verdict, const onnx::ModelProto& model,
   record.kind = verdict.kind;
   record.execution = verdict.execution;
   record.message = verdict.message;
-  const RootCause cause = root_cause(record, model, &localization);
-  return {cause.basis == "localized" ? "budget|" + cause.key : verdict.key()};
+  return {"budget|" + root_cause(record, model, &localization).key};
 }
 
 using Clock = std::chrono::steady_clock;

@@ -76,6 +76,13 @@ std::string node_op(const onnx::NodeProto& node) {
 
 bool ran(const RunResult& r) { return r.status == RunStatus::kOk; }
 
+Tensor converted(const Tensor& tensor, DType dtype) {
+  Tensor out = Tensor::zeros(dtype, tensor.shape);
+  for (int64_t i = 0; i < tensor.numel(); ++i) out.set_double(i, tensor.as_double(i));
+  return out;
+}
+
+
 std::string failure(const std::string& execution, const RunResult& r, std::string_view what) {
   return fmt::format("{} did not run {}: {}: {}", execution, what, run_status_name(r.status),
                      r.message.substr(0, 200));
@@ -115,7 +122,88 @@ bool below_float64_precision(const Tensor& expected, const Tensor& actual) {
 struct NodeReplay {
   ValueComparison check;       // its worst output: baseline replay vs target
   bool below_float64 = false;  // below_float64_precision on some output
+  // The replay disagrees only where the exact result does not fit the integer output dtype
+  // (see integer_overflow_only).
+  bool overflow_only = false;
 };
+
+// Inputs of `node` that share the type constraint of its first output ("T" of ReduceSum's data,
+// not its int64 axes), by input index; empty when the schema is not known.
+std::vector<bool> inputs_typed_like_output(const onnx::ModelProto& model,
+                                           const onnx::NodeProto& node) {
+  int opset = 17;
+  for (const auto& import : model.opset_import()) {
+    if (import.domain().empty() || import.domain() == "ai.onnx") opset = import.version();
+  }
+  const auto* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset, node.domain());
+  if (schema == nullptr || schema->outputs().empty()) return {};
+  const std::string& t = schema->outputs()[0].GetTypeStr();
+  std::vector<bool> same(static_cast<size_t>(node.input_size()), false);
+  const auto& formal = schema->inputs();
+  for (int i = 0; i < node.input_size(); ++i) {
+    // A variadic last parameter covers the inputs past it.
+    const size_t f = std::min(static_cast<size_t>(i), formal.size() - 1);
+    if (!formal.empty()) same[static_cast<size_t>(i)] = formal[f].GetTypeStr() == t;
+  }
+  return same;
+}
+
+// Whether the target's integer output differs from the baseline's replay only at elements
+// where the node's exact result (the same node on the inputs widened to float64, exact for
+// values below 2^53) does not fit the output dtype: an overflow, whose result ONNX does not
+// define (the reference wraps, as numpy does; a runtime that accumulates wider and saturates
+// differs only there).
+bool integer_overflow_only(const onnx::ModelProto& single, const TensorMap& feeds,
+                           const onnx::NodeProto& node, const TensorMap& replayed,
+                           const TensorMap& values, Execution& baseline) {
+  const std::vector<bool> widen = inputs_typed_like_output(single, node);
+  if (widen.empty() || node.output_size() == 0) return false;
+  onnx::ModelProto wide = single;
+  onnx::GraphProto* g = wide.mutable_graph();
+  TensorMap wide_feeds = feeds;
+  std::set<std::string> widened;
+  for (int i = 0; i < node.input_size(); ++i) {
+    if (widen[static_cast<size_t>(i)] && !node.input(i).empty()) widened.insert(node.input(i));
+  }
+  for (auto& [name, tensor] : wide_feeds) {
+    if (!widened.contains(name)) continue;
+    if (!is_integer(tensor.dtype)) return false;
+    tensor = converted(tensor, DType::kDouble);
+  }
+  for (auto& info : *g->mutable_input()) {
+    if (widened.contains(info.name()))
+      info.mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::DOUBLE);
+  }
+  for (auto& init : *g->mutable_initializer()) {
+    if (!widened.contains(init.name())) continue;
+    auto t = tensor_from_proto(init);
+    if (!t || !is_integer(t->dtype)) return false;
+    init = tensor_to_proto(converted(*t, DType::kDouble), init.name());
+  }
+  const std::string out = node.output(0);
+  g->mutable_output(0)->mutable_type()->mutable_tensor_type()->set_elem_type(
+      onnx::TensorProto::DOUBLE);
+  while (g->output_size() > 1) g->mutable_output()->RemoveLast();
+  const RunResult exact = baseline.run(ModelUnderTest::view(wide), wide_feeds);
+  auto e = replayed.find(out);
+  auto a = values.find(out);
+  auto x = exact.outputs.find(out);
+  if (!ran(exact) || e == replayed.end() || a == values.end() || x == exact.outputs.end() ||
+      !is_integer(e->second.dtype) || e->second.shape != a->second.shape ||
+      x->second.shape != e->second.shape) {
+    return false;
+  }
+  const DTypeInfo& info = dtype_info(e->second.dtype);
+  bool differs = false;
+  for (int64_t i = 0; i < e->second.numel(); ++i) {
+    if (e->second.as_double(i) == a->second.as_double(i)) continue;
+    differs = true;
+    // highest + 1 is a power of two, exact in double (INT64_MAX itself rounds up to it).
+    const double v = x->second.as_double(i);
+    if (v >= info.lowest && v < info.highest + 1.0) return false;  // a difference where it fits
+  }
+  return differs;
+}
 
 // Replays node `index` of `model`. `values` holds the target's values of the node outputs
 // (every intermediate exposed), `inputs` the graph inputs. nullopt when the node cannot be
@@ -172,6 +260,10 @@ std::optional<NodeReplay> replay_node_on(const onnx::ModelProto& model, int inde
   const RunResult replayed = baseline.run(ModelUnderTest::view(single), feeds);
   if (!ran(replayed)) return std::nullopt;
   NodeReplay replay;
+  const auto differing_integers = [&] {
+    replay.overflow_only =
+        integer_overflow_only(single, feeds, node, replayed.outputs, values, baseline);
+  };
   for (const auto& out : node.output()) {
     auto e = replayed.outputs.find(out);
     if (out.empty() || e == replayed.outputs.end()) continue;
@@ -183,6 +275,7 @@ std::optional<NodeReplay> replay_node_on(const onnx::ModelProto& model, int inde
       replay.check = std::move(c);
     }
   }
+  if (!replay.check.agrees && !replay.check.shape_differs) differing_integers();
   return replay;
 }
 
@@ -369,6 +462,7 @@ Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Ex
   ValueComparison precision_replay;
   ValueComparison precision_output;
   int replay_node = -1;          // the first node whose replay disagrees
+  bool replay_overflow = false;  // ... only where its exact result overflows
   ValueComparison replay_output;
   ValueComparison replay_check;
   int widest_node = -1;          // the differing node with the largest replay error
@@ -409,6 +503,7 @@ Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Ex
       replay_node = index;
       replay_output = worst;
       replay_check = replay->check;
+      replay_overflow = replay->overflow_only;
       break;
     }
     if (replay->below_float64 && precision_node < 0) {
@@ -435,7 +530,7 @@ Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Ex
   int named = -1;
   if (replay_node >= 0) {
     named = replay_node;
-    loc.evidence = "replay";
+    loc.evidence = replay_overflow ? "overflow" : "replay";
     loc.output = replay_output;
     loc.replay = replay_check;
   } else if (replay_missing && by_tolerance >= 0) {
@@ -564,6 +659,10 @@ std::string localization_summary(const Localization& loc) {
     how = fmt::format("computes its float64 output '{}' at float32 precision (max rel error {:.3g} "
                       "against {} on the same inputs; later nodes grow it)",
                       c.name, loc.replay.max_rel_error, loc.baseline);
+  } else if (loc.evidence == "overflow") {
+    how = fmt::format("differs from {} on the same inputs only where the exact result of '{}' "
+                      "overflows its integer dtype (undefined in ONNX; {} wraps)",
+                      loc.baseline, c.name, loc.baseline);
   } else if (loc.evidence == "replay") {
     how = fmt::format("is the first whose output '{}' {} computes differently from the same "
                       "inputs",
@@ -586,12 +685,6 @@ namespace {
 
 bool is_half(int32_t elem_type) {
   return elem_type == onnx::TensorProto::FLOAT16 || elem_type == onnx::TensorProto::BFLOAT16;
-}
-
-Tensor converted(const Tensor& tensor, DType dtype) {
-  Tensor out = Tensor::zeros(dtype, tensor.shape);
-  for (int64_t i = 0; i < tensor.numel(); ++i) out.set_double(i, tensor.as_double(i));
-  return out;
 }
 
 // Rewrites half precision as float32 in a graph, counting what it changed; `ok` turns false

@@ -64,7 +64,10 @@ struct Localization {
   // own input values, disagrees with the target's output (so the node is wrong, not its inputs).
   // "precision": a float64 node whose output differs from the baseline's on the same inputs by
   // float32 rounding, far above float64's (the target computes it in float32); the tolerance
-  // alone would let that pass, and later nodes grow it. "tolerance": the replay could not run,
+  // alone would let that pass, and later nodes grow it. "overflow": the replay disagrees only
+  // at integer elements whose exact result (the node on its inputs widened to float64) does not
+  // fit the dtype: ONNX leaves that result undefined (the reference wraps, like numpy), so it is
+  // a difference in overflow behaviour, not a wrong value. "tolerance": the replay could not run,
   // so the first node that diverges while its inputs agree within the tolerance is named.
   std::string evidence;
   ValueComparison replay;  // the node's replay: baseline on the target's inputs vs the target

@@ -279,7 +279,7 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
       if (localization && localization->status == LocalizationStatus::kLocalized &&
           localization->node_index >= 0 && localization->node_index < graph.node_size()) {
         node = localization->node_index;
-        cause.basis = upstream ? "upstream" : "localized";
+        cause.basis = upstream ? "upstream" : graph.node_size() == 1 ? "single-op" : "localized";
       } else if (graph.node_size() == 1) {
         node = 0;
         cause.basis = "single-op";
@@ -299,9 +299,17 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
         }
         // A node computed at float32 precision is so whatever its attribute values (Shrink's
         // bias and lambd): the op is the cause.
-        if (localization && localization->evidence == "precision" && node == localization->node_index) {
+        const std::string evidence =
+            localization && node == localization->node_index ? localization->evidence : "";
+        if (evidence == "precision") {
           key_core = fmt::format("{}(float64) at float32 precision", cause.op);
           cause.core = key_core + " " + detail;
+        } else if (evidence == "overflow") {
+          // How a kernel overflows is the kernel's, whatever the integer dtype.
+          key_core = fmt::format("{} integer overflow", cause.op);
+          cause.core = fmt::format("{} (differs only where the exact result overflows the "
+                                   "integer dtype; undefined in ONNX) {}",
+                                   key_core, detail);
         }
       } else {
         key_core = fmt::format("{}", fmt::join(op_sequence(graph), ">"));
@@ -377,9 +385,11 @@ RootCause root_cause(const CaseRecord& record, const onnx::ModelProto& model,
 
 namespace {
 
-bool numeric_or_shape_of_several_nodes(const TestCase& tc) {
-  return tc.record && tc.model.graph().node_size() > 1 &&
-         (tc.record->kind == VerdictKind::kNumeric || tc.record->kind == VerdictKind::kShape);
+// A numeric finding of one node is localized too: the replay tells an integer overflow apart.
+bool numeric_or_shape_to_localize(const TestCase& tc) {
+  if (!tc.record) return false;
+  return tc.record->kind == VerdictKind::kNumeric ||
+         (tc.record->kind == VerdictKind::kShape && tc.model.graph().node_size() > 1);
 }
 
 bool rejection_of_several_nodes(const TestCase& tc) {
@@ -419,7 +429,7 @@ Localization localize_case(const TestCase& tc, std::span<Execution* const> execu
     }
   }
   Localization loc;
-  if (numeric_or_shape_of_several_nodes(tc)) {
+  if (numeric_or_shape_to_localize(tc)) {
     loc = localize(tc.model, tc.inputs.front(), *baseline, *target, options);
   } else if (rejection_of_several_nodes(tc)) {
     loc = localize_error_upstream(tc.model, tc.inputs.front(), tc.record->message, *baseline,

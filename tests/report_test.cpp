@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <functional>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -209,42 +210,63 @@ g (float[2,3] x, float[2,3] y) => (float[2,3] z) {
   EXPECT_NE(unnamed.detail.find("does not have"), std::string::npos) << unnamed.detail;
 }
 
-// Stands in for ONNX Runtime's Shrink on double, which computes in float32: the reference
-// with every Shrink output rounded to float32 (a Cast there and back, inside the model, so
-// later nodes read the rounded values).
-class Float32ShrinkExecution final : public Execution {
+// An execution that is the reference on a rewritten model: each node `rewrite` returns nodes
+// for is replaced by them (they compute the node's outputs under the same names, so later nodes
+// read what they compute).
+class RewritingExecution final : public Execution {
  public:
+  using Rewrite = std::function<std::vector<onnx::NodeProto>(const onnx::NodeProto&)>;
+  RewritingExecution(std::string name, Rewrite rewrite)
+      : name_(std::move(name)), rewrite_(std::move(rewrite)) {}
   const std::string& name() const override { return name_; }
-  std::string version() override { return "float32-shrink 1"; }
+  std::string version() override { return name_ + " 1"; }
   RunResult run(const ModelUnderTest& model, const TensorMap& inputs) override {
-    onnx::ModelProto rounded = model.proto();
-    onnx::GraphProto* graph = rounded.mutable_graph();
+    onnx::ModelProto rewritten = model.proto();
+    onnx::GraphProto* graph = rewritten.mutable_graph();
     const auto nodes = graph->node();
     graph->clear_node();
     for (const auto& node : nodes) {
-      *graph->add_node() = node;
-      if (node.op_type() != "Shrink") continue;
-      const std::string out = node.output(0);
-      graph->mutable_node(graph->node_size() - 1)->set_output(0, out + "_exact");
-      for (const auto& [from, to, type] :
-           {std::tuple{out + "_exact", out + "_f32", onnx::TensorProto::FLOAT},
-            std::tuple{out + "_f32", out, onnx::TensorProto::DOUBLE}}) {
-        onnx::NodeProto* cast = graph->add_node();
-        cast->set_op_type("Cast");
-        cast->add_input(from);
-        cast->add_output(to);
-        auto* attr = cast->add_attribute();
-        attr->set_name("to");
-        attr->set_type(onnx::AttributeProto::INT);
-        attr->set_i(type);
-      }
+      std::vector<onnx::NodeProto> replacement = rewrite_(node);
+      if (replacement.empty()) replacement.push_back(node);
+      for (auto& n : replacement) *graph->add_node() = std::move(n);
     }
-    return run_reference(rounded, inputs);
+    return run_reference(rewritten, inputs);
   }
 
  private:
-  std::string name_ = "float32-shrink";
+  std::string name_;
+  Rewrite rewrite_;
 };
+
+onnx::NodeProto node_of(const std::string& op, std::vector<std::string> inputs,
+                        const std::string& output, int64_t to = -1) {
+  onnx::NodeProto node;
+  node.set_op_type(op);
+  for (auto& in : inputs) node.add_input(in);
+  node.add_output(output);
+  if (to >= 0) {
+    auto* attr = node.add_attribute();
+    attr->set_name("to");
+    attr->set_type(onnx::AttributeProto::INT);
+    attr->set_i(to);
+  }
+  return node;
+}
+
+// Stands in for ONNX Runtime's Shrink on double, which computes in float32: Shrink's output is
+// rounded to float32 and back.
+RewritingExecution float32_shrink() {
+  return RewritingExecution("float32-shrink", [](const onnx::NodeProto& node) {
+    std::vector<onnx::NodeProto> nodes;
+    if (node.op_type() != "Shrink") return nodes;
+    const std::string out = node.output(0);
+    nodes.push_back(node);
+    nodes.back().set_output(0, out + "_exact");
+    nodes.push_back(node_of("Cast", {out + "_exact"}, out + "_f32", onnx::TensorProto::FLOAT));
+    nodes.push_back(node_of("Cast", {out + "_f32"}, out, onnx::TensorProto::DOUBLE));
+    return nodes;
+  });
+}
 
 Tensor doubles(Shape shape, std::vector<double> values) {
   Tensor t = Tensor::zeros(DType::kDouble, std::move(shape));
@@ -259,7 +281,7 @@ Tensor doubles(Shape shape, std::vector<double> values) {
 TEST(Localize, NamesTheNodeComputedInFloat32NotTheCancellationThatGrowsIt) {
   auto ref = make_execution("ref", {});
   ASSERT_TRUE(ref);
-  Float32ShrinkExecution shrink;
+  RewritingExecution shrink = float32_shrink();
   const onnx::ModelProto model = parse(R"(
 <ir_version: 8, opset_import: ["" : 17]>
 g (double[2,2] x, double[2,1] w) => (double[2,1] z) {
@@ -283,6 +305,68 @@ g (double[2,2] x, double[2,1] w) => (double[2,1] z) {
   const TensorMap exact = {{"x", doubles({2, 2}, {1000.5, 1000.0, 3.0, 2.0})},
                            {"w", doubles({2, 1}, {1.0, -1.0})}};
   EXPECT_EQ(localize(model, exact, **ref, shrink).status, LocalizationStatus::kNoDivergence);
+}
+
+// A runtime that sums int32 in float64 and saturates: it differs from the reference (which
+// wraps, like numpy) only where the exact sum does not fit int32, an overflow ONNX leaves
+// undefined. One root cause per op, whatever the dtype; a wrong sum that fits is a replay.
+TEST(Localize, TellsAnIntegerOverflowApartFromAWrongValue) {
+  auto ref = make_execution("ref", {});
+  ASSERT_TRUE(ref);
+  RewritingExecution saturating("saturating", [](const onnx::NodeProto& node) {
+    std::vector<onnx::NodeProto> nodes;
+    if (node.op_type() != "ReduceSum") return nodes;
+    const std::string out = node.output(0);
+    nodes.push_back(node_of("Cast", {node.input(0)}, out + "_wide", onnx::TensorProto::DOUBLE));
+    nodes.push_back(node);
+    nodes.back().set_input(0, out + "_wide");
+    nodes.back().set_output(0, out + "_sum");
+    nodes.push_back(node_of("Clip", {out + "_sum", "lowest", "highest"}, out + "_clipped"));
+    nodes.push_back(node_of("Cast", {out + "_clipped"}, out, onnx::TensorProto::INT32));
+    return nodes;
+  });
+  RewritingExecution off_by_one("off-by-one", [](const onnx::NodeProto& node) {
+    std::vector<onnx::NodeProto> nodes;
+    if (node.op_type() != "ReduceSum") return nodes;
+    const std::string out = node.output(0);
+    nodes.push_back(node);
+    nodes.back().set_output(0, out + "_sum");
+    nodes.push_back(node_of("Add", {out + "_sum", "one"}, out));
+    return nodes;
+  });
+  const onnx::ModelProto model = parse(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (int32[3] x) => (int32[] z) {
+  lowest = Constant<value = double {-2147483648.0}>()
+  highest = Constant<value = double {2147483647.0}>()
+  one = Constant<value = int32 {1}>()
+  y = ReduceSum<keepdims = 0>(x)
+  z = Neg(y)
+}
+)");
+  auto int32s = [](std::vector<int32_t> v) {
+    Tensor t = Tensor::zeros(DType::kInt32, {static_cast<int64_t>(v.size())});
+    for (size_t i = 0; i < v.size(); ++i) t.set_double(static_cast<int64_t>(i), v[i]);
+    return TensorMap{{"x", t}};
+  };
+  const TensorMap overflowing = int32s({2147483647, 5, 1});
+  const Localization overflow = localize(model, overflowing, **ref, saturating);
+  ASSERT_EQ(overflow.status, LocalizationStatus::kLocalized) << overflow.detail;
+  EXPECT_EQ(overflow.op_type, "ReduceSum");
+  EXPECT_EQ(overflow.evidence, "overflow");
+  CaseRecord record;
+  record.kind = VerdictKind::kNumeric;
+  record.execution = "saturating";
+  EXPECT_EQ(root_cause(record, model, &overflow).key,
+            "numeric|saturating|ReduceSum integer overflow");
+
+  // Where the sum fits, the two agree; a sum that is wrong where it fits is a wrong value.
+  const TensorMap fitting = int32s({2147483600, 5, 1});
+  EXPECT_EQ(localize(model, fitting, **ref, saturating).status, LocalizationStatus::kNoDivergence);
+  const Localization wrong = localize(model, fitting, **ref, off_by_one);
+  ASSERT_EQ(wrong.status, LocalizationStatus::kLocalized) << wrong.detail;
+  EXPECT_EQ(wrong.op_type, "ReduceSum");
+  EXPECT_EQ(wrong.evidence, "replay");
 }
 
 // The planted nudge makes Sqrt 0.1% large, within float32's tolerance; Greater then flips where
