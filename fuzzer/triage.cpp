@@ -226,9 +226,18 @@ Localization localize_error_upstream(const onnx::ModelProto& model, const Tensor
     if (attempts++ == 0) first = std::move(loc);
   }
   if (attempts == 0) {
+    // The error names no op of the model (ORT ran a node of its own making: "running Mul node"
+    // for a PRelu it rewrote): the nodes that end the graph are tried instead, last first, and
+    // only a divergence upstream of one of them counts.
+    for (int index = model.graph().node_size() - 1; index > 0 && attempts < kMaxAttempts; --index) {
+      ++attempts;
+      Localization loc = localize_upstream(model, inputs, index, baseline, target, options);
+      if (loc.status == LocalizationStatus::kLocalized) return loc;
+    }
     first.detail = core.op.empty() ? "the error names no op"
                                    : fmt::format("the error names {}, which the model does not have",
                                                  core.named);
+    if (attempts > 0) first.detail += "; nothing diverges upstream of the last nodes either";
   }
   return first;
 }
