@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <set>
@@ -195,8 +196,11 @@ bool integer_overflow_only(const onnx::ModelProto& single, const TensorMap& feed
   }
   const DTypeInfo& info = dtype_info(e->second.dtype);
   bool differs = false;
+  const size_t size = dtype_size(e->second.dtype);
   for (int64_t i = 0; i < e->second.numel(); ++i) {
-    if (e->second.as_double(i) == a->second.as_double(i)) continue;
+    const auto offset = static_cast<size_t>(i) * size;
+    if (std::memcmp(e->second.bytes.data() + offset, a->second.bytes.data() + offset, size) == 0)
+      continue;
     differs = true;
     // highest + 1 is a power of two, exact in double (INT64_MAX itself rounds up to it). The
     // widened sum of int64 values near its ends is rounded (-2^63 - 3 is -2^63 in double), so
@@ -349,6 +353,8 @@ ValueComparison compare_values(const std::string& name, const Tensor& expected,
     return c;
   }
   const Tolerance tol = config.tolerance_for(expected.dtype);
+  const bool exact = !is_float(expected.dtype);
+  const size_t size = dtype_size(expected.dtype);
   double worst = -1;
   const auto note_worst = [&](int64_t i, double error, double e, double a) {
     if (error <= worst) return;
@@ -368,7 +374,10 @@ ValueComparison compare_values(const std::string& name, const Tensor& expected,
       }
       continue;
     }
-    const double abs_error = std::fabs(a - e);
+    // Integers beyond 2^53 collapse in double: exact dtypes compare their bytes.
+    const bool bytes_differ = exact && std::memcmp(actual.bytes.data() + i * size,
+                                                   expected.bytes.data() + i * size, size) != 0;
+    const double abs_error = std::max(std::fabs(a - e), bytes_differ ? 1.0 : 0.0);
     c.max_abs_error = std::max(c.max_abs_error, abs_error);
     if (e != 0) c.max_rel_error = std::max(c.max_rel_error, abs_error / std::fabs(e));
     if (abs_error > tol.atol + tol.rtol * std::fabs(e)) {

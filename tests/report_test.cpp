@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -373,6 +374,33 @@ g (int32[3] x) => (int32[] z) {
   ASSERT_EQ(wrong.status, LocalizationStatus::kLocalized) << wrong.detail;
   EXPECT_EQ(wrong.op_type, "ReduceSum");
   EXPECT_EQ(wrong.evidence, "replay");
+
+  // int64: -3 + INT64_MIN overflows, though in double (the widened run) it rounds to INT64_MIN
+  // itself. A runtime that returns INT64_MIN there (saturating) differs only by overflowing.
+  RewritingExecution saturated_int64("saturated-int64", [](const onnx::NodeProto& node) {
+    std::vector<onnx::NodeProto> nodes;
+    if (node.op_type() != "ReduceSum") return nodes;
+    onnx::NodeProto constant = node_of("Constant", {}, node.output(0));
+    auto* value = constant.add_attribute();
+    value->set_name("value");
+    value->set_type(onnx::AttributeProto::TENSOR);
+    value->mutable_t()->set_data_type(onnx::TensorProto::INT64);
+    value->mutable_t()->add_int64_data(std::numeric_limits<int64_t>::min());
+    nodes.push_back(std::move(constant));
+    return nodes;
+  });
+  const onnx::ModelProto wide_model = parse(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (int64[2] x) => (int64[] z) {
+  y = ReduceSum<keepdims = 0>(x)
+  z = Neg(y)
+}
+)");
+  const int64_t pair[] = {-3, std::numeric_limits<int64_t>::min()};
+  const Localization int64_overflow =
+      localize(wide_model, {{"x", Tensor::of_int64s({2}, pair)}}, **ref, saturated_int64);
+  ASSERT_EQ(int64_overflow.status, LocalizationStatus::kLocalized) << int64_overflow.detail;
+  EXPECT_EQ(int64_overflow.evidence, "overflow");
 }
 
 // The planted nudge makes Sqrt 0.1% large, within float32's tolerance; Greater then flips where
@@ -478,6 +506,13 @@ TEST(Localize, ComparesShapesAndNanPositions) {
   const ValueComparison shape = compare_values("v", x, Tensor::of_floats({1, 2}, b), {});
   EXPECT_TRUE(shape.shape_differs);
   EXPECT_FALSE(shape.agrees);
+  // int64 values 3 apart near -2^63 are one double: integers compare exactly all the same.
+  const int64_t low[] = {std::numeric_limits<int64_t>::min()};
+  const int64_t above[] = {std::numeric_limits<int64_t>::min() + 3};
+  const ValueComparison ints = compare_values("i", Tensor::of_int64s({1}, low),
+                                              Tensor::of_int64s({1}, above), {});
+  EXPECT_FALSE(ints.agrees);
+  EXPECT_EQ(ints.mismatches, 1);
 }
 
 TEST(ReportCommand, NamesTheFirstDivergentNodeAndFillsOrtsTemplate) {
