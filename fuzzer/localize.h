@@ -62,9 +62,10 @@ struct Localization {
   ValueComparison output;                // its worst diverging output
   // How the node was named. "replay": the baseline, run on this node alone with the target's
   // own input values, disagrees with the target's output (so the node is wrong, not its inputs).
-  // "precision": a float64 node whose output differs from the baseline's on the same inputs by
-  // float32 rounding, far above float64's (the target computes it in float32); the tolerance
-  // alone would let that pass, and later nodes grow it. "overflow": the replay disagrees only
+  // "precision": a float64 node whose output is what the baseline computes for it in float32
+  // (its float64 inputs rounded to float32), not its float64 result: the target computes it in
+  // float32. Named also when each value is within the tolerance (then only far above float64's
+  // rounding, on a quarter of its elements or more) and later nodes grow the error. "overflow": the replay disagrees only
   // at integer elements whose exact result (the node on its inputs widened to float64) does not
   // fit the dtype: ONNX leaves that result undefined (the reference wraps, like numpy), so it is
   // a difference in overflow behaviour, not a wrong value. "tolerance": the replay could not run,

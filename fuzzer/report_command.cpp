@@ -128,12 +128,14 @@ std::string localization_section(const Localization& loc) {
     case LocalizationStatus::kLocalized: {
       if (loc.evidence == "precision") {
         out += fmt::format(
-            "- faulty node: #{} `{}` (`{}`): its float64 output differs from {}'s on the same "
-            "inputs by float32 rounding (max rel error {:.3g}; float64's own is near 1e-16): "
-            "{} computes it in float32. Each value is within the tolerance; later nodes grow "
-            "the error into the divergence of the outputs\n",
+            "- faulty node: #{} `{}` (`{}`): its float64 output is what {} computes for the node "
+            "in float32 (its float64 inputs rounded to float32), not its float64 result (max rel "
+            "error {:.3g}; float64's own rounding is near 1e-16): {} computes it in float32{}\n",
             loc.node_index, loc.node_name, loc.op_type, loc.baseline, loc.replay.max_rel_error,
-            loc.target);
+            loc.target,
+            loc.replay.agrees ? ". Each value is within the tolerance; later nodes grow the "
+                                "error into the divergence of the outputs"
+                              : "");
       } else if (loc.evidence == "replay") {
         out += fmt::format(
             "- first divergent node: #{} `{}` (`{}`). Replayed alone on {}'s own values of its "
