@@ -720,6 +720,59 @@ Localization localize_upstream(const onnx::ModelProto& model, const TensorMap& i
   return loc;
 }
 
+Localization localize_beside(const onnx::ModelProto& model, const TensorMap& inputs, int failing,
+                             Execution& baseline, Execution& target,
+                             const LocalizeOptions& options) {
+  Localization none;
+  none.baseline = baseline.name();
+  none.target = target.name();
+  none.failing_node = failing;
+  const onnx::GraphProto& graph = model.graph();
+  if (failing < 0 || failing >= graph.node_size()) {
+    none.detail = fmt::format("no node {} in the model", failing);
+    return none;
+  }
+  // Every node but `failing` and what reads from it, in graph order.
+  std::set<std::string> from_failing(graph.node(failing).output().begin(),
+                                     graph.node(failing).output().end());
+  std::vector<int> kept;  // cut model node index -> model node index
+  for (int index = 0; index < graph.node_size(); ++index) {
+    if (index == failing) continue;
+    const onnx::NodeProto& node = graph.node(index);
+    if (std::ranges::any_of(node.input(), [&](const auto& in) { return from_failing.contains(in); })) {
+      from_failing.insert(node.output().begin(), node.output().end());
+      continue;
+    }
+    kept.push_back(index);
+  }
+  const auto types = inferred_elem_types(model);
+  onnx::ModelProto rest = model;
+  onnx::GraphProto* cut = rest.mutable_graph();
+  cut->clear_node();
+  cut->clear_output();
+  cut->clear_value_info();
+  for (int index : kept) {
+    *cut->add_node() = graph.node(index);
+    for (const auto& out : graph.node(index).output()) {
+      auto type = types.find(out);
+      if (out.empty() || type == types.end() || type->second == 0) continue;
+      auto* output = cut->add_output();
+      output->set_name(out);
+      output->mutable_type()->mutable_tensor_type()->set_elem_type(type->second);
+    }
+  }
+  if (cut->output_size() == 0) {
+    none.status = LocalizationStatus::kNoDivergence;
+    none.detail = fmt::format("no node beside node {} computes a typed value", failing);
+    return none;
+  }
+  Localization loc = localize(rest, inputs, baseline, target, options);
+  loc.failing_node = failing;
+  if (loc.node_index >= 0) loc.node_index = kept[static_cast<size_t>(loc.node_index)];
+  if (loc.status == LocalizationStatus::kLocalized) loc.detail = localization_summary(loc);
+  return loc;
+}
+
 std::string localization_summary(const Localization& loc) {
   if (loc.status != LocalizationStatus::kLocalized) {
     return fmt::format("{}: {}", localization_status_name(loc.status), loc.detail);

@@ -128,6 +128,16 @@ Localization localize_upstream(const onnx::ModelProto& model, const TensorMap& i
                                int failing, Execution& baseline, Execution& target,
                                const LocalizeOptions& options = {});
 
+// Whether the error an execution raised in node `failing` follows from a value computed beside
+// it rather than upstream: localize() on the model without `failing` and every node that reads
+// what it computes, with every value its other nodes compute as a graph output. For errors not
+// tied to the failing node's inputs: ONNX Runtime's allocation planner lends one node's buffer
+// to another's output and fails in the second ("Shape mismatch attempting to re-use buffer")
+// when the first produced a shape other than the one inferred. Never throws.
+Localization localize_beside(const onnx::ModelProto& model, const TensorMap& inputs, int failing,
+                             Execution& baseline, Execution& target,
+                             const LocalizeOptions& options = {});
+
 // `model` with every node output that is not yet a graph output added as one, typed (element
 // type only) from shape inference, else from the reference's values; `added` counts them.
 onnx::ModelProto expose_intermediates(const onnx::ModelProto& model, const TensorMap& inputs,

@@ -223,6 +223,15 @@ Localization localize_error_upstream(const onnx::ModelProto& model, const Tensor
     if (core.op.empty() || canonical_op(model.graph().node(index).op_type()) != core.op) continue;
     Localization loc = localize_upstream(model, inputs, index, baseline, target, options);
     if (loc.status == LocalizationStatus::kLocalized) return loc;
+    // A buffer ORT's allocation planner lent from another node's output: that node may be
+    // anywhere in the model, not only upstream of this one. The stored message is cut before
+    // the reason ("Shape mismatch attempting to re-use buffer"); the function that raises it,
+    // where outputs are allocated, stays.
+    if (message.find("attempting to re-use buffer") != std::string::npos ||
+        message.find("OpKernelContext::OutputMLValue") != std::string::npos) {
+      Localization beside = localize_beside(model, inputs, index, baseline, target, options);
+      if (beside.status == LocalizationStatus::kLocalized) return beside;
+    }
     if (attempts++ == 0) first = std::move(loc);
   }
   if (attempts == 0) {
