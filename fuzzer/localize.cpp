@@ -654,18 +654,41 @@ Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Ex
   return loc;
 }
 
-Localization localize_upstream(const onnx::ModelProto& model, const TensorMap& inputs,
-                               int failing, Execution& baseline, Execution& target,
-                               const LocalizeOptions& options) {
+namespace {
+
+// What localize_upstream and localize_beside say before they find anything: for a node index
+// outside the model, why.
+Localization unlocalized(const onnx::ModelProto& model, int failing, Execution& baseline,
+                         Execution& target) {
   Localization none;
   none.baseline = baseline.name();
   none.target = target.name();
   none.failing_node = failing;
-  const onnx::GraphProto& graph = model.graph();
-  if (failing < 0 || failing >= graph.node_size()) {
+  if (failing < 0 || failing >= model.graph().node_size())
     none.detail = fmt::format("no node {} in the model", failing);
-    return none;
-  }
+  return none;
+}
+
+// localize() on `cut`, whose nodes are the model's nodes `kept`, in order: node indexes mapped
+// back to the model's.
+Localization localize_cut(const onnx::ModelProto& cut, const std::vector<int>& kept, int failing,
+                          const TensorMap& inputs, Execution& baseline, Execution& target,
+                          const LocalizeOptions& options) {
+  Localization loc = localize(cut, inputs, baseline, target, options);
+  loc.failing_node = failing;
+  if (loc.node_index >= 0) loc.node_index = kept[static_cast<size_t>(loc.node_index)];
+  if (loc.status == LocalizationStatus::kLocalized) loc.detail = localization_summary(loc);
+  return loc;
+}
+
+}  // namespace
+
+Localization localize_upstream(const onnx::ModelProto& model, const TensorMap& inputs,
+                               int failing, Execution& baseline, Execution& target,
+                               const LocalizeOptions& options) {
+  Localization none = unlocalized(model, failing, baseline, target);
+  const onnx::GraphProto& graph = model.graph();
+  if (failing < 0 || failing >= graph.node_size()) return none;
   // The cut model: the nodes `failing` depends on, in graph order (topological, so they all
   // come before it). Nodes beside it are left out: a sibling that reads the same bad value
   // would fail the cut model the same way.
@@ -713,25 +736,15 @@ Localization localize_upstream(const onnx::ModelProto& model, const TensorMap& i
                               node_op(graph.node(failing)));
     return none;
   }
-  Localization loc = localize(prefix, inputs, baseline, target, options);
-  loc.failing_node = failing;
-  if (loc.node_index >= 0) loc.node_index = kept[static_cast<size_t>(loc.node_index)];
-  if (loc.status == LocalizationStatus::kLocalized) loc.detail = localization_summary(loc);
-  return loc;
+  return localize_cut(prefix, kept, failing, inputs, baseline, target, options);
 }
 
 Localization localize_beside(const onnx::ModelProto& model, const TensorMap& inputs, int failing,
                              Execution& baseline, Execution& target,
                              const LocalizeOptions& options) {
-  Localization none;
-  none.baseline = baseline.name();
-  none.target = target.name();
-  none.failing_node = failing;
+  Localization none = unlocalized(model, failing, baseline, target);
   const onnx::GraphProto& graph = model.graph();
-  if (failing < 0 || failing >= graph.node_size()) {
-    none.detail = fmt::format("no node {} in the model", failing);
-    return none;
-  }
+  if (failing < 0 || failing >= graph.node_size()) return none;
   // Every node but `failing` and what reads from it, in graph order.
   std::set<std::string> from_failing(graph.node(failing).output().begin(),
                                      graph.node(failing).output().end());
@@ -766,11 +779,7 @@ Localization localize_beside(const onnx::ModelProto& model, const TensorMap& inp
     none.detail = fmt::format("no node beside node {} computes a typed value", failing);
     return none;
   }
-  Localization loc = localize(rest, inputs, baseline, target, options);
-  loc.failing_node = failing;
-  if (loc.node_index >= 0) loc.node_index = kept[static_cast<size_t>(loc.node_index)];
-  if (loc.status == LocalizationStatus::kLocalized) loc.detail = localization_summary(loc);
-  return loc;
+  return localize_cut(rest, kept, failing, inputs, baseline, target, options);
 }
 
 std::string localization_summary(const Localization& loc) {
