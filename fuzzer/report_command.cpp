@@ -108,6 +108,68 @@ std::string comparison_section(const std::vector<ExecutionRun>& runs, const Tens
   return out;
 }
 
+
+// Markdown: which graph optimizers the finding needs (fuzzer/optimizer_blame.h).
+std::string optimizer_section(const OptimizerBlame& blame) {
+  std::string out = "### Optimizer attribution\n\n";
+  if (!blame.optimizer_dependent) {
+    return out + "The finding stays with graph optimizations disabled (`ORT_DISABLE_ALL`): "
+                 "it is not an optimizer's.\n\n";
+  }
+  out += "The finding disappears with graph optimizations disabled (`ORT_DISABLE_ALL`). ";
+  if (!blame.interchangeable.empty()) {
+    return out + fmt::format(
+                     "It disappears, at the case's own optimization level, only when the session "
+                     "config entry `optimization.disable_specified_optimizers` is `{}`: each of "
+                     "these optimizers makes it alone, so disabling any one of them is not "
+                     "enough ({} sessions tried).\n\n",
+                     fmt::join(blame.interchangeable, ";"), blame.runs);
+  }
+  if (blame.culprits.empty()) return out + blame.detail + ".\n\n";
+  return out + fmt::format(
+                   "It also disappears, at the case's own optimization level, when the session "
+                   "config entry `optimization.disable_specified_optimizers` is `{}`{} ({} "
+                   "sessions tried).\n\n",
+                   blame.culprits.front(),
+                   blame.culprits.size() > 1
+                       ? fmt::format(" or any one of `{}`: it needs each of them",
+                                     fmt::join(blame.culprits, "`, `"))
+                       : std::string(),
+                   blame.runs);
+}
+
+std::string bisect_section(const nlohmann::json& bisect) {
+  if (!bisect.is_object()) return "";
+  const auto text = [&](const char* key) {
+    return bisect.contains(key) && bisect[key].is_string() ? bisect[key].get<std::string>() : "";
+  };
+  std::vector<std::string> failing;
+  if (bisect.contains("failing") && bisect["failing"].is_array()) {
+    for (const auto& v : bisect["failing"]) {
+      if (v.is_string()) failing.push_back(v.get<std::string>());
+    }
+  }
+  std::string out = fmt::format("#### Bisected releases ({}, {} over {})\n\n", text("execution"),
+                                text("mode"), text("versions"));
+  if (failing.empty()) return out + "No release in the range fails the same way.\n\n";
+  return out + fmt::format("Fails the same way from {} to {} ({} releases: {}).\n\n",
+                           text("first"), text("last"), failing.size(), fmt::join(failing, ", "));
+}
+
+// The rewrites a case recorded (case.json artifacts, e.g. ort-optimized's "rewrites" notes).
+std::vector<std::string> recorded_rewrites(const CaseRecord& record) {
+  for (const auto& [execution, artifacts] : record.artifacts) {
+    if (auto changes = optimizer_changes(artifacts.notes); !changes.empty()) return changes;
+  }
+  return {};
+}
+
+bool optimizes(const std::string& execution) {
+  return execution.rfind("ort", 0) == 0 && ort_node_level(execution) != "disabled";
+}
+
+}  // namespace
+
 std::string localization_section(const Localization& loc) {
   std::string out = fmt::format("#### Fault localization ({} vs {})\n\n", loc.baseline, loc.target);
   if (loc.failing_node >= 0) {
@@ -136,6 +198,15 @@ std::string localization_section(const Localization& loc) {
             loc.replay.agrees ? ". Each value is within the tolerance; later nodes grow the "
                                 "error into the divergence of the outputs"
                               : "");
+      } else if (loc.evidence == "overflow") {
+        out += fmt::format(
+            "- faulty node: #{} `{}` (`{}`). Replayed alone on {}'s own values of its inputs, it "
+            "differs from {} only at elements whose exact result (the node on its inputs "
+            "widened to float64) does not fit the integer dtype: an **integer overflow**, whose "
+            "result ONNX does not define ({} wraps, as numpy does). A difference in overflow "
+            "behaviour, not a wrong value: file it only if that behaviour matters (e.g. it "
+            "changed between releases)\n",
+            loc.node_index, loc.node_name, loc.op_type, loc.target, loc.baseline, loc.baseline);
       } else if (loc.evidence == "replay") {
         out += fmt::format(
             "- first divergent node: #{} `{}` (`{}`). Replayed alone on {}'s own values of its "
@@ -200,67 +271,6 @@ std::string localization_section(const Localization& loc) {
   }
   return out + "\n";
 }
-
-// Markdown: which graph optimizers the finding needs (fuzzer/optimizer_blame.h).
-std::string optimizer_section(const OptimizerBlame& blame) {
-  std::string out = "### Optimizer attribution\n\n";
-  if (!blame.optimizer_dependent) {
-    return out + "The finding stays with graph optimizations disabled (`ORT_DISABLE_ALL`): "
-                 "it is not an optimizer's.\n\n";
-  }
-  out += "The finding disappears with graph optimizations disabled (`ORT_DISABLE_ALL`). ";
-  if (!blame.interchangeable.empty()) {
-    return out + fmt::format(
-                     "It disappears, at the case's own optimization level, only when the session "
-                     "config entry `optimization.disable_specified_optimizers` is `{}`: each of "
-                     "these optimizers makes it alone, so disabling any one of them is not "
-                     "enough ({} sessions tried).\n\n",
-                     fmt::join(blame.interchangeable, ";"), blame.runs);
-  }
-  if (blame.culprits.empty()) return out + blame.detail + ".\n\n";
-  return out + fmt::format(
-                   "It also disappears, at the case's own optimization level, when the session "
-                   "config entry `optimization.disable_specified_optimizers` is `{}`{} ({} "
-                   "sessions tried).\n\n",
-                   blame.culprits.front(),
-                   blame.culprits.size() > 1
-                       ? fmt::format(" or any one of `{}`: it needs each of them",
-                                     fmt::join(blame.culprits, "`, `"))
-                       : std::string(),
-                   blame.runs);
-}
-
-std::string bisect_section(const nlohmann::json& bisect) {
-  if (!bisect.is_object()) return "";
-  const auto text = [&](const char* key) {
-    return bisect.contains(key) && bisect[key].is_string() ? bisect[key].get<std::string>() : "";
-  };
-  std::vector<std::string> failing;
-  if (bisect.contains("failing") && bisect["failing"].is_array()) {
-    for (const auto& v : bisect["failing"]) {
-      if (v.is_string()) failing.push_back(v.get<std::string>());
-    }
-  }
-  std::string out = fmt::format("#### Bisected releases ({}, {} over {})\n\n", text("execution"),
-                                text("mode"), text("versions"));
-  if (failing.empty()) return out + "No release in the range fails the same way.\n\n";
-  return out + fmt::format("Fails the same way from {} to {} ({} releases: {}).\n\n",
-                           text("first"), text("last"), failing.size(), fmt::join(failing, ", "));
-}
-
-// The rewrites a case recorded (case.json artifacts, e.g. ort-optimized's "rewrites" notes).
-std::vector<std::string> recorded_rewrites(const CaseRecord& record) {
-  for (const auto& [execution, artifacts] : record.artifacts) {
-    if (auto changes = optimizer_changes(artifacts.notes); !changes.empty()) return changes;
-  }
-  return {};
-}
-
-bool optimizes(const std::string& execution) {
-  return execution.rfind("ort", 0) == 0 && ort_node_level(execution) != "disabled";
-}
-
-}  // namespace
 
 const std::span<const FlagSpec> kReportFlags = kFlags;
 

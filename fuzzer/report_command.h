@@ -3,12 +3,19 @@
 #pragma once
 
 #include <span>
+#include <string>
 
 #include "fuzzer/flags.h"
+#include "fuzzer/localize.h"
 
 namespace onnxfuzz {
 
 extern const std::span<const FlagSpec> kReportFlags;
 int command_report(const ParsedFlags& flags);
+
+// report.md's "Fault localization" section for `loc`: the faulty node and the evidence that
+// names it (replay, precision, overflow, tolerance), or why there is none (propagated,
+// vanished, not run).
+std::string localization_section(const Localization& loc);
 
 }  // namespace onnxfuzz

@@ -13,6 +13,7 @@
 #include "corpus/report.h"
 #include "fuzzer/finding.h"
 #include "fuzzer/localize.h"
+#include "fuzzer/report_command.h"
 #include "fuzzer/triage.h"
 #include "generators/model_io.h"
 #include "oracles/reference.h"
@@ -611,6 +612,36 @@ TEST(Localize, ComparesShapesAndNanPositions) {
                                               Tensor::of_int64s({1}, above), {});
   EXPECT_FALSE(ints.agrees);
   EXPECT_EQ(ints.mismatches, 1);
+}
+
+// What report.md says for each way a node is named: an overflow is said to be one, undefined in
+// ONNX; a propagated divergence names no node and says it is likely not a bug.
+TEST(ReportCommand, TheLocalizationSectionSaysWhatNamedTheNode) {
+  Localization loc;
+  loc.baseline = "ref";
+  loc.target = "ort";
+  loc.status = LocalizationStatus::kLocalized;
+  loc.node_index = 0;
+  loc.node_name = "n0";
+  loc.op_type = "ReduceSum";
+  loc.output.name = "y";
+  loc.evidence = "overflow";
+  const std::string overflow = localization_section(loc);
+  EXPECT_NE(overflow.find("**integer overflow**"), std::string::npos) << overflow;
+  EXPECT_NE(overflow.find("does not define"), std::string::npos) << overflow;
+  loc.evidence = "precision";
+  loc.op_type = "Shrink";
+  loc.replay.agrees = false;
+  const std::string precision = localization_section(loc);
+  EXPECT_NE(precision.find("computes it in float32"), std::string::npos) << precision;
+  EXPECT_EQ(precision.find("later nodes grow"), std::string::npos) << precision;
+  loc.evidence = "replay";
+  EXPECT_NE(localization_section(loc).find("the node is wrong, not its inputs"), std::string::npos);
+  loc.status = LocalizationStatus::kPropagated;
+  loc.detail = "every node agrees";
+  const std::string propagated = localization_section(loc);
+  EXPECT_NE(propagated.find("**No node is faulty**"), std::string::npos) << propagated;
+  EXPECT_EQ(propagated.find("faulty node: #"), std::string::npos) << propagated;
 }
 
 TEST(ReportCommand, NamesTheFirstDivergentNodeAndFillsOrtsTemplate) {
