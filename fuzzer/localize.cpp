@@ -151,6 +151,47 @@ std::vector<bool> inputs_typed_like_output(const onnx::ModelProto& model,
   return same;
 }
 
+// `single` (a one-node model and its feeds) with the node's inputs that share its first output's
+// type constraint retyped to `to`, values converted, and its first output alone, typed `to`.
+// nullopt when the node's schema is unknown or such an input is not of a dtype `from` accepts.
+struct Retyped {
+  onnx::ModelProto model;
+  TensorMap feeds;
+};
+std::optional<Retyped> retyped_like_output(const onnx::ModelProto& single, const TensorMap& feeds,
+                                           const onnx::NodeProto& node,
+                                           bool (*from)(DType), DType to) {
+  const std::vector<bool> typed_like = inputs_typed_like_output(single, node);
+  if (typed_like.empty() || node.output_size() == 0 || node.output(0).empty()) return std::nullopt;
+  std::set<std::string> names;
+  for (int i = 0; i < node.input_size(); ++i) {
+    if (typed_like[static_cast<size_t>(i)] && !node.input(i).empty()) names.insert(node.input(i));
+  }
+  Retyped out{single, feeds};
+  onnx::GraphProto* g = out.model.mutable_graph();
+  for (auto& [name, tensor] : out.feeds) {
+    if (!names.contains(name)) continue;
+    if (!from(tensor.dtype)) return std::nullopt;
+    tensor = converted(tensor, to);
+  }
+  for (auto& info : *g->mutable_input()) {
+    if (names.contains(info.name()))
+      info.mutable_type()->mutable_tensor_type()->set_elem_type(static_cast<int32_t>(to));
+  }
+  for (auto& init : *g->mutable_initializer()) {
+    if (!names.contains(init.name())) continue;
+    auto t = tensor_from_proto(init);
+    if (!t || !from(t->dtype)) return std::nullopt;
+    init = tensor_to_proto(converted(*t, to), init.name());
+  }
+  g->mutable_output(0)->mutable_type()->mutable_tensor_type()->set_elem_type(
+      static_cast<int32_t>(to));
+  while (g->output_size() > 1) g->mutable_output()->RemoveLast();
+  return out;
+}
+
+bool is_double(DType dtype) { return dtype == DType::kDouble; }
+
 // Whether the target's float64 output of `node` is what the node computes in float32: the
 // baseline runs the node alone with its float64 inputs of the output's type rounded to float32,
 // and the target matches that within 4 float32 ulps (plus a 2^-30 share of the output's
@@ -158,36 +199,12 @@ std::vector<bool> inputs_typed_like_output(const onnx::ModelProto& model,
 bool computed_in_float32(const onnx::ModelProto& single, const TensorMap& feeds,
                          const onnx::NodeProto& node, const TensorMap& values,
                          Execution& baseline) {
-  const std::vector<bool> narrow = inputs_typed_like_output(single, node);
-  if (narrow.empty() || node.output_size() == 0 || node.output(0).empty()) return false;
+  if (node.output_size() == 0) return false;
   auto target = values.find(node.output(0));
   if (target == values.end() || target->second.dtype != DType::kDouble) return false;
-  onnx::ModelProto low = single;
-  onnx::GraphProto* g = low.mutable_graph();
-  TensorMap low_feeds = feeds;
-  std::set<std::string> narrowed;
-  for (int i = 0; i < node.input_size(); ++i) {
-    if (narrow[static_cast<size_t>(i)] && !node.input(i).empty()) narrowed.insert(node.input(i));
-  }
-  for (auto& [name, tensor] : low_feeds) {
-    if (!narrowed.contains(name)) continue;
-    if (tensor.dtype != DType::kDouble) return false;
-    tensor = converted(tensor, DType::kFloat);
-  }
-  for (auto& info : *g->mutable_input()) {
-    if (narrowed.contains(info.name()))
-      info.mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  }
-  for (auto& init : *g->mutable_initializer()) {
-    if (!narrowed.contains(init.name())) continue;
-    auto t = tensor_from_proto(init);
-    if (!t || t->dtype != DType::kDouble) return false;
-    init = tensor_to_proto(converted(*t, DType::kFloat), init.name());
-  }
-  g->mutable_output(0)->mutable_type()->mutable_tensor_type()->set_elem_type(
-      onnx::TensorProto::FLOAT);
-  while (g->output_size() > 1) g->mutable_output()->RemoveLast();
-  const RunResult result = baseline.run(ModelUnderTest::view(low), low_feeds);
+  const auto low = retyped_like_output(single, feeds, node, is_double, DType::kFloat);
+  if (!low) return false;
+  const RunResult result = baseline.run(ModelUnderTest::view(low->model), low->feeds);
   auto n = result.outputs.find(node.output(0));
   if (!ran(result) || n == result.outputs.end() || n->second.shape != target->second.shape)
     return false;
@@ -210,41 +227,16 @@ bool computed_in_float32(const onnx::ModelProto& single, const TensorMap& feeds,
 
 // Whether the target's integer output differs from the baseline's replay only at elements
 // where the node's exact result (the same node on the inputs widened to float64, exact for
-// values below 2^53; near int64's ends, within a relative 2^-40) does not fit the output dtype: an overflow, whose result ONNX does not
-// define (the reference wraps, as numpy does; a runtime that accumulates wider and saturates
-// differs only there).
+// values below 2^53; near int64's ends, within a relative 2^-40) does not fit the output dtype:
+// an overflow, whose result ONNX does not define (the reference wraps, as numpy does; a runtime
+// that accumulates wider and saturates differs only there).
 bool integer_overflow_only(const onnx::ModelProto& single, const TensorMap& feeds,
                            const onnx::NodeProto& node, const TensorMap& replayed,
                            const TensorMap& values, Execution& baseline) {
-  const std::vector<bool> widen = inputs_typed_like_output(single, node);
-  if (widen.empty() || node.output_size() == 0) return false;
-  onnx::ModelProto wide = single;
-  onnx::GraphProto* g = wide.mutable_graph();
-  TensorMap wide_feeds = feeds;
-  std::set<std::string> widened;
-  for (int i = 0; i < node.input_size(); ++i) {
-    if (widen[static_cast<size_t>(i)] && !node.input(i).empty()) widened.insert(node.input(i));
-  }
-  for (auto& [name, tensor] : wide_feeds) {
-    if (!widened.contains(name)) continue;
-    if (!is_integer(tensor.dtype)) return false;
-    tensor = converted(tensor, DType::kDouble);
-  }
-  for (auto& info : *g->mutable_input()) {
-    if (widened.contains(info.name()))
-      info.mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::DOUBLE);
-  }
-  for (auto& init : *g->mutable_initializer()) {
-    if (!widened.contains(init.name())) continue;
-    auto t = tensor_from_proto(init);
-    if (!t || !is_integer(t->dtype)) return false;
-    init = tensor_to_proto(converted(*t, DType::kDouble), init.name());
-  }
-  const std::string out = node.output(0);
-  g->mutable_output(0)->mutable_type()->mutable_tensor_type()->set_elem_type(
-      onnx::TensorProto::DOUBLE);
-  while (g->output_size() > 1) g->mutable_output()->RemoveLast();
-  const RunResult exact = baseline.run(ModelUnderTest::view(wide), wide_feeds);
+  const auto wide = retyped_like_output(single, feeds, node, is_integer, DType::kDouble);
+  if (!wide) return false;
+  const std::string& out = node.output(0);
+  const RunResult exact = baseline.run(ModelUnderTest::view(wide->model), wide->feeds);
   auto e = replayed.find(out);
   auto a = values.find(out);
   auto x = exact.outputs.find(out);
@@ -326,10 +318,6 @@ std::optional<NodeReplay> replay_node_on(const onnx::ModelProto& model, int inde
   const RunResult replayed = baseline.run(ModelUnderTest::view(single), feeds);
   if (!ran(replayed)) return std::nullopt;
   NodeReplay replay;
-  const auto differing_integers = [&] {
-    replay.overflow_only =
-        integer_overflow_only(single, feeds, node, replayed.outputs, values, baseline);
-  };
   for (const auto& out : node.output()) {
     auto e = replayed.outputs.find(out);
     if (out.empty() || e == replayed.outputs.end()) continue;
@@ -341,7 +329,10 @@ std::optional<NodeReplay> replay_node_on(const onnx::ModelProto& model, int inde
       replay.check = std::move(c);
     }
   }
-  if (!replay.check.agrees && !replay.check.shape_differs) differing_integers();
+  if (!replay.check.agrees && !replay.check.shape_differs) {
+    replay.overflow_only =
+        integer_overflow_only(single, feeds, node, replayed.outputs, values, baseline);
+  }
   // A float64 output beyond the tolerance, or within it and coarse, that is the node's float32
   // result: computed in float32, whatever the attribute values (Shrink's bias may cancel).
   if ((!replay.check.agrees || replay.below_float64) && !replay.check.shape_differs) {
@@ -453,10 +444,12 @@ ValueComparison compare_values(const std::string& name, const Tensor& expected,
   return c;
 }
 
-onnx::ModelProto expose_intermediates(const onnx::ModelProto& model, const TensorMap& inputs,
-                                      int* added) {
+namespace {
+
+// expose_intermediates with the element types shape inference gives `model` already known.
+onnx::ModelProto expose_typed(const onnx::ModelProto& model, const TensorMap& inputs,
+                              const std::map<std::string, int32_t>& types, int* added) {
   onnx::ModelProto exposed = model;
-  auto types = inferred_elem_types(model);
   std::set<std::string> taken;
   for (const auto& o : model.graph().output()) taken.insert(o.name());
   for (const auto& i : model.graph().input()) taken.insert(i.name());
@@ -485,6 +478,13 @@ onnx::ModelProto expose_intermediates(const onnx::ModelProto& model, const Tenso
   }
   if (added != nullptr) *added = count;
   return exposed;
+}
+
+}  // namespace
+
+onnx::ModelProto expose_intermediates(const onnx::ModelProto& model, const TensorMap& inputs,
+                                      int* added) {
+  return expose_typed(model, inputs, inferred_elem_types(model), added);
 }
 
 Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Execution& baseline,
@@ -519,7 +519,9 @@ Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Ex
   }
 
   // Every intermediate exposed.
-  const onnx::ModelProto exposed = expose_intermediates(model, inputs, &loc.exposed_values);
+  // Shape inference once: the exposed outputs' types and the replays' output types.
+  const auto types = inferred_elem_types(model);
+  const onnx::ModelProto exposed = expose_typed(model, inputs, types, &loc.exposed_values);
   const RunResult xbase = baseline.run(ModelUnderTest::view(exposed), inputs);
   const RunResult xgot = target.run(ModelUnderTest::view(exposed), inputs);
   if (!ran(xbase) || !ran(xgot)) {
@@ -528,23 +530,20 @@ Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Ex
     return loc;
   }
   std::map<std::string, bool> agrees;  // value name -> agrees (absent: unknown)
-  // The first node that diverges while its inputs agree within the tolerance: named only when
-  // the replay cannot decide.
-  int by_tolerance = -1;
-  ValueComparison by_tolerance_output;
-  const auto types = inferred_elem_types(model);
-  bool replay_missing = false;   // some differing node could not be replayed
-  int precision_node = -1;       // the first float64 node computed in lower precision
-  ValueComparison precision_replay;
-  ValueComparison precision_output;
-  int replay_node = -1;          // the first node whose replay disagrees
-  bool replay_overflow = false;  // ... only where its exact result overflows
-  bool replay_float32 = false;   // ... and is its float64 output computed in float32
-  ValueComparison replay_output;
-  ValueComparison replay_check;
-  int widest_node = -1;          // the differing node with the largest replay error
+  // A node that may be named, with the evidence that would name it. In order of evidence: the
+  // first whose replay disagrees; with a replay missing, the first that diverges while its
+  // inputs agree within the tolerance; the first float64 node computed in float32.
+  struct Candidate {
+    int index = -1;
+    std::string evidence;
+    ValueComparison output;  // its worst output, baseline vs target
+    ValueComparison replay;  // its replay, when it has one
+  };
+  Candidate by_replay, by_tolerance, by_precision;
+  bool replay_missing = false;  // some differing node could not be replayed
+  int widest_node = -1;         // the differing node with the largest replay error
   double widest_error = -1;
-  for (int index = 0; index < model.graph().node_size() && replay_node < 0; ++index) {
+  for (int index = 0; index < model.graph().node_size() && by_replay.index < 0; ++index) {
     const onnx::NodeProto& node = model.graph().node(index);
     bool differs = false;  // some output is not bit for bit the baseline's
     ValueComparison worst;
@@ -559,15 +558,12 @@ Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Ex
       if (!c.agrees && worst.agrees) worst = c;
       if (c.agrees && worst.agrees && c.max_abs_error >= worst.max_abs_error) worst = c;
     }
-    if (!worst.agrees && by_tolerance < 0) {
+    if (!worst.agrees && by_tolerance.index < 0) {
       const bool inputs_agree = std::ranges::none_of(node.input(), [&](const std::string& in) {
         auto it = agrees.find(in);
         return it != agrees.end() && !it->second;
       });
-      if (inputs_agree) {
-        by_tolerance = index;
-        by_tolerance_output = worst;
-      }
+      if (inputs_agree) by_tolerance = {index, "tolerance", worst, {}};
     }
     if (!differs) continue;
     const std::optional<NodeReplay> replay =
@@ -577,17 +573,12 @@ Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Ex
       continue;
     }
     if (!replay->check.agrees) {
-      replay_node = index;
-      replay_output = worst;
-      replay_check = replay->check;
-      replay_overflow = replay->overflow_only;
-      replay_float32 = replay->below_float64;
-      break;
-    }
-    if (replay->below_float64 && precision_node < 0) {
-      precision_node = index;
-      precision_replay = replay->check;
-      precision_output = worst;
+      const char* evidence = replay->overflow_only   ? "overflow"
+                             : replay->below_float64 ? "precision"
+                                                     : "replay";
+      by_replay = {index, evidence, worst, replay->check};
+    } else if (replay->below_float64 && by_precision.index < 0) {
+      by_precision = {index, "precision", worst, replay->check};
     }
     if (replay->check.max_rel_error > widest_error) {
       widest_error = replay->check.max_rel_error;
@@ -603,31 +594,20 @@ Localization localize(const onnx::ModelProto& model, const TensorMap& inputs, Ex
     still_diverges |= !compare_values(out.name, e->second, a->second, options.oracle).agrees;
   }
   loc.vanished = !still_diverges;
-  // The node named, in order of evidence: a replay that disagrees; with a replay missing, the
-  // tolerance rule; a float64 node computed in lower precision.
-  int named = -1;
-  if (replay_node >= 0) {
-    named = replay_node;
-    loc.evidence = replay_overflow ? "overflow" : replay_float32 ? "precision" : "replay";
-    loc.output = replay_output;
-    loc.replay = replay_check;
-  } else if (replay_missing && by_tolerance >= 0) {
-    named = by_tolerance;
-    loc.evidence = "tolerance";
-    loc.output = by_tolerance_output;
-  } else if (precision_node >= 0 && still_diverges) {
-    named = precision_node;
-    loc.evidence = "precision";
-    loc.output = precision_output;
-    loc.replay = precision_replay;
-  }
-  if (named >= 0) {
-    describe_node(loc, model, named, xbase.outputs, inputs);
+  const Candidate* named = by_replay.index >= 0                           ? &by_replay
+                           : replay_missing && by_tolerance.index >= 0    ? &by_tolerance
+                           : still_diverges && by_precision.index >= 0    ? &by_precision
+                                                                          : nullptr;
+  if (named != nullptr) {
+    loc.evidence = named->evidence;
+    loc.output = named->output;
+    loc.replay = named->replay;
+    describe_node(loc, model, named->index, xbase.outputs, inputs);
     loc.status = LocalizationStatus::kLocalized;
     loc.detail = localization_summary(loc);
     return loc;
   }
-  if (still_diverges && by_tolerance >= 0) {
+  if (still_diverges && by_tolerance.index >= 0) {
     loc.status = LocalizationStatus::kPropagated;
     const onnx::NodeProto* widest = widest_node >= 0 ? &model.graph().node(widest_node) : nullptr;
     loc.detail = fmt::format(
