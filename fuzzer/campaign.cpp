@@ -100,23 +100,29 @@ class CrashCauses {
 // ops then have two budgets, where their one message ("values differ from ref") would share
 // one. Otherwise the verdict's key: kind, execution and message (crashes and hangs a stored
 // case explains have their cause's key instead, CrashCauses).
-// What localization says about a numeric or shape finding, for its minimization budget.
 struct BudgetKey {
   std::string key;
-  bool propagated = false;  // no node is faulty (LocalizationStatus::kPropagated): no finding
+  // The localization it came from (numeric and shape findings), which store_finding reuses.
+  std::optional<Localization> localization;
+  bool propagated() const {  // no node is faulty: no finding
+    return localization && localization->status == LocalizationStatus::kPropagated;
+  }
 };
 
 BudgetKey budget_key_of(const Verdict& verdict, const onnx::ModelProto& model,
                         const TensorMap& inputs, const FindingContext& context) {
-  const Localization localization =
-      localize_finding(verdict, model, inputs, context.executions, context.oracle);
-  if (localization.status == LocalizationStatus::kPropagated) return {verdict.key(), true};
-  if (localization.status != LocalizationStatus::kLocalized) return {verdict.key()};
-  CaseRecord record;
-  record.kind = verdict.kind;
-  record.execution = verdict.execution;
-  record.message = verdict.message;
-  return {"budget|" + root_cause(record, model, &localization).key};
+  if (verdict.kind != VerdictKind::kNumeric && verdict.kind != VerdictKind::kShape)
+    return {verdict.key(), std::nullopt};
+  BudgetKey budget{verdict.key(),
+                   localize_finding(verdict, model, inputs, context.executions, context.oracle)};
+  if (budget.localization->status == LocalizationStatus::kLocalized) {
+    CaseRecord record;
+    record.kind = verdict.kind;
+    record.execution = verdict.execution;
+    record.message = verdict.message;
+    budget.key = "budget|" + root_cause(record, model, &*budget.localization).key;
+  }
+  return budget;
 }
 
 using Clock = std::chrono::steady_clock;
@@ -678,9 +684,9 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       const CrashCauses::Cause* crash_cause =
           by_message ? nullptr : crash_causes.explain(verdict, model);
       const BudgetKey localized = by_message || crash_cause != nullptr
-                                      ? BudgetKey{key}
+                                      ? BudgetKey{key, std::nullopt}
                                       : budget_key_of(verdict, model, inputs, options.findings);
-      if (localized.propagated) {
+      if (localized.propagated()) {
         ++summary.propagated;
         entry.outcome = FindingOutcome::kPropagated;
         continue;
@@ -720,7 +726,10 @@ std::expected<CampaignSummary, std::string> run_campaign(const CampaignOptions& 
       const std::string focus_flag =
           focus.empty() ? "" : fmt::format(" --focus '{}'", focus_string(focus));  // '>' for a shell
       auto stored = rule.empty() ? store_finding(findings, model, inputs, verdict, gen_seed,
-                                                 chain_json, focus_flag)
+                                                 chain_json, focus_flag,
+                                                 localized.localization
+                                                     ? &*localized.localization
+                                                     : nullptr)
                                  : store_finding(unminimized, model, inputs, verdict, gen_seed,
                                                  chain_json, focus_flag);
       if (!stored) return std::unexpected(stored.error());

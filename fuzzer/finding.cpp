@@ -68,7 +68,8 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
                                                         const Verdict& verdict,
                                                         std::optional<uint64_t> seed,
                                                         const nlohmann::json& chain,
-                                                        std::string_view focus_flag) {
+                                                        std::string_view focus_flag,
+                                                        const Localization* localized) {
   if (context.executions.empty()) return std::unexpected(std::string("no executions"));
   Execution* target = find_execution(context.executions, verdict.execution);
   if (!target) return std::unexpected(fmt::format("no execution named {}", verdict.execution));
@@ -94,7 +95,9 @@ std::expected<StoredFinding, std::string> store_finding(const FindingContext& co
   if (context.minimize_enabled) {
     MinimizeOptions minimize_options = context.minimize;
     const Localization faulty =
-        localize_finding(verdict, model, inputs, context.executions, context.oracle);
+        localized != nullptr
+            ? *localized
+            : localize_finding(verdict, model, inputs, context.executions, context.oracle);
     if (faulty.status == LocalizationStatus::kLocalized && !faulty.vanished) {
       minimize_options.same_cause = [&](const onnx::ModelProto& candidate,
                                         const TensorMap& candidate_inputs, const Verdict& seen) {

@@ -47,13 +47,15 @@ struct StoredFinding {
 // differ from ref") a cut could trade the bug for a divergence no node makes, or another bug.
 // A failure that does not reproduce when re-run is reported as flaky and
 // not stored. `focus_flag` (" --focus KEYS" for a guided model) joins the case's regenerate command.
+// `localized`: localize_finding's result on `model`, when the caller already has it.
 std::expected<StoredFinding, std::string> store_finding(const FindingContext& context,
                                                         const onnx::ModelProto& model,
                                                         const TensorMap& inputs,
                                                         const Verdict& verdict,
                                                         std::optional<uint64_t> seed,
                                                         const nlohmann::json& chain = {},
-                                                        std::string_view focus_flag = {});
+                                                        std::string_view focus_flag = {},
+                                                        const Localization* localized = nullptr);
 
 // Localizes a numeric or shape finding on `model` as it is (fuzzer/localize.h): the verdict's
 // target against its baseline, ref for a shape finding judged against ONNX shape inference.
